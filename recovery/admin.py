@@ -1,0 +1,98 @@
+"""The admin: enrollment for now, clinic and course settings, a read-only audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+
+from recovery import audit
+from recovery.enrollment import new_patient_user
+from recovery.models import (
+    AuditEvent,
+    CheckIn,
+    Clinic,
+    Clinician,
+    Patient,
+    Product,
+    Treatment,
+    User,
+)
+
+admin.site.register(User, UserAdmin)
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin[Clinic]):
+    list_display = ["name", "phone", "time_zone"]
+
+
+@admin.register(Clinician)
+class ClinicianAdmin(admin.ModelAdmin[Clinician]):
+    list_display = ["user", "clinic", "role"]
+    list_select_related = ["user", "clinic"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin[Product]):
+    list_display = ["name", "code", "early_days", "typical_days", "expected_max_days", "diary_days"]
+
+
+class TreatmentInline(admin.StackedInline[Treatment, Patient]):
+    model = Treatment
+    extra = 1
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin[Patient]):
+    list_display = ["name", "clinic", "email", "mobile", "created_at"]
+    list_select_related = ["clinic"]
+    search_fields = ["name", "email", "mobile"]
+    exclude = ["user"]
+    inlines = [TreatmentInline]
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        if not change:
+            user = new_patient_user()
+            user.save()
+            obj.user = user
+        super().save_model(request, obj, form, change)
+        audit.record(
+            request, patient=obj, action="patient.changed" if change else "patient.enrolled"
+        )
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Patient | None:
+        patient = super().get_object(request, object_id, from_field)
+        if patient is not None:
+            audit.record(request, patient=patient, action="patient.viewed_in_admin")
+        return patient
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin[CheckIn]):
+    list_display = ["treatment", "local_date", "day", "status"]
+    list_select_related = ["treatment__patient", "treatment__product"]
+    readonly_fields = [f.name for f in CheckIn._meta.get_fields() if f.concrete]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    list_display = ["at", "actor", "patient", "action", "object_id", "ip_address"]
+    list_select_related = ["actor", "patient"]
+    list_filter = ["action"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False

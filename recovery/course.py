@@ -1,0 +1,145 @@
+"""The expected recovery course after a filler injection, and when to warn.
+
+This module is the clinical rule book of ../shared/recovery-course.md, in
+code. It is pure: no database, no clock. Everything that decides "on track /
+watch / contact your clinic / urgent" calls `assess()`.
+
+A rating is 0 (none) to 3 (severe). A rating may be missing (None) only on a
+check-in sent from "Something feels wrong — tell us now" before the symptoms
+were rated; a missing rating fires no rule and compares with nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+SYMPTOMS = ("swelling", "redness", "bruising", "lumps", "pain", "itching")
+RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "allergy")
+# Red flags for which the patient is told to call the emergency number first.
+EMERGENCY_RED_FLAGS = frozenset({"vision", "stroke", "allergy"})
+RATING_MIN, RATING_MAX = 0, 3
+SEVERE = 3
+
+
+class Status(enum.StrEnum):
+    ON_TRACK = "on_track"
+    WATCH = "watch"
+    CONTACT_CLINIC = "contact_clinic"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return list(Status).index(self)
+
+
+@dataclass(frozen=True)
+class CourseValues:
+    """The day numbers of one product's course; a clinic may change them."""
+
+    early_days: int = 3  # before day 3, a symptom growing is expected
+    typical_days: int = 7  # most symptoms fade within a week
+    expected_max_days: int = 14  # "within a week or two"
+    diary_days: int = 30  # the diary runs day 0 to day 30
+
+
+BELLAFILL = CourseValues()
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One day's answers: a rating (or None) per symptom and the red flags."""
+
+    ratings: Mapping[str, int | None]
+    red_flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Assessment:
+    status: Status
+    reasons: tuple[str, ...] = field(default=())
+
+
+def day_number(treated_on: dt.date, local_date: dt.date) -> int:
+    """Day 0 is the treatment date; day N is N calendar days later."""
+    return (local_date - treated_on).days
+
+
+def assess(
+    *, day: int, answers: Answers, previous: Answers | None, course: CourseValues = BELLAFILL
+) -> Assessment:
+    """Status and reasons of one check-in on `day`, given the previous check-in.
+
+    The rules, highest status wins; reasons are those of every rule that
+    fired at the final status or above, in rule order then symptom order.
+    """
+    fired: list[tuple[Status, str]] = []
+
+    # 1. Any red flag answered yes: urgent.
+    for flag in RED_FLAGS:
+        if flag in answers.red_flags:
+            fired.append((Status.URGENT, f"red_flag:{flag}"))
+
+    for symptom in SYMPTOMS:
+        now = answers.ratings.get(symptom)
+        before = previous.ratings.get(symptom) if previous is not None else None
+        if now is None:
+            continue
+        # 2. Past the expected two weeks, still there at two check-ins in a row
+        #    (or at the first check-in there is).
+        if day > course.expected_max_days and now >= 1 and (previous is None or (before or 0) >= 1):
+            fired.append((Status.CONTACT_CLINIC, f"persisting:{symptom}"))
+        # 3. Severe, any day.
+        if now == SEVERE:
+            fired.append((Status.CONTACT_CLINIC, f"severe:{symptom}"))
+        # 4 and 5. Worse than at the previous check-in, after the early days.
+        if day >= course.early_days and before is not None and now > before:
+            status = Status.CONTACT_CLINIC if now >= 2 else Status.WATCH
+            fired.append((status, f"worsening:{symptom}"))
+        # 6. Still moderate or severe after the typical week.
+        if day > course.typical_days and now >= 2:
+            fired.append((Status.WATCH, f"slow_to_improve:{symptom}"))
+
+    if not fired:
+        return Assessment(Status.ON_TRACK)
+    status = max((s for s, _ in fired), key=lambda s: s.rank)
+    ordered = sorted(fired, key=lambda item: _RULE_ORDER[item[1].split(":")[0]])
+    return Assessment(status, tuple(r for s, r in ordered if s.rank >= status.rank))
+
+
+# Reasons are listed by rule first, then by symptom (the order they fired in).
+_RULE_ORDER = {"red_flag": 1, "persisting": 2, "severe": 3, "worsening": 4, "slow_to_improve": 6}
+
+
+@dataclass(frozen=True)
+class DatedAnswers:
+    date: dt.date
+    answers: Answers
+
+
+@dataclass(frozen=True)
+class DatedAssessment:
+    date: dt.date
+    day: int
+    assessment: Assessment
+
+
+def assess_timeline(
+    *, treated_on: dt.date, check_ins: Sequence[DatedAnswers], course: CourseValues = BELLAFILL
+) -> list[DatedAssessment]:
+    """Assess every check-in of one treatment, in date order, each against the one before."""
+    results = []
+    previous: Answers | None = None
+    for item in sorted(check_ins, key=lambda c: c.date):
+        day = day_number(treated_on, item.date)
+        results.append(
+            DatedAssessment(
+                item.date,
+                day,
+                assess(day=day, answers=item.answers, previous=previous, course=course),
+            )
+        )
+        previous = item.answers
+    return results

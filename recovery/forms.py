@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from recovery import course
+from recovery.guidance import RATING_WORDS, RED_FLAG_QUESTIONS, SYMPTOM_LABELS
+
+RATING_CHOICES = [(value, word) for value, (word, _) in RATING_WORDS.items()]
+YES_NO = [("no", "No"), ("yes", "Yes")]
+
+
+class CheckInForm(forms.Form):
+    """The day's six ratings, the six red-flag questions and a note.
+
+    Ratings may be left out only when a red flag is answered yes: someone who
+    feels something is wrong is told what to do before anything else.
+    """
+
+    date = forms.DateField(widget=forms.HiddenInput)
+    idempotency_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Anything else you want your clinic to know? (optional)",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for symptom in course.SYMPTOMS:
+            self.fields[symptom] = forms.TypedChoiceField(
+                label=SYMPTOM_LABELS[symptom],
+                choices=RATING_CHOICES,
+                coerce=int,
+                required=False,
+                empty_value=None,
+                widget=forms.RadioSelect,
+                error_messages={"invalid_choice": "Choose None, Mild, Moderate or Severe."},
+            )
+        for flag in course.RED_FLAGS:
+            self.fields[flag] = forms.ChoiceField(
+                label=RED_FLAG_QUESTIONS[flag],
+                choices=YES_NO,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": "Please answer yes or no.",
+                    "invalid_choice": "Please answer yes or no.",
+                },
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        any_red_flag = any(data.get(flag) == "yes" for flag in course.RED_FLAGS)
+        if not any_red_flag:
+            for symptom in course.SYMPTOMS:
+                if data.get(symptom) is None and symptom not in self.errors:
+                    self.add_error(
+                        symptom, f"Choose how your {SYMPTOM_LABELS[symptom].lower()} is today."
+                    )
+        return data
+
+    def answers(self) -> course.Answers:
+        data = self.cleaned_data
+        return course.Answers(
+            ratings={s: data.get(s) for s in course.SYMPTOMS},
+            red_flags=frozenset(f for f in course.RED_FLAGS if data.get(f) == "yes"),
+        )
+
+
+class LinkRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

@@ -1,0 +1,139 @@
+"""What the patient is told: the words of recovery-course.md for each status.
+
+Words are never a diagnosis; they say what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recovery import course
+
+SYMPTOM_LABELS = {
+    "swelling": "Swelling",
+    "redness": "Redness",
+    "bruising": "Bruising",
+    "lumps": "Lumps or bumps",
+    "pain": "Pain or tenderness",
+    "itching": "Itching",
+}
+
+# (word, what it means) for each point of the scale.
+RATING_WORDS = {
+    0: ("None", ""),
+    1: ("Mild", "I notice it, it doesn't bother me"),
+    2: ("Moderate", "it bothers me, but I can do my usual activities"),
+    3: ("Severe", "it stops me doing my usual activities"),
+}
+
+RED_FLAG_QUESTIONS = {
+    "skin_color": (
+        "Near an injection, is there a white or pale patch, a net-like or mottled grey, "
+        "blue or purple pattern that is spreading or painful, or blisters or sores? "
+        "(An ordinary bruise is not this.)"
+    ),
+    "severe_pain": "Is the pain severe, or getting worse instead of better?",
+    "vision": "Any change in your eyesight, eye pain, double vision, or a drooping eyelid?",
+    "stroke": (
+        "Sudden trouble speaking, a drooping face, weakness or numbness in the face, an arm "
+        "or a leg, trouble walking, a severe headache, dizziness or confusion?"
+    ),
+    "infection": (
+        "Fever or chills, pus or fluid from an injection site, redness that is hot and "
+        "spreading, or a lump that is warm, tender or growing?"
+    ),
+    "allergy": "Hives, swelling of the lips, tongue or throat, or trouble breathing?",
+}
+
+# What the patient said yes to, in a few words, for the result page.
+RED_FLAG_SHORT = {
+    "skin_color": "a pale, mottled or blistered patch of skin near an injection",
+    "severe_pain": "severe pain, or pain getting worse",
+    "vision": "a change in your eyesight or eyes",
+    "stroke": "sudden trouble speaking, moving or feeling, a severe headache or confusion",
+    "infection": "fever, pus, or hot, spreading redness or a growing lump",
+    "allergy": "hives, swelling of the lips, tongue or throat, or trouble breathing",
+}
+
+HEADLINES = {
+    course.Status.ON_TRACK: "You're on track",
+    course.Status.WATCH: "Keep an eye on it",
+    course.Status.CONTACT_CLINIC: "Please contact your clinic today",
+    course.Status.URGENT: "Contact your clinic now",
+}
+
+
+@dataclass(frozen=True)
+class Guidance:
+    status: course.Status
+    headline: str
+    lines: tuple[str, ...]
+    # Set when the patient must call the emergency number before anything else.
+    call_emergency: bool = False
+    call_clinic: bool = False
+
+
+def _reason_words(reason: str, status: course.Status) -> str:
+    rule, code = reason.split(":", 1)
+    if rule == "red_flag":
+        return f"You told us about {RED_FLAG_SHORT[code]}."
+    label = SYMPTOM_LABELS[code]
+    if rule == "persisting":
+        return f"{label} has lasted longer than the expected one to two weeks."
+    if rule == "severe":
+        return f"{label} is severe."
+    if rule == "worsening" and status is course.Status.WATCH:
+        return f"{label} has come back or is a little worse than at your last check-in."
+    if rule == "worsening":
+        return f"{label} is worse than at your last check-in."
+    return f"{label} is taking longer than the usual week to settle."
+
+
+def normal_today(day: int, values: course.CourseValues) -> str:
+    """Reassurance: what is normal on this day of the course."""
+    if day < values.early_days:
+        return (
+            "Swelling, redness, tenderness and bruising are normal in the first days "
+            "and can grow a little before they settle."
+        )
+    if day <= values.typical_days:
+        return "Swelling and bruising usually fade within a week."
+    if day <= values.expected_max_days:
+        return (
+            "What is left of the swelling, redness or bruising should be fading; "
+            "it is usually gone within two weeks."
+        )
+    return "Most people have no symptoms left by now."
+
+
+def guidance_for(
+    *,
+    status: course.Status,
+    reasons: tuple[str, ...] | list[str],
+    day: int,
+    clinic_name: str,
+    emergency_number: str,
+    values: course.CourseValues,
+) -> Guidance:
+    said = tuple(_reason_words(r, status) for r in reasons)
+    if status is course.Status.URGENT:
+        emergency = any(r.removeprefix("red_flag:") in course.EMERGENCY_RED_FLAGS for r in reasons)
+        lines = (f"Call {emergency_number} now.",) if emergency else ()
+        return Guidance(
+            status,
+            f"Contact {clinic_name} now — you need to be seen in person today",
+            (*lines, *said),
+            call_emergency=emergency,
+            call_clinic=True,
+        )
+    if status is course.Status.CONTACT_CLINIC:
+        return Guidance(status, f"Please contact {clinic_name} today", said, call_clinic=True)
+    if status is course.Status.WATCH:
+        if day > values.expected_max_days:
+            then = "If it is still there tomorrow, contact your clinic."
+        else:
+            then = (
+                f"If it is still there on day {values.expected_max_days + 1}, contact your clinic."
+            )
+        return Guidance(status, HEADLINES[status], (*said, then))
+    return Guidance(status, HEADLINES[status], (normal_today(day, values),))

@@ -1,0 +1,118 @@
+"""Patients sign in with single-use, expiring links; only a hash of the token is stored.
+
+Opening a link (GET) only shows a "Sign in" button: mail scanners that
+follow links must not use them up. Pressing it (POST) redeems the link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from recovery import audit
+from recovery.models import LoginLink, Patient
+
+
+class LinkProblem(enum.StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+class UnusableLink(Exception):
+    def __init__(self, problem: LinkProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_login_link(*, patient: Patient, at: dt.datetime) -> str:
+    """A fresh link for `patient`, as a full URL. The token itself is not kept."""
+    token = secrets.token_urlsafe(32)
+    LoginLink.objects.create(
+        patient=patient,
+        token_hash=_hash(token),
+        created_at=at,
+        expires_at=at + dt.timedelta(hours=settings.LOGIN_LINK_MAX_AGE_HOURS),
+    )
+    return settings.SITE_URL + reverse("login_link", kwargs={"token": token})
+
+
+def usable_link(*, token: str, at: dt.datetime) -> LoginLink:
+    """The link behind `token` if it can still be used; UnusableLink otherwise."""
+    link = (
+        LoginLink.objects.select_related("patient__clinic", "patient__user")
+        .filter(token_hash=_hash(token))
+        .first()
+    )
+    if link is None:
+        raise UnusableLink(LinkProblem.UNKNOWN)
+    if link.used_at is not None:
+        raise UnusableLink(LinkProblem.USED)
+    if link.expires_at <= at:
+        raise UnusableLink(LinkProblem.EXPIRED)
+    return link
+
+
+def redeem_login_link(*, token: str, at: dt.datetime, ip_address: str | None) -> Patient:
+    """Use the link up (once, even when two requests race) and return its patient."""
+    with transaction.atomic():
+        link = usable_link(token=token, at=at)
+        claimed = LoginLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=at)
+        if not claimed:
+            raise UnusableLink(LinkProblem.USED)
+        audit.record_event(
+            actor=link.patient.user,
+            patient=link.patient,
+            action="patient.signed_in",
+            ip_address=ip_address,
+        )
+    return link.patient
+
+
+def email_login_links(*, email: str, at: dt.datetime) -> int:
+    """Email a fresh link to every patient with this address; returns how many were sent.
+
+    Each patient gets at most LOGIN_LINKS_PER_HOUR links an hour, so the form
+    cannot be used to flood someone's inbox.
+    """
+    sent = 0
+    since = at - dt.timedelta(hours=1)
+    for patient in Patient.objects.filter(email__iexact=email.strip()).select_related("clinic"):
+        if (
+            patient.login_links.filter(created_at__gt=since).count()
+            >= settings.LOGIN_LINKS_PER_HOUR
+        ):
+            continue
+        url = issue_login_link(patient=patient, at=at)
+        context = {
+            "patient": patient,
+            "url": url,
+            "site_name": settings.SITE_NAME,
+            "hours": settings.LOGIN_LINK_MAX_AGE_HOURS,
+        }
+        message = EmailMultiAlternatives(
+            subject=render_to_string("emails/login-link-subject.txt", context).strip(),
+            body=render_to_string("emails/login-link-body.txt", context),
+            to=[patient.email],
+        )
+        message.attach_alternative(
+            render_to_string("emails/login-link-body.html", context), "text/html"
+        )
+        transaction.on_commit(message.send)
+        audit.record_event(
+            actor=None, patient=patient, action="patient.login_link_emailed", ip_address=None
+        )
+        sent += 1
+    return sent

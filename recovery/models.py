@@ -1,0 +1,316 @@
+"""Clinics, their clinicians and patients, treatments and daily check-ins.
+
+URLs carry `public_id` (random UUIDs), never the sequential primary keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from recovery import course
+
+TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known time zone.") from None
+
+
+def tel_uri(number: str) -> str:
+    """A `tel:` link for a phone number as people write it ("+1 (555) 010-0000")."""
+    return "tel:" + "".join(ch for ch in number if ch.isdigit() or ch == "+")
+
+
+class User(AbstractUser):
+    """Anyone who signs in: a clinician (with a password) or a patient (by login link)."""
+
+
+class Clinic(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    phone = models.CharField(max_length=40, help_text="The number patients call in opening hours.")
+    after_hours_phone = models.CharField(
+        max_length=40, blank=True, help_text="The number patients call when the clinic is closed."
+    )
+    emergency_number = models.CharField(max_length=20, default="911")
+    hours = models.CharField(
+        max_length=200, blank=True, help_text="Opening hours as patients should read them."
+    )
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone_uri(self) -> str:
+        return tel_uri(self.phone)
+
+    @property
+    def after_hours_uri(self) -> str:
+        return tel_uri(self.after_hours_phone)
+
+    @property
+    def emergency_uri(self) -> str:
+        return tel_uri(self.emergency_number)
+
+
+class Clinician(models.Model):
+    class Role(models.TextChoices):
+        CLINICIAN = "clinician", "Clinician"
+        ADMIN = "admin", "Clinic admin"
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="clinician")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="clinicians")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLINICIAN)
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name() or self.user.username} ({self.clinic})"
+
+
+class Product(models.Model):
+    """A filler and the expected course it follows (recovery-course.md)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    early_days = models.PositiveSmallIntegerField(default=course.BELLAFILL.early_days)
+    typical_days = models.PositiveSmallIntegerField(default=course.BELLAFILL.typical_days)
+    expected_max_days = models.PositiveSmallIntegerField(default=course.BELLAFILL.expected_max_days)
+    diary_days = models.PositiveSmallIntegerField(default=course.BELLAFILL.diary_days)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="product_course_days_in_order",
+                condition=Q(early_days__gte=1)
+                & Q(typical_days__gte=models.F("early_days"))
+                & Q(expected_max_days__gte=models.F("typical_days"))
+                & Q(diary_days__gte=models.F("expected_max_days")),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not (
+            1 <= self.early_days <= self.typical_days <= self.expected_max_days <= self.diary_days
+        ):
+            raise ValidationError(
+                "The days must be in order: early ≤ typical ≤ expected maximum ≤ diary length."
+            )
+
+    @property
+    def course(self) -> course.CourseValues:
+        return course.CourseValues(
+            early_days=self.early_days,
+            typical_days=self.typical_days,
+            expected_max_days=self.expected_max_days,
+            diary_days=self.diary_days,
+        )
+
+
+class Patient(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="patient")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    mobile = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField()
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    language = models.CharField(max_length=10, default="en", choices=settings.LANGUAGES)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="patient_has_email_or_mobile", condition=~Q(email="") | ~Q(mobile="")
+            )
+        ]
+        indexes = [models.Index(fields=["email"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def today(self) -> dt.date:
+        """The patient's own calendar date, in their time zone."""
+        return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.time_zone))
+
+
+class Treatment(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="treatments")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="treatments")
+    treated_on = models.DateField(help_text="Day 0, in the patient's time zone.")
+    areas = models.CharField(max_length=200, blank=True, help_text="E.g. left and right cheek.")
+    injection_sites = models.PositiveSmallIntegerField(null=True, blank=True)
+    session_number = models.PositiveSmallIntegerField(default=1)
+    lot_number = models.CharField(max_length=50, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-treated_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="treatment_session_number_positive", condition=Q(session_number__gte=1)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} on {self.treated_on:%d %b %Y}"
+
+    def day_on(self, local_date: dt.date) -> int:
+        return course.day_number(self.treated_on, local_date)
+
+    def diary_ends_on(self) -> dt.date:
+        return self.treated_on + dt.timedelta(days=self.product.diary_days)
+
+
+RATING_RANGE = Q()
+for _symptom in course.SYMPTOMS:
+    RATING_RANGE &= Q(**{f"{_symptom}__isnull": True}) | Q(
+        **{f"{_symptom}__gte": course.RATING_MIN, f"{_symptom}__lte": course.RATING_MAX}
+    )
+
+
+class CheckIn(models.Model):
+    """A patient's answers for one day of the diary, and what the course made of them."""
+
+    class Status(models.TextChoices):
+        ON_TRACK = course.Status.ON_TRACK, "On track"
+        WATCH = course.Status.WATCH, "Keep an eye on it"
+        CONTACT_CLINIC = course.Status.CONTACT_CLINIC, "Contact your clinic"
+        URGENT = course.Status.URGENT, "Contact your clinic now"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="check_ins")
+    local_date = models.DateField()
+    day = models.PositiveSmallIntegerField()
+    swelling = models.PositiveSmallIntegerField(null=True, blank=True)
+    redness = models.PositiveSmallIntegerField(null=True, blank=True)
+    bruising = models.PositiveSmallIntegerField(null=True, blank=True)
+    lumps = models.PositiveSmallIntegerField(null=True, blank=True)
+    pain = models.PositiveSmallIntegerField(null=True, blank=True)
+    itching = models.PositiveSmallIntegerField(null=True, blank=True)
+    red_flags = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    # Made on the phone for each submission; a replay of the same key is answered
+    # with the check-in it already made.
+    idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    entered_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["local_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["treatment", "local_date"], name="one_check_in_per_treatment_per_day"
+            ),
+            models.CheckConstraint(name="check_in_ratings_0_to_3", condition=RATING_RANGE),
+            models.CheckConstraint(
+                name="check_in_status_known",
+                condition=Q(status__in=[s.value for s in course.Status]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Day {self.day} ({self.local_date})"
+
+    @property
+    def answers(self) -> course.Answers:
+        return course.Answers(
+            ratings={s: getattr(self, s) for s in course.SYMPTOMS},
+            red_flags=frozenset(self.red_flags),
+        )
+
+    @property
+    def course_status(self) -> course.Status:
+        return course.Status(self.status)
+
+    def ratings(self) -> list[tuple[str, int | None]]:
+        return [(s, getattr(self, s)) for s in course.SYMPTOMS]
+
+
+class CheckInRevision(models.Model):
+    """What a check-in said before it was replaced (the history is kept)."""
+
+    check_in = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="revisions")
+    answers = models.JSONField()
+    status = models.CharField(max_length=20, choices=CheckIn.Status.choices)
+    reasons = models.JSONField(default=list)
+    idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    recorded_at = models.DateTimeField()
+    replaced_at = models.DateTimeField()
+    entered_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["replaced_at"]
+
+    def __str__(self) -> str:
+        return f"Revision of {self.check_in} replaced at {self.replaced_at:%Y-%m-%d %H:%M}"
+
+
+class LoginLink(models.Model):
+    """A patient's single-use sign-in link; only a hash of its token is stored."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="login_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Login link created {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuditEvent(models.Model):
+    """Who read or changed which patient's record, when and from where. Append-only."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.SET_NULL, null=True, related_name="audit_events"
+    )
+    action = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["patient", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events cannot be deleted.")

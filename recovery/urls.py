@@ -1,0 +1,18 @@
+from django.urls import path
+
+from recovery.views import patient, signin, system
+
+urlpatterns = [
+    path("healthz", system.healthz, name="healthz"),
+    # Signing in
+    path("sign-in/", signin.sign_in, name="sign_in"),
+    path("sign-in/new-link/", signin.request_link, name="request_link"),
+    path("sign-in/confirm/", signin.confirm_sign_in, name="confirm_sign_in"),
+    path("sign-out/", signin.sign_out, name="sign_out"),
+    path("l/<str:token>", signin.login_link, name="login_link"),
+    # The patient's side
+    path("", patient.home, name="home"),
+    path("check-in/", patient.check_in, name="check_in"),
+    path("check-ins/<uuid:public_id>/", patient.check_in_result, name="check_in_result"),
+    path("my-recovery/", patient.my_recovery, name="my_recovery"),
+]

@@ -1,0 +1,223 @@
+"""The patient's side: home, the daily check-in, its result, and My recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from recovery import access, audit, charts, checkins, course
+from recovery.forms import CheckInForm
+from recovery.guidance import (
+    RATING_WORDS,
+    RED_FLAG_QUESTIONS,
+    RED_FLAG_SHORT,
+    SYMPTOM_LABELS,
+    Guidance,
+    guidance_for,
+)
+from recovery.models import CheckIn, Patient, Treatment
+from recovery.views.types import HtmxHttpRequest
+
+
+def _guidance(check_in: CheckIn, patient: Patient) -> Guidance:
+    return guidance_for(
+        status=check_in.course_status,
+        reasons=check_in.reasons,
+        day=check_in.day,
+        clinic_name=patient.clinic.name,
+        emergency_number=patient.clinic.emergency_number,
+        values=check_in.treatment.product.course,
+    )
+
+
+@require_http_methods(["GET"])
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    if hasattr(request.user, "clinician"):
+        return redirect("admin:index")
+    patient = access.patient_for_request(request)
+    treatment = access.current_treatment(patient)
+    today = patient.today()
+    context: dict[str, object] = {"patient": patient, "clinic": patient.clinic, "today": today}
+    if treatment is not None:
+        todays = treatment.check_ins.filter(local_date=today).first()
+        context.update(
+            treatment=treatment,
+            day=treatment.day_on(today),
+            diary_days=treatment.product.diary_days,
+            todays_check_in=todays,
+            guidance=_guidance(todays, patient) if todays else None,
+            open_dates=checkins.open_dates(treatment=treatment, today=today),
+            yesterday=today - dt.timedelta(days=1),
+        )
+    audit.record(request, patient=patient, action="patient.home_viewed")
+    return render(request, "recovery/patient/home.html", context)
+
+
+def _rating_rows(form: CheckInForm) -> list[dict[str, object]]:
+    """The six symptoms with their four options, for large radio buttons."""
+    rows = []
+    for symptom in course.SYMPTOMS:
+        field = form[symptom]
+        value = field.value()
+        chosen = str(value) if value not in (None, "") else None
+        rows.append(
+            {
+                "field": field,
+                "label": SYMPTOM_LABELS[symptom],
+                "options": [
+                    {"value": n, "word": word, "hint": hint, "checked": chosen == str(n)}
+                    for n, (word, hint) in RATING_WORDS.items()
+                ],
+            }
+        )
+    return rows
+
+
+def _red_flag_rows(form: CheckInForm) -> list[dict[str, object]]:
+    return [
+        {"field": form[flag], "question": RED_FLAG_QUESTIONS[flag], "value": form[flag].value()}
+        for flag in course.RED_FLAGS
+    ]
+
+
+def _parse_date(raw: str | None, default: dt.date) -> dt.date | None:
+    if not raw:
+        return default
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _refused(request: HtmxHttpRequest, patient: Patient, message: str) -> HttpResponse:
+    return render(
+        request,
+        "recovery/patient/refused.html",
+        {"message": message, "clinic": patient.clinic},
+        status=400,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def check_in(request: HtmxHttpRequest) -> HttpResponse:
+    patient = access.patient_for_request(request)
+    treatment = access.current_treatment(patient)
+    today = patient.today()
+    if treatment is None:
+        return _refused(request, patient, "Your clinic hasn't recorded a treatment for you yet.")
+    red_flags_first = request.GET.get("first") == "red_flags"
+
+    if request.method == "POST":
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            try:
+                recorded = checkins.record_check_in(
+                    treatment=treatment,
+                    local_date=form.cleaned_data["date"],
+                    answers=form.answers(),
+                    note=form.cleaned_data["note"],
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    entered_by=patient.user,
+                    today=today,
+                    at=timezone.now(),
+                    ip_address=audit.client_ip(request),
+                )
+            except checkins.CheckInRefused as error:
+                return _refused(request, patient, str(error))
+            return redirect("check_in_result", public_id=recorded.check_in.public_id)
+        local_date = form.cleaned_data.get("date") or today
+        status = 422
+    else:
+        local_date = _parse_date(request.GET.get("date"), today)
+        if local_date is None:
+            return _refused(request, patient, "That is not a date.")
+        existing = treatment.check_ins.filter(local_date=local_date).first()
+        refusal = checkins.refusal_for_date(
+            treatment=treatment, local_date=local_date, today=today, exists=existing is not None
+        )
+        if refusal:
+            return _refused(request, patient, refusal)
+        initial: dict[str, object] = {"date": local_date, "idempotency_key": uuid.uuid4()}
+        if existing is not None:
+            initial.update({s: getattr(existing, s) for s in course.SYMPTOMS})
+            initial.update(
+                {f: "yes" if f in existing.red_flags else "no" for f in course.RED_FLAGS}
+            )
+            initial["note"] = existing.note
+            audit.record(
+                request, patient=patient, action="check_in.viewed", object_id=existing.public_id
+            )
+        form = CheckInForm(initial=initial)
+        status = 200
+
+    return render(
+        request,
+        "recovery/patient/check_in.html",
+        {
+            "form": form,
+            "patient": patient,
+            "clinic": patient.clinic,
+            "treatment": treatment,
+            "local_date": local_date,
+            "day": treatment.day_on(local_date),
+            "is_today": local_date == today,
+            "rating_rows": _rating_rows(form),
+            "red_flag_rows": _red_flag_rows(form),
+            "red_flags_first": red_flags_first,
+        },
+        status=status,
+    )
+
+
+def _answer_words(check_in: CheckIn) -> list[tuple[str, str]]:
+    words = [
+        (SYMPTOM_LABELS[s], RATING_WORDS[r][0] if r is not None else "Not answered")
+        for s, r in check_in.ratings()
+    ]
+    flags = [RED_FLAG_SHORT[f] for f in course.RED_FLAGS if f in check_in.red_flags]
+    words.append(("Warning signs", "Yes: " + "; ".join(flags) if flags else "None"))
+    return words
+
+
+@require_http_methods(["GET"])
+def check_in_result(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = access.patient_for_request(request)
+    check_in = access.check_in_for_patient(patient, public_id)
+    audit.record(request, patient=patient, action="check_in.viewed", object_id=check_in.public_id)
+    return render(
+        request,
+        "recovery/patient/result.html",
+        {
+            "patient": patient,
+            "clinic": patient.clinic,
+            "check_in": check_in,
+            "guidance": _guidance(check_in, patient),
+            "answers": _answer_words(check_in),
+            "can_edit": check_in.local_date == patient.today(),
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def my_recovery(request: HtmxHttpRequest) -> HttpResponse:
+    patient = access.patient_for_request(request)
+    treatment: Treatment | None = access.current_treatment(patient)
+    context: dict[str, object] = {"patient": patient, "clinic": patient.clinic}
+    if treatment is not None:
+        rows = list(treatment.check_ins.order_by("local_date"))
+        context.update(
+            treatment=treatment,
+            check_ins=rows,
+            charts=charts.symptom_charts(
+                ratings_by_day=[(c.day, dict(c.ratings())) for c in rows],
+                values=treatment.product.course,
+            ),
+            symptoms=[SYMPTOM_LABELS[s] for s in course.SYMPTOMS],
+        )
+    audit.record(request, patient=patient, action="recovery.viewed")
+    return render(request, "recovery/patient/recovery.html", context)

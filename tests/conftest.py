@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from recovery.models import Clinic, Patient, Treatment, User
+from tests import factories
+
+TREATED_ON = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: pytest.FixtureRequest) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def clinic(db: None) -> Clinic:
+    return factories.create_clinic()
+
+
+@pytest.fixture
+def other_clinic(db: None) -> Clinic:
+    return factories.create_clinic(
+        name="Harbour Aesthetics",
+        phone="+44 20 7946 0000",
+        emergency_number="999",
+        time_zone="Europe/London",
+    )
+
+
+@pytest.fixture
+def patient(clinic: Clinic) -> Patient:
+    return factories.create_patient(clinic=clinic, name="Ana Patient", email="ana@example.com")
+
+
+@pytest.fixture
+def treatment(patient: Patient) -> Treatment:
+    return factories.create_treatment(patient=patient, treated_on=TREATED_ON)
+
+
+@pytest.fixture
+def second_patient(clinic: Clinic) -> Patient:
+    patient = factories.create_patient(clinic=clinic, name="Ben Second", email="ben@example.com")
+    factories.create_treatment(patient=patient, treated_on=TREATED_ON)
+    return patient
+
+
+@pytest.fixture
+def clinician(clinic: Clinic) -> User:
+    return factories.create_clinician(clinic=clinic, email="nurse@riverside.example")
+
+
+@pytest.fixture
+def other_clinician(other_clinic: Clinic) -> User:
+    return factories.create_clinician(clinic=other_clinic, email="nurse@harbour.example")
+
+
+@pytest.fixture
+def patient_client(client: Client, patient: Patient, treatment: Treatment) -> Client:
+    client.force_login(patient.user)
+    return client

@@ -1,0 +1,68 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_answers_ok_without_the_database(client: Client) -> None:
+    # No `db` fixture: any query here would raise.
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+def test_healthz_needs_no_sign_in_but_other_pages_do(client: Client, db: None) -> None:
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/check-in/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/sign-in/")
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-long-random-production-secret-key-for-the-deploy-check-0123456789",
+    "ALLOWED_HOSTS": "aftercare.example.com",
+    "SITE_URL": "https://aftercare.example.com",
+}
+
+
+def test_deploy_check_is_clean_with_production_values() -> None:
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    result = _manage("check", **{**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false"),
+        ("LOGIN_LINK_MAX_AGE_HOURS", "three", "LOGIN_LINK_MAX_AGE_HOURS must be a whole number"),
+        ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE must be an IANA time zone"),
+    ],
+)
+def test_bad_settings_values_are_named(name: str, value: str, message: str) -> None:
+    result = _manage("check", **{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
