@@ -6,6 +6,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import ForeignKey, Model, QuerySet
+from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
 from recovery import audit
@@ -22,6 +25,28 @@ from recovery.models import (
 )
 
 admin.site.register(User, UserAdmin)
+
+
+def clinic_of(request: HttpRequest) -> Clinic | None:
+    """The clinic a staff member works for; None for a superuser, who sees every clinic."""
+    user = request.user
+    if user.is_superuser:
+        return None
+    clinician: Clinician | None = getattr(user, "clinician", None)
+    if clinician is None:
+        raise PermissionDenied
+    return clinician.clinic
+
+
+class ClinicScopedAdmin[M: Model](admin.ModelAdmin[M]):
+    """Clinicians see and touch only their own clinic's records."""
+
+    clinic_path: str
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[M]:
+        queryset = super().get_queryset(request)
+        clinic = clinic_of(request)
+        return queryset if clinic is None else queryset.filter(**{self.clinic_path: clinic})
 
 
 @admin.register(Clinic)
@@ -46,12 +71,22 @@ class TreatmentInline(admin.StackedInline[Treatment, Patient]):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin[Patient]):
+class PatientAdmin(ClinicScopedAdmin[Patient]):
+    clinic_path = "clinic"
     list_display = ["name", "clinic", "email", "mobile", "created_at"]
     list_select_related = ["clinic"]
     search_fields = ["name", "email", "mobile"]
     exclude = ["user"]
     inlines = [TreatmentInline]
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
+        clinic = clinic_of(request)
+        if db_field.name == "clinic" and clinic is not None:
+            kwargs["queryset"] = Clinic.objects.filter(pk=clinic.pk)
+            kwargs["initial"] = clinic
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
         if not change:
@@ -73,7 +108,8 @@ class PatientAdmin(admin.ModelAdmin[Patient]):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin[CheckIn]):
+class CheckInAdmin(ClinicScopedAdmin[CheckIn]):
+    clinic_path = "treatment__patient__clinic"
     list_display = ["treatment", "local_date", "day", "status"]
     list_select_related = ["treatment__patient", "treatment__product"]
     readonly_fields = [f.name for f in CheckIn._meta.get_fields() if f.concrete]
@@ -83,7 +119,8 @@ class CheckInAdmin(admin.ModelAdmin[CheckIn]):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(ClinicScopedAdmin[AuditEvent]):
+    clinic_path = "patient__clinic"
     list_display = ["at", "actor", "patient", "action", "object_id", "ip_address"]
     list_select_related = ["actor", "patient"]
     list_filter = ["action"]

@@ -97,6 +97,30 @@ def _replayed(idempotency_key: uuid.UUID, treatment: Treatment) -> CheckIn | Non
     return check_in
 
 
+def previous_answers(*, treatment: Treatment, before: dt.date) -> course.Answers | None:
+    """The previous check-in's answers, the course's point of comparison.
+
+    A symptom the previous check-in left unrated (one sent from "Something
+    feels wrong" before rating anything) takes its latest earlier rating, so
+    a lingering symptom is still compared with something.
+    """
+    earlier = CheckIn.objects.filter(treatment=treatment, local_date__lt=before).order_by(
+        "-local_date"
+    )
+    ratings: dict[str, int | None] = {}
+    red_flags: frozenset[str] = frozenset()
+    found = False
+    for check_in in earlier.iterator(chunk_size=4):
+        if not found:
+            red_flags, found = frozenset(check_in.red_flags), True
+        for symptom, rating in check_in.ratings():
+            if ratings.get(symptom) is None:
+                ratings[symptom] = rating
+        if all(ratings.get(s) is not None for s in course.SYMPTOMS):
+            break
+    return course.Answers(ratings=ratings, red_flags=red_flags) if found else None
+
+
 def record_check_in(
     *,
     treatment: Treatment,
@@ -143,16 +167,12 @@ def record_check_in(
             )
         _validate(answers)
 
-        previous = (
-            CheckIn.objects.filter(treatment=treatment, local_date__lt=local_date)
-            .order_by("-local_date")
-            .first()
-        )
+        previous = previous_answers(treatment=treatment, before=local_date)
         day = treatment.day_on(local_date)
         assessment = course.assess(
             day=day,
             answers=answers,
-            previous=previous.answers if previous else None,
+            previous=previous,
             course=treatment.product.course,
         )
         values = {
@@ -222,7 +242,7 @@ def _reassess_next(check_in: CheckIn) -> None:
     assessment = course.assess(
         day=following.day,
         answers=following.answers,
-        previous=check_in.answers,
+        previous=previous_answers(treatment=check_in.treatment, before=following.local_date),
         course=check_in.treatment.product.course,
     )
     following.status = assessment.status.value
