@@ -5,6 +5,7 @@ A miss and a record of someone else's look the same from outside: 404.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.http import Http404, HttpRequest
@@ -23,13 +24,16 @@ def patient_for_request(request: HttpRequest) -> Patient:
         raise Http404 from None
 
 
-def current_treatment(patient: Patient) -> Treatment | None:
-    """The patient's latest treatment: the one their diary follows."""
+def current_treatment(patient: Patient, *, today: dt.date) -> Treatment | None:
+    """The treatment the patient's diary follows: their latest one up to today.
+
+    Before their first treatment, the upcoming one (its diary has not started);
+    a session booked ahead does not hide the diary that is running.
+    """
+    treatments = Treatment.objects.filter(patient=patient).select_related("product")
     return (
-        Treatment.objects.filter(patient=patient)
-        .select_related("product")
-        .order_by("-treated_on", "-id")
-        .first()
+        treatments.filter(treated_on__lte=today).order_by("-treated_on", "-id").first()
+        or treatments.order_by("treated_on", "id").first()
     )
 
 

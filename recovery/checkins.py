@@ -155,7 +155,8 @@ def record_check_in(
         )
         if refusal:
             raise CheckInRefused(refusal)
-        if existing is not None:
+        if existing is not None and any(answers.ratings.get(s) is None for s in course.SYMPTOMS):
+            # Sent from "Something feels wrong" before rating: keep the day's other answers.
             answers = course.Answers(
                 ratings={
                     s: getattr(existing, s)
@@ -165,6 +166,7 @@ def record_check_in(
                 },
                 red_flags=answers.red_flags,
             )
+            note = note or existing.note
         _validate(answers)
 
         previous = previous_answers(treatment=treatment, before=local_date)

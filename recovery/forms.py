@@ -14,8 +14,9 @@ YES_NO = [("no", "No"), ("yes", "Yes")]
 class CheckInForm(forms.Form):
     """The day's six ratings, the six red-flag questions and a note.
 
-    Ratings may be left out only when a red flag is answered yes: someone who
-    feels something is wrong is told what to do before anything else.
+    Every question needs an answer, except when a warning sign is answered
+    yes: then the check-in can be sent at once, and someone who feels
+    something is wrong is told what to do before anything else.
     """
 
     date = forms.DateField(widget=forms.HiddenInput)
@@ -43,22 +44,22 @@ class CheckInForm(forms.Form):
             self.fields[flag] = forms.ChoiceField(
                 label=RED_FLAG_QUESTIONS[flag],
                 choices=YES_NO,
+                required=False,
                 widget=forms.RadioSelect,
-                error_messages={
-                    "required": "Please answer yes or no.",
-                    "invalid_choice": "Please answer yes or no.",
-                },
+                error_messages={"invalid_choice": "Please answer yes or no."},
             )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         any_red_flag = any(data.get(flag) == "yes" for flag in course.RED_FLAGS)
         if not any_red_flag:
+            for flag in course.RED_FLAGS:
+                if not data.get(flag) and flag not in self.errors:
+                    self.add_error(flag, "Please answer yes or no.")
             for symptom in course.SYMPTOMS:
                 if data.get(symptom) is None and symptom not in self.errors:
-                    self.add_error(
-                        symptom, f"Choose how your {SYMPTOM_LABELS[symptom].lower()} is today."
-                    )
+                    label = SYMPTOM_LABELS[symptom].lower()
+                    self.add_error(symptom, f"Choose None, Mild, Moderate or Severe for {label}.")
         return data
 
     def answers(self) -> course.Answers:

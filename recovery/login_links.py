@@ -33,7 +33,7 @@ class UnusableLink(Exception):
         self.problem = problem
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -42,7 +42,7 @@ def issue_login_link(*, patient: Patient, at: dt.datetime) -> str:
     token = secrets.token_urlsafe(32)
     LoginLink.objects.create(
         patient=patient,
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         created_at=at,
         expires_at=at + dt.timedelta(hours=settings.LOGIN_LINK_MAX_AGE_HOURS),
     )
@@ -51,9 +51,13 @@ def issue_login_link(*, patient: Patient, at: dt.datetime) -> str:
 
 def usable_link(*, token: str, at: dt.datetime) -> LoginLink:
     """The link behind `token` if it can still be used; UnusableLink otherwise."""
+    return usable_link_by_hash(token_hash=hash_token(token), at=at)
+
+
+def usable_link_by_hash(*, token_hash: str, at: dt.datetime) -> LoginLink:
     link = (
         LoginLink.objects.select_related("patient__clinic", "patient__user")
-        .filter(token_hash=_hash(token))
+        .filter(token_hash=token_hash)
         .first()
     )
     if link is None:
@@ -65,10 +69,10 @@ def usable_link(*, token: str, at: dt.datetime) -> LoginLink:
     return link
 
 
-def redeem_login_link(*, token: str, at: dt.datetime, ip_address: str | None) -> Patient:
+def redeem_login_link(*, token_hash: str, at: dt.datetime, ip_address: str | None) -> Patient:
     """Use the link up (once, even when two requests race) and return its patient."""
     with transaction.atomic():
-        link = usable_link(token=token, at=at)
+        link = usable_link_by_hash(token_hash=token_hash, at=at)
         claimed = LoginLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=at)
         if not claimed:
             raise UnusableLink(LinkProblem.USED)

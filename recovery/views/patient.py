@@ -35,14 +35,29 @@ def _guidance(check_in: CheckIn, patient: Patient) -> Guidance:
     )
 
 
+def _diary_state(treatment: Treatment | None, today: dt.date) -> str:
+    if treatment is None:
+        return "none"
+    if today < treatment.treated_on:
+        return "upcoming"
+    if today > treatment.diary_ends_on():
+        return "finished"
+    return "running"
+
+
 @require_http_methods(["GET"])
 def home(request: HtmxHttpRequest) -> HttpResponse:
     if hasattr(request.user, "clinician"):
         return redirect("admin:index")
     patient = access.patient_for_request(request)
-    treatment = access.current_treatment(patient)
     today = patient.today()
-    context: dict[str, object] = {"patient": patient, "clinic": patient.clinic, "today": today}
+    treatment = access.current_treatment(patient, today=today)
+    context: dict[str, object] = {
+        "patient": patient,
+        "clinic": patient.clinic,
+        "today": today,
+        "diary": _diary_state(treatment, today),
+    }
     if treatment is not None:
         todays = treatment.check_ins.filter(local_date=today).first()
         context.update(
@@ -106,8 +121,8 @@ def _refused(request: HtmxHttpRequest, patient: Patient, message: str) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def check_in(request: HtmxHttpRequest) -> HttpResponse:
     patient = access.patient_for_request(request)
-    treatment = access.current_treatment(patient)
     today = patient.today()
+    treatment = access.current_treatment(patient, today=today)
     if treatment is None:
         return _refused(request, patient, "Your clinic hasn't recorded a treatment for you yet.")
     red_flags_first = request.GET.get("first") == "red_flags"
@@ -206,7 +221,7 @@ def check_in_result(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespo
 @require_http_methods(["GET"])
 def my_recovery(request: HtmxHttpRequest) -> HttpResponse:
     patient = access.patient_for_request(request)
-    treatment: Treatment | None = access.current_treatment(patient)
+    treatment: Treatment | None = access.current_treatment(patient, today=patient.today())
     context: dict[str, object] = {"patient": patient, "clinic": patient.clinic}
     if treatment is not None:
         rows = list(treatment.check_ins.order_by("local_date"))

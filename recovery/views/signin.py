@@ -16,7 +16,8 @@ from recovery import audit, login_links
 from recovery.forms import LinkRequestForm
 from recovery.views.types import HtmxHttpRequest
 
-PENDING_TOKEN = "pending_login_token"
+# Between opening a link and pressing "Sign in", the session holds the token's hash.
+PENDING_LINK = "pending_login_link"
 
 PROBLEM_WORDS = {
     login_links.LinkProblem.UNKNOWN: (
@@ -64,7 +65,7 @@ def login_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
         login_links.usable_link(token=token, at=timezone.now())
     except login_links.UnusableLink as error:
         return _link_problem(request, error.problem)
-    request.session[PENDING_TOKEN] = token
+    request.session[PENDING_LINK] = login_links.hash_token(token)
     return redirect("confirm_sign_in")
 
 
@@ -72,23 +73,23 @@ def login_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def confirm_sign_in(request: HtmxHttpRequest) -> HttpResponse:
-    token = request.session.get(PENDING_TOKEN)
-    if not token:
+    token_hash = request.session.get(PENDING_LINK)
+    if not token_hash:
         return redirect("sign_in")
     if request.method == "GET":
         try:
-            link = login_links.usable_link(token=token, at=timezone.now())
+            link = login_links.usable_link_by_hash(token_hash=token_hash, at=timezone.now())
         except login_links.UnusableLink as error:
             return _link_problem(request, error.problem)
         return render(request, "recovery/confirm_sign_in.html", {"clinic": link.patient.clinic})
     try:
         patient = login_links.redeem_login_link(
-            token=token, at=timezone.now(), ip_address=audit.client_ip(request)
+            token_hash=token_hash, at=timezone.now(), ip_address=audit.client_ip(request)
         )
     except login_links.UnusableLink as error:
         return _link_problem(request, error.problem)
     login(request, patient.user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session.pop(PENDING_TOKEN, None)
+    request.session.pop(PENDING_LINK, None)
     request.session.set_expiry(settings.SESSION_COOKIE_AGE)
     return redirect("home")
 
