@@ -68,7 +68,8 @@ class Guidance:
     status: course.Status
     headline: str
     lines: tuple[str, ...]
-    # Set when the patient must call the emergency number before anything else.
+    # Set when the patient must call the emergency number before anything else
+    # (the page shows "Call <emergency number> now" first).
     call_emergency: bool = False
     call_clinic: bool = False
 
@@ -112,17 +113,15 @@ def guidance_for(
     reasons: tuple[str, ...] | list[str],
     day: int,
     clinic_name: str,
-    emergency_number: str,
     values: course.CourseValues,
 ) -> Guidance:
     said = tuple(_reason_words(r, status) for r in reasons)
     if status is course.Status.URGENT:
         emergency = any(r.removeprefix("red_flag:") in course.EMERGENCY_RED_FLAGS for r in reasons)
-        lines = (f"Call {emergency_number} now.",) if emergency else ()
         return Guidance(
             status,
             f"Contact {clinic_name} now — you need to be seen in person today",
-            (*lines, *said),
+            said,
             call_emergency=emergency,
             call_clinic=True,
         )

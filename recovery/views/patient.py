@@ -30,7 +30,6 @@ def _guidance(check_in: CheckIn, patient: Patient) -> Guidance:
         reasons=check_in.reasons,
         day=check_in.day,
         clinic_name=patient.clinic.name,
-        emergency_number=patient.clinic.emergency_number,
         values=check_in.treatment.product.course,
     )
 

@@ -1,0 +1,214 @@
+"""A patient's day on a 360px phone: sign in from the link, check in, be told what to do."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from recovery.models import CheckIn, Clinic, Patient, Treatment
+from tests.browser import box_in_first_screen, login_path, sign_in
+
+# A distinctive part of each red-flag question, to find its group by.
+RED_FLAG_QUESTIONS = {
+    "skin_color": "white or pale patch",
+    "severe_pain": "Is the pain severe",
+    "vision": "change in your eyesight",
+    "stroke": "Sudden trouble speaking",
+    "infection": "Fever or chills",
+    "allergy": "Hives",
+}
+ALL_NONE = dict.fromkeys(
+    ["Swelling", "Redness", "Bruising", "Lumps or bumps", "Pain or tenderness", "Itching"], "None"
+)
+
+
+def rate(page: Page, ratings: dict[str, str]) -> None:
+    """Tap one option per symptom, e.g. "Mild" within the "Swelling" group."""
+    for symptom, word in ratings.items():
+        option = page.get_by_role("group", name=symptom, exact=True).get_by_label(word)
+        option.tap()
+        expect(option).to_be_checked()
+
+
+def answer_red_flags(page: Page, yes: frozenset[str] = frozenset()) -> None:
+    """Answer every warning-sign question: "Yes" for the codes in `yes`, "No" for the rest."""
+    for code, words in RED_FLAG_QUESTIONS.items():
+        group = page.get_by_role("group", name=re.compile(re.escape(words)))
+        option = group.get_by_label("Yes" if code in yes else "No", exact=True)
+        option.tap()
+        expect(option).to_be_checked()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """With SCREENSHOTS_DIR set, keep a picture of the page to judge its layout by eye."""
+    if folder := os.environ.get("SCREENSHOTS_DIR"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=Path(folder) / f"{name}.png", full_page=True)
+
+
+def test_static_files_are_served(page: Page) -> None:
+    with (
+        page.expect_response(re.compile(r"/static/css/app\.css$")) as css,
+        page.expect_response(re.compile(r"/static/js/htmx-2\.0\.11\.min\.js$")) as js,
+    ):
+        page.goto("/sign-in/")
+    assert css.value.status == 200
+    assert js.value.status == 200
+    # The stylesheet is applied (the page's wash), and htmx has started.
+    assert (
+        page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        == "rgb(243, 245, 248)"
+    )
+    assert page.evaluate("typeof window.htmx") == "object"
+
+
+def test_red_flag_at_the_daily_check_in_tells_the_patient_to_call_now(
+    page: Page, clinic: Clinic, patient: Patient, treatment: Treatment
+) -> None:
+    page.goto(login_path(patient))
+    page.get_by_role("button", name="Sign in").tap()
+
+    day = treatment.day_on(patient.today())
+    expect(page.get_by_text(f"Day {day} after your treatment")).to_be_visible()
+    page.get_by_role("link", name="Check in for today").tap()
+    expect(page.get_by_role("heading", name=f"Today, day {day}")).to_be_visible()
+    rate(
+        page,
+        {
+            "Swelling": "Mild",
+            "Redness": "Mild",
+            "Bruising": "Moderate",
+            "Lumps or bumps": "None",
+            "Pain or tenderness": "Mild",
+            "Itching": "None",
+        },
+    )
+    answer_red_flags(page, yes=frozenset({"vision"}))
+    screenshot(page, "check-in-360")
+    page.get_by_role("button", name="Send my check-in").tap()
+
+    expect(
+        page.get_by_role(
+            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
+        )
+    ).to_be_visible()
+    call_emergency = page.get_by_role("link", name=f"Call {clinic.emergency_number} now")
+    expect(call_emergency).to_have_attribute("href", "tel:911")
+    # On the first screen of a small phone, without scrolling: htmx shows the
+    # top of a boosted form's result once it has settled.
+    expect(call_emergency).to_be_in_viewport(ratio=1)
+    assert page.evaluate("window.scrollY") == 0
+    assert box_in_first_screen(call_emergency.bounding_box())
+    call_clinic = page.get_by_role("link", name=f"Call {clinic.name}: {clinic.phone}")
+    expect(call_clinic).to_have_attribute("href", "tel:+15550102000")
+    assert box_in_first_screen(call_clinic.bounding_box())
+    screenshot(page, "urgent-result-360")
+
+    check_in = CheckIn.objects.get()
+    assert check_in.status == "urgent"
+    assert check_in.red_flags == ["vision"]
+    assert (check_in.swelling, check_in.bruising, check_in.itching) == (1, 2, 0)
+
+
+def test_something_feels_wrong_asks_the_warning_signs_first(
+    page: Page, clinic: Clinic, patient: Patient, treatment: Treatment
+) -> None:
+    sign_in(page, patient)
+    page.get_by_role("link", name="Something feels wrong — tell us now").tap()
+
+    warning_signs = page.get_by_role("heading", name="Warning signs")
+    ratings = page.get_by_role("heading", name="How are these today?")
+    expect(warning_signs).to_be_visible()
+    assert warning_signs.bounding_box()["y"] < ratings.bounding_box()["y"]  # type: ignore[index]
+    answer_red_flags(page, yes=frozenset({"infection"}))
+    page.get_by_role("button", name="Send now").tap()
+
+    expect(
+        page.get_by_role(
+            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
+        )
+    ).to_be_visible()
+    expect(page.get_by_role("link", name=f"Call {clinic.name}: {clinic.phone}")).to_be_visible()
+    # An infection is urgent for the clinic, not a call to the emergency number.
+    expect(page.get_by_role("link", name="Call 911 now")).to_have_count(0)
+    check_in = CheckIn.objects.get()
+    assert (check_in.status, check_in.red_flags) == ("urgent", ["infection"])
+    assert check_in.swelling is None
+
+
+def test_warning_signs_stay_first_after_a_form_error(
+    page: Page, patient: Patient, treatment: Treatment
+) -> None:
+    sign_in(page, patient)
+    page.get_by_role("link", name="Something feels wrong — tell us now").tap()
+    page.get_by_role("button", name="Send now").tap()
+
+    expect(page.get_by_role("alert")).to_contain_text("Please check your answers")
+    warning_signs = page.get_by_role("heading", name="Warning signs")
+    ratings = page.get_by_role("heading", name="How are these today?")
+    assert warning_signs.bounding_box()["y"] < ratings.bounding_box()["y"]  # type: ignore[index]
+    expect(page.get_by_role("button", name="Send now")).to_be_visible()
+
+
+def test_one_yes_is_enough_to_be_told_what_to_do(
+    page: Page, clinic: Clinic, patient: Patient, treatment: Treatment
+) -> None:
+    sign_in(page, patient)
+    page.get_by_role("link", name="Something feels wrong — tell us now").tap()
+    group = page.get_by_role("group", name=re.compile(re.escape(RED_FLAG_QUESTIONS["vision"])))
+    group.get_by_label("Yes", exact=True).tap()
+    page.get_by_role("button", name="Send now").tap()
+
+    expect(
+        page.get_by_role(
+            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
+        )
+    ).to_be_visible()
+    expect(page.get_by_role("link", name="Call 911 now")).to_be_in_viewport(ratio=1)
+    check_in = CheckIn.objects.get()
+    assert (check_in.status, check_in.red_flags) == ("urgent", ["vision"])
+
+
+def test_a_check_in_works_without_javascript(
+    new_context: Callable[..., BrowserContext], patient: Patient, treatment: Treatment
+) -> None:
+    page = new_context(java_script_enabled=False).new_page()
+    sign_in(page, patient)
+    page.get_by_role("link", name="Check in for today").tap()
+    rate(page, ALL_NONE)
+    answer_red_flags(page)
+    page.get_by_role("button", name="Send my check-in").tap()
+
+    expect(page.get_by_role("heading", name="You're on track")).to_be_visible()
+    assert re.search(r"/check-ins/[0-9a-f-]{36}/$", page.url)
+    assert CheckIn.objects.get().status == "on_track"
+
+
+def test_htmx_swaps_pages_in_place(page: Page, patient: Patient, treatment: Treatment) -> None:
+    sign_in(page, patient)
+    page.evaluate("window.stillTheSamePage = true")
+    page.get_by_role("link", name="Check in for today").tap()
+
+    # Nothing answered: the errors replace the form in place.
+    with page.expect_request(re.compile(r"/check-in/$")) as sent:
+        page.get_by_role("button", name="Send my check-in").tap()
+    assert sent.value.method == "POST"
+    assert sent.value.headers.get("hx-request") == "true"
+    expect(page.get_by_role("alert")).to_contain_text("Please check your answers")
+    expect(page.get_by_role("group", name="Swelling", exact=True)).to_have_accessible_description(
+        re.compile("swelling", re.IGNORECASE)
+    )
+    assert CheckIn.objects.count() == 0
+
+    rate(page, ALL_NONE)
+    answer_red_flags(page)
+    page.get_by_role("button", name="Send my check-in").tap()
+    expect(page.get_by_role("heading", name="You're on track")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/check-ins/[0-9a-f-]{36}/$"))
+    # Still the page the patient signed in on: no full page load since.
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert CheckIn.objects.get().status == "on_track"
