@@ -20,7 +20,7 @@ def raw_check_in(treatment: Treatment, **fields: object) -> CheckIn:
         "local_date": TREATED_ON,
         "day": 0,
         "status": "on_track",
-        **{s: 0 for s in ("swelling", "redness", "bruising", "lumps", "pain", "itching")},
+        **dict.fromkeys(("swelling", "redness", "bruising", "lumps", "pain", "itching"), 0),
     }
     values.update(fields)
     return CheckIn.objects.create(**values)
