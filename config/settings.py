@@ -4,6 +4,7 @@ Development needs none of them; production sets at least DEBUG=False,
 SECRET_KEY, ALLOWED_HOSTS and SITE_URL. docs/configuration.md lists them all.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_positive_int(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be 1 or more, not {value}")
+    return value
+
+
+def env_lockout_parameters(name: str, default: str) -> list[str | list[str]]:
+    """What a failed sign-in is counted against: "username", "ip_address" or "user_agent".
+
+    A comma separates alternatives (each counted on its own); a plus joins parameters
+    counted together, e.g. "username+ip_address" (that user from that address).
+    """
+    known = {"username", "ip_address", "user_agent"}
+    parameters: list[str | list[str]] = []
+    for alternative in (os.environ.get(name) or default).split(","):
+        parts = [part.strip() for part in alternative.split("+") if part.strip()]
+        if not parts:
+            continue
+        if unknown := sorted(set(parts) - known):
+            raise ImproperlyConfigured(
+                f"{name} can combine username, ip_address and user_agent, not {unknown[0]!r}"
+            )
+        parameters.append(parts[0] if len(parts) == 1 else parts)
+    if not parameters:
+        raise ImproperlyConfigured(f"{name} must name at least one of username, ip_address")
+    return parameters
+
+
 def env_time_zone(name: str, default: str) -> str:
     value = env_str(name, default)
     try:
@@ -83,6 +113,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "recovery",
 ]
 
@@ -94,10 +127,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks the session verified once a clinician has given an authenticator code.
+    "django_otp.middleware.OTPMiddleware",
+    # Sends clinic staff to the clinic's sign-in, and holds back the clinic and the admin
+    # until they give their code where their clinic asks for one.
+    "recovery.middleware.ClinicSignInMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a locked-out sign-in into the "too many attempts" page; must be last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -141,6 +181,13 @@ LOGIN_URL = "sign_in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "sign_in"
 
+# Clinic staff sign in with email and password (patients by login link). Axes counts the
+# failures first and refuses a locked-out account before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -155,10 +202,40 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 45 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Clinic staff work on shared desks and tablets: their sign-in lasts a working day.
+CLINICIAN_SESSION_AGE = env_int("CLINICIAN_SESSION_AGE", 12 * 3600)
 # A patient's login link: single use, valid this many hours.
 LOGIN_LINK_MAX_AGE_HOURS = env_int("LOGIN_LINK_MAX_AGE_HOURS", 72)
 # At most this many fresh links emailed to one patient per hour.
 LOGIN_LINKS_PER_HOUR = env_int("LOGIN_LINKS_PER_HOUR", 5)
+
+# Wrong passwords (django-axes): after AXES_FAILURE_LIMIT failures the account is locked
+# for the cool-off, on the clinic's sign-in page and the admin's alike. A failure during
+# the lock starts the cool-off again. Attempts live in the database (axes' tables), so
+# every app server sees the same count.
+AXES_FAILURE_LIMIT = env_positive_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_positive_int("AXES_COOLOFF_MINUTES", 15))
+# By account, not by address: a clinic's staff share one public address, and behind a
+# proxy that doesn't set REMOTE_ADDR every request comes from the proxy's. Each account
+# still gets at most AXES_FAILURE_LIMIT guesses per cool-off, from anywhere; axes' own
+# check wants an address in the mix, a trade-off we decline by default (see
+# docs/configuration.md for adding one).
+AXES_LOCKOUT_PARAMETERS = env_lockout_parameters("AXES_LOCKOUT_PARAMETERS", "username")
+_LOCKS_BY_ADDRESS = any(
+    "ip_address" in ([parameter] if isinstance(parameter, str) else parameter)
+    for parameter in AXES_LOCKOUT_PARAMETERS
+)
+SILENCED_SYSTEM_CHECKS = [] if _LOCKS_BY_ADDRESS else ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# "Nurse@Clinic.example" and "nurse@clinic.example" are one account, one count.
+AXES_USERNAME_CALLABLE = "recovery.clinicians.sign_in_username"
+AXES_LOCKOUT_CALLABLE = "recovery.views.clinic.auth.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429  # Too Many Requests
+# Masked in axes' log lines and in the form data it keeps with each attempt.
+AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address"]
+
+# Authenticator apps (django-otp, TOTP) for clinics that set `requires_two_factor`.
+OTP_TOTP_ISSUER = SITE_NAME
 
 LANGUAGE_CODE = "en-us"
 # The languages a patient can choose for messages from their clinic.

@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from recovery.models import CheckIn, Patient, Treatment, User
+from recovery.models import Alert, CheckIn, Clinician, Patient, Treatment, User
 
 
 def patient_for_request(request: HttpRequest) -> Patient:
@@ -43,4 +45,57 @@ def check_in_for_patient(patient: Patient, public_id: uuid.UUID) -> CheckIn:
             public_id=public_id, treatment__patient=patient
         )
     except CheckIn.DoesNotExist:
+        raise Http404 from None
+
+
+# Clinic staff ----------------------------------------------------------------------------
+
+
+def clinician_for_request(request: HttpRequest) -> Clinician:
+    """The signed-in clinician; anyone else (a patient, say) gets a 404.
+
+    Looked up once per request: the sign-in middleware (recovery/middleware.py) has
+    usually asked already, to hold back staff who still owe an authenticator code.
+    """
+    user = request.user
+    if not isinstance(user, User):
+        raise Http404
+    memo = "_signed_in_clinician"
+    cached: tuple[int, Clinician | None] | None = getattr(request, memo, None)
+    if cached is None or cached[0] != user.pk:
+        clinician = Clinician.objects.select_related("clinic", "user").filter(user=user).first()
+        cached = (user.pk, clinician)
+        setattr(request, memo, cached)
+    if cached[1] is None:
+        raise Http404
+    return cached[1]
+
+
+def clinic_admin_for_request(request: HttpRequest) -> Clinician:
+    """The signed-in clinic admin; a clinician without the role is refused (403)."""
+    clinician = clinician_for_request(request)
+    if clinician.role != Clinician.Role.ADMIN:
+        raise PermissionDenied
+    return clinician
+
+
+def patient_for_clinician(clinician: Clinician, public_id: uuid.UUID) -> Patient:
+    try:
+        return Patient.objects.select_related("clinic", "user").get(
+            public_id=public_id, clinic=clinician.clinic
+        )
+    except Patient.DoesNotExist:
+        raise Http404 from None
+
+
+def treatments_for_clinician(clinician: Clinician) -> QuerySet[Treatment]:
+    return Treatment.objects.filter(clinic=clinician.clinic)
+
+
+def alert_for_clinician(clinician: Clinician, public_id: uuid.UUID) -> Alert:
+    try:
+        return Alert.objects.select_related("treatment__patient", "treatment__product").get(
+            public_id=public_id, treatment__clinic=clinician.clinic
+        )
+    except Alert.DoesNotExist:
         raise Http404 from None

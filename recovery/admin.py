@@ -12,7 +12,7 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
 from recovery import audit
-from recovery.enrollment import new_patient_user
+from recovery.enrollment import add_treatment, new_patient_user
 from recovery.models import (
     AuditEvent,
     CheckIn,
@@ -68,6 +68,15 @@ class ProductAdmin(admin.ModelAdmin[Product]):
 class TreatmentInline(admin.StackedInline[Treatment, Patient]):
     model = Treatment
     extra = 1
+    fields = [
+        "product",
+        "treated_on",
+        "areas",
+        "injection_sites",
+        "session_number",
+        "lot_number",
+        "notes",
+    ]
 
 
 @admin.register(Patient)
@@ -97,6 +106,30 @@ class PatientAdmin(ClinicScopedAdmin[Patient]):
         audit.record(
             request, patient=obj, action="patient.changed" if change else "patient.enrolled"
         )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """New treatments go through add_treatment, which keeps the dashboard's fields."""
+        for treatment in formset.save(commit=False):
+            if treatment.pk is None:
+                add_treatment(
+                    patient=form.instance,
+                    product=treatment.product,
+                    treated_on=treatment.treated_on,
+                    areas=treatment.areas,
+                    injection_sites=treatment.injection_sites,
+                    session_number=treatment.session_number,
+                    lot_number=treatment.lot_number,
+                    notes=treatment.notes,
+                    recorded_by=request.user if isinstance(request.user, User) else None,
+                )
+            else:
+                treatment.save()
+                audit.record(
+                    request,
+                    patient=form.instance,
+                    action="treatment.changed",
+                    object_id=treatment.public_id,
+                )
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None

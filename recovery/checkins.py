@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.formats import date_format
 
-from recovery import audit, course
+from recovery import alerts, audit, course, triage
 from recovery.models import CheckIn, CheckInRevision, Treatment, User
 
 
@@ -142,8 +142,8 @@ def record_check_in(
     with transaction.atomic():
         # One writer per treatment at a time: the day's row and its neighbours stay consistent.
         treatment = (
-            Treatment.objects.select_for_update()
-            .select_related("product", "patient")
+            Treatment.objects.select_for_update(of=("self",))
+            .select_related("product", "patient", "latest_check_in", "open_alert")
             .get(pk=treatment.pk)
         )
         if idempotency_key is not None and (done := _replayed(idempotency_key, treatment)):
@@ -204,7 +204,10 @@ def record_check_in(
             existing.save(update_fields=[*values, "updated_at"])
             check_in = existing
             action = "check_in.replaced"
-        _reassess_next(check_in)
+        for changed in (check_in, _reassess_next(check_in)):
+            if changed is not None:
+                alerts.open_or_raise_alert(check_in=changed, at=at)
+        _keep_latest(treatment, check_in, at=at)
         audit.record_event(
             actor=entered_by,
             patient=treatment.patient,
@@ -232,21 +235,39 @@ def _keep_revision(check_in: CheckIn, *, replaced_at: dt.datetime) -> None:
     )
 
 
-def _reassess_next(check_in: CheckIn) -> None:
-    """A check-in filled in late (yesterday's) is the new "previous" of the one after it."""
+def _keep_latest(treatment: Treatment, check_in: CheckIn, *, at: dt.datetime) -> None:
+    """Keep the treatment's denormalized latest check-in, open alert and triage place current."""
+    latest = treatment.latest_check_in
+    if latest is None or check_in.local_date >= latest.local_date:
+        treatment.latest_check_in = check_in
+    else:
+        latest.refresh_from_db(fields=["status", "reasons"])
+    treatment.save(update_fields=["latest_check_in"])
+    treatment.refresh_from_db(fields=["open_alert"])
+    triage.refresh_triage(treatment, now=at)
+
+
+def _reassess_next(check_in: CheckIn) -> CheckIn | None:
+    """A check-in filled in late (yesterday's) is the new "previous" of the one after it.
+
+    Returns the next check-in if its status changed.
+    """
     following = (
         CheckIn.objects.filter(treatment=check_in.treatment, local_date__gt=check_in.local_date)
         .order_by("local_date")
         .first()
     )
     if following is None:
-        return
+        return None
     assessment = course.assess(
         day=following.day,
         answers=following.answers,
         previous=previous_answers(treatment=check_in.treatment, before=following.local_date),
         course=check_in.treatment.product.course,
     )
+    if (following.status, following.reasons) == (assessment.status.value, list(assessment.reasons)):
+        return None
     following.status = assessment.status.value
     following.reasons = list(assessment.reasons)
     following.save(update_fields=["status", "reasons"])
+    return following

@@ -143,3 +143,28 @@ def assess_timeline(
         )
         previous = item.answers
     return results
+
+
+# What the clinic sees -------------------------------------------------------------------
+
+
+def missed_check_in(
+    *, treated_on: dt.date, latest: dt.date | None, today: dt.date, course: CourseValues = BELLAFILL
+) -> bool:
+    """During the diary, no check-in on the last two days (yesterday and the day before).
+
+    Both days must be diary days: a patient treated yesterday has missed nothing yet.
+    """
+    if not (
+        treated_on + dt.timedelta(days=2)
+        <= today
+        <= treated_on + dt.timedelta(days=course.diary_days)
+    ):
+        return False
+    return latest is None or latest < today - dt.timedelta(days=2)
+
+
+def missed_from(*, treated_on: dt.date, latest: dt.date | None) -> dt.date:
+    """The first day on which `missed_check_in` holds if no check-in comes."""
+    start = treated_on + dt.timedelta(days=2)
+    return start if latest is None else max(start, latest + dt.timedelta(days=3))

@@ -1,14 +1,174 @@
-"""Enrolling a patient and their treatment (for now from the admin and the demo)."""
+"""Enrolling a patient and their treatment, and the checklist before treatment.
+
+At the treatment visit a clinician enrolls the patient, their treatment and
+the pre-treatment checklist (recovery-course.md, "Before treatment") in one
+go. The checklist warns, it never blocks: when it raises warnings, the
+clinician reviews them and decides to go ahead, and the warnings and that
+decision are kept with the treatment.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
+from collections.abc import Collection
+from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 
-from recovery import audit
-from recovery.models import Clinic, Patient, Product, Treatment, User
+from recovery import audit, login_links, triage
+from recovery.models import Clinic, Patient, Product, Screening, Treatment, User
+
+# The checklist's rules (recovery-course.md, "Before treatment").
+MINIMUM_AGE = 22  # "over 21": FDA reads it as 22 or older
+SKIN_TEST_DAYS = 28  # the skin test is read at least four weeks before treatment
+SKIN_TEST_PRODUCT = "bellafill"  # the product whose patients need a skin test first
+
+
+@dataclass(frozen=True)
+class ScreeningWarning:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ScreeningFacts:
+    """What the clinician records on the checklist before treatment."""
+
+    skin_test_on: dt.date | None = None
+    skin_test_result: str = Screening.SkinTest.NOT_DONE
+    lidocaine_allergy: bool = False
+    bovine_collagen_allergy: bool = False
+    anaphylaxis_history: bool = False
+    multiple_severe_allergies: bool = False
+    keloid_tendency: bool = False
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    name: str
+    email: str
+    mobile: str
+    date_of_birth: dt.date
+    time_zone: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class TreatmentDetails:
+    product: Product
+    treated_on: dt.date
+    areas: str = ""
+    injection_sites: int | None = None
+    session_number: int | None = None
+    lot_number: str = ""
+
+
+# Contraindications recorded as yes/no on the checklist, in the order they are shown.
+CONTRAINDICATIONS = {
+    "lidocaine_allergy": "Lidocaine allergy or hypersensitivity recorded: a contraindication.",
+    "bovine_collagen_allergy": (
+        "Allergy to a bovine collagen product recorded: a contraindication."
+    ),
+    "anaphylaxis_history": "History of anaphylaxis recorded: a contraindication.",
+    "multiple_severe_allergies": "Multiple severe allergies recorded: a contraindication.",
+    "keloid_tendency": (
+        "Tendency to keloid or hypertrophic scarring recorded: a contraindication."
+    ),
+}
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on `day` (someone born on 29 February turns a year older on 1 March)."""
+    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
+    return day.year - date_of_birth.year - before_birthday
+
+
+def screening_warnings(
+    *,
+    date_of_birth: dt.date,
+    treated_on: dt.date,
+    product_code: str,
+    facts: ScreeningFacts,
+) -> list[ScreeningWarning]:
+    """What the clinician must review before going ahead, in a stable order.
+
+    - the patient is younger than 22 on the treatment date;
+    - for Bellafill, no negative skin test read at least 28 days before treatment;
+    - any contraindication: a positive or equivocal skin test (for any product),
+      and each allergy, history or tendency answered yes.
+    """
+    warnings: list[ScreeningWarning] = []
+    age = age_on(date_of_birth, treated_on)
+    if age < MINIMUM_AGE:
+        warnings.append(
+            ScreeningWarning(
+                "under_22",
+                f"The patient is {age} on the treatment date. "
+                f"Treatment is for adults over 21 ({MINIMUM_AGE} or older).",
+            )
+        )
+
+    result = facts.skin_test_result
+    if result in (Screening.SkinTest.POSITIVE, Screening.SkinTest.EQUIVOCAL):
+        word = Screening.SkinTest(result).label.lower()
+        warnings.append(
+            ScreeningWarning(f"skin_test_{result}", f"Skin test read {word}: a contraindication.")
+        )
+    elif product_code == SKIN_TEST_PRODUCT:
+        if result != Screening.SkinTest.NEGATIVE or facts.skin_test_on is None:
+            warnings.append(
+                ScreeningWarning(
+                    "skin_test_missing",
+                    "No negative skin test is recorded. Bellafill needs a skin test read "
+                    f"negative at least {SKIN_TEST_DAYS} days (four weeks) before treatment.",
+                )
+            )
+        elif (days := (treated_on - facts.skin_test_on).days) < SKIN_TEST_DAYS:
+            when = (
+                f"{days} day{'s' if days != 1 else ''} before treatment"
+                if days >= 0
+                else "after the treatment date"
+            )
+            warnings.append(
+                ScreeningWarning(
+                    "skin_test_too_recent",
+                    f"The skin test was read {when}. Bellafill needs it read negative "
+                    f"at least {SKIN_TEST_DAYS} days (four weeks) before treatment.",
+                )
+            )
+
+    for field, text in CONTRAINDICATIONS.items():
+        if getattr(facts, field):
+            warnings.append(ScreeningWarning(field, text))
+    return warnings
+
+
+class UnreviewedWarnings(Exception):
+    """The checklist raised warnings the clinician has not confirmed going ahead with."""
+
+    def __init__(self, warnings: list[ScreeningWarning]) -> None:
+        super().__init__(", ".join(w.code for w in warnings))
+        self.warnings = warnings
+
+
+def _check_reviewed(warnings: list[ScreeningWarning], reviewed: Collection[str]) -> None:
+    """Going ahead counts only for exactly the warnings the clinician was shown."""
+    if warnings and {w.code for w in warnings} != set(reviewed):
+        raise UnreviewedWarnings(warnings)
+
+
+def clinic_today(clinic: Clinic, *, at: dt.datetime) -> dt.date:
+    """The clinic's calendar date at `at`, in its own time zone."""
+    return timezone.localdate(at, timezone=zoneinfo.ZoneInfo(clinic.time_zone))
+
+
+def next_session_number(patient: Patient) -> int:
+    latest = patient.treatments.aggregate(latest=Max("session_number"))["latest"]
+    return (latest or 0) + 1
 
 
 def new_patient_user() -> User:
@@ -28,6 +188,7 @@ def enroll_patient(
     time_zone: str,
     language: str = "en",
     enrolled_by: User | None,
+    ip_address: str | None = None,
 ) -> Patient:
     with transaction.atomic():
         user = new_patient_user()
@@ -47,7 +208,7 @@ def enroll_patient(
             patient=patient,
             action="patient.enrolled",
             object_id=patient.public_id,
-            ip_address=None,
+            ip_address=ip_address,
         )
     return patient
 
@@ -63,13 +224,19 @@ def add_treatment(
     lot_number: str = "",
     notes: str = "",
     recorded_by: User | None,
+    at: dt.datetime | None = None,
+    ip_address: str | None = None,
 ) -> Treatment:
     """A treatment on the patient's record; a returning patient's is the next session."""
     with transaction.atomic():
         if session_number is None:
-            session_number = patient.treatments.count() + 1
+            session_number = next_session_number(patient)
+        # Earlier treatments leave the dashboard, except while an alert on one is open:
+        # resolving it lets it go (alerts.resolve_alert).
+        patient.treatments.filter(open_alert__isnull=True).update(superseded=True)
         treatment = Treatment.objects.create(
             patient=patient,
+            clinic=patient.clinic,
             product=product,
             treated_on=treated_on,
             areas=areas,
@@ -78,11 +245,131 @@ def add_treatment(
             lot_number=lot_number,
             notes=notes,
         )
+        triage.refresh_triage(treatment, now=at or timezone.now())
         audit.record_event(
             actor=recorded_by,
             patient=patient,
             action="treatment.added",
             object_id=treatment.public_id,
-            ip_address=None,
+            ip_address=ip_address,
         )
     return treatment
+
+
+def add_screened_treatment(
+    *,
+    patient: Patient,
+    details: TreatmentDetails,
+    facts: ScreeningFacts,
+    reviewed: Collection[str],
+    recorded_by: User,
+    at: dt.datetime,
+    ip_address: str | None = None,
+) -> Treatment:
+    """A treatment and its checklist; UnreviewedWarnings unless every warning was reviewed.
+
+    `reviewed` is the set of warning codes the clinician was shown and confirmed
+    going ahead with (empty when they did not tick the box).
+    """
+    warnings = screening_warnings(
+        date_of_birth=patient.date_of_birth,
+        treated_on=details.treated_on,
+        product_code=details.product.code,
+        facts=facts,
+    )
+    _check_reviewed(warnings, reviewed)
+    with transaction.atomic():
+        treatment = add_treatment(
+            patient=patient,
+            product=details.product,
+            treated_on=details.treated_on,
+            areas=details.areas,
+            injection_sites=details.injection_sites,
+            session_number=details.session_number,
+            lot_number=details.lot_number,
+            recorded_by=recorded_by,
+            at=at,
+            ip_address=ip_address,
+        )
+        Screening.objects.create(
+            treatment=treatment,
+            skin_test_on=facts.skin_test_on,
+            skin_test_result=facts.skin_test_result,
+            lidocaine_allergy=facts.lidocaine_allergy,
+            bovine_collagen_allergy=facts.bovine_collagen_allergy,
+            anaphylaxis_history=facts.anaphylaxis_history,
+            multiple_severe_allergies=facts.multiple_severe_allergies,
+            keloid_tendency=facts.keloid_tendency,
+            warnings=[{"code": w.code, "text": w.text} for w in warnings],
+            went_ahead_by=recorded_by if warnings else None,
+            recorded_at=at,
+        )
+        audit.record_event(
+            actor=recorded_by,
+            patient=patient,
+            action="screening.went_ahead_with_warnings" if warnings else "screening.recorded",
+            object_id=treatment.public_id,
+            ip_address=ip_address,
+        )
+    return treatment
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    patient: Patient
+    treatment: Treatment
+    # The patient's first sign-in link, to show once as a QR code; never stored.
+    login_url: str
+
+
+def enroll_with_treatment(
+    *,
+    clinic: Clinic,
+    patient: PatientDetails,
+    treatment: TreatmentDetails,
+    facts: ScreeningFacts,
+    reviewed: Collection[str],
+    enrolled_by: User,
+    at: dt.datetime,
+    ip_address: str | None = None,
+) -> Enrolled:
+    """The patient, their sign-in identity, treatment, checklist and first login link.
+
+    One transaction: nothing is saved unless all of it is. UnreviewedWarnings
+    (before anything is written) when the checklist raised warnings that the
+    clinician has not confirmed going ahead with.
+    """
+    _check_reviewed(
+        screening_warnings(
+            date_of_birth=patient.date_of_birth,
+            treated_on=treatment.treated_on,
+            product_code=treatment.product.code,
+            facts=facts,
+        ),
+        reviewed,
+    )
+    with transaction.atomic():
+        enrolled = enroll_patient(
+            clinic=clinic,
+            name=patient.name,
+            email=patient.email,
+            mobile=patient.mobile,
+            date_of_birth=patient.date_of_birth,
+            time_zone=patient.time_zone,
+            language=patient.language,
+            enrolled_by=enrolled_by,
+            ip_address=ip_address,
+        )
+        added = add_screened_treatment(
+            patient=enrolled,
+            details=treatment,
+            facts=facts,
+            reviewed=reviewed,
+            recorded_by=enrolled_by,
+            at=at,
+            ip_address=ip_address,
+        )
+        url = login_links.hand_out_login_link(
+            patient=enrolled, at=at, issued_by=enrolled_by, ip_address=ip_address
+        )
+    return Enrolled(patient=enrolled, treatment=added, login_url=url)

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from recovery import audit
-from recovery.models import LoginLink, Patient
+from recovery.models import LoginLink, Patient, User
 
 
 class LinkProblem(enum.StrEnum):
@@ -85,6 +85,65 @@ def redeem_login_link(*, token_hash: str, at: dt.datetime, ip_address: str | Non
     return link.patient
 
 
+def hand_out_login_link(
+    *, patient: Patient, at: dt.datetime, issued_by: User | None, ip_address: str | None
+) -> str:
+    """A fresh link that clinic staff hand to the patient (a QR code to scan in the room).
+
+    The URL is returned to be shown once; it is neither stored nor logged.
+    Earlier links stay valid until they are used or expire.
+    """
+    with transaction.atomic():
+        url = issue_login_link(patient=patient, at=at)
+        audit.record_event(
+            actor=issued_by,
+            patient=patient,
+            action="patient.login_link_issued",
+            ip_address=ip_address,
+        )
+    return url
+
+
+def email_login_link(
+    *,
+    patient: Patient,
+    at: dt.datetime,
+    sent_by: User | None = None,
+    ip_address: str | None = None,
+) -> None:
+    """Email `patient` a fresh link (sent once the transaction commits).
+
+    `sent_by` is the clinician who sent it from the clinic, or None when the
+    patient asked for it themselves.
+    """
+    if not patient.email:
+        raise ValueError("The patient has no email address.")
+    with transaction.atomic():
+        url = issue_login_link(patient=patient, at=at)
+        context = {
+            "patient": patient,
+            "url": url,
+            "site_name": settings.SITE_NAME,
+            "hours": settings.LOGIN_LINK_MAX_AGE_HOURS,
+            "sent_by_clinic": sent_by is not None,
+        }
+        message = EmailMultiAlternatives(
+            subject=render_to_string("emails/login-link-subject.txt", context).strip(),
+            body=render_to_string("emails/login-link-body.txt", context),
+            to=[patient.email],
+        )
+        message.attach_alternative(
+            render_to_string("emails/login-link-body.html", context), "text/html"
+        )
+        transaction.on_commit(message.send)
+        audit.record_event(
+            actor=sent_by,
+            patient=patient,
+            action="patient.login_link_emailed",
+            ip_address=ip_address,
+        )
+
+
 def email_login_links(*, email: str, at: dt.datetime) -> int:
     """Email a fresh link to every patient with this address; returns how many were sent.
 
@@ -99,24 +158,6 @@ def email_login_links(*, email: str, at: dt.datetime) -> int:
             >= settings.LOGIN_LINKS_PER_HOUR
         ):
             continue
-        url = issue_login_link(patient=patient, at=at)
-        context = {
-            "patient": patient,
-            "url": url,
-            "site_name": settings.SITE_NAME,
-            "hours": settings.LOGIN_LINK_MAX_AGE_HOURS,
-        }
-        message = EmailMultiAlternatives(
-            subject=render_to_string("emails/login-link-subject.txt", context).strip(),
-            body=render_to_string("emails/login-link-body.txt", context),
-            to=[patient.email],
-        )
-        message.attach_alternative(
-            render_to_string("emails/login-link-body.html", context), "text/html"
-        )
-        transaction.on_commit(message.send)
-        audit.record_event(
-            actor=None, patient=patient, action="patient.login_link_emailed", ip_address=None
-        )
+        email_login_link(patient=patient, at=at)
         sent += 1
     return sent

@@ -51,6 +51,12 @@ class Clinic(models.Model):
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
+    alert_email = models.EmailField(
+        blank=True, help_text="Where alerts are emailed (no health details, only a link)."
+    )
+    requires_two_factor = models.BooleanField(
+        default=False, help_text="Staff must confirm each sign-in with an authenticator app."
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -151,9 +157,22 @@ class Patient(models.Model):
         return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.time_zone))
 
 
+class Triage(models.IntegerChoices):
+    """The dashboard's order (recovery-course.md, "What the clinic sees")."""
+
+    URGENT = 0, "Urgent"
+    CONTACT_CLINIC = 1, "Contact clinic"
+    MISSED_CHECK_IN = 2, "Missed check-in"
+    WATCH = 3, "Watch"
+    ON_TRACK = 4, "On track"
+    DIARY_FINISHED = 5, "Diary finished"
+
+
 class Treatment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="treatments")
+    # The patient's clinic, repeated here so the dashboard reads one indexed table.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="treatments")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="treatments")
     treated_on = models.DateField(help_text="Day 0, in the patient's time zone.")
     areas = models.CharField(max_length=200, blank=True, help_text="E.g. left and right cheek.")
@@ -163,12 +182,34 @@ class Treatment(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Kept current by the write functions (checkins, alerts, triage) so that the
+    # dashboard costs the same however many patients a clinic has.
+    superseded = models.BooleanField(
+        default=False, help_text="A later treatment of the same patient has been recorded."
+    )
+    latest_check_in = models.ForeignKey(
+        "CheckIn", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    open_alert = models.ForeignKey(
+        "Alert", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    triage = models.PositiveSmallIntegerField(choices=Triage.choices, default=Triage.ON_TRACK)
+    triage_since = models.DateTimeField(default=timezone.now)
+    # When the passing of time alone (a missed day, the diary's end) next changes `triage`.
+    triage_valid_until = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-treated_on", "-id"]
         constraints = [
             models.CheckConstraint(
                 name="treatment_session_number_positive", condition=Q(session_number__gte=1)
             )
+        ]
+        indexes = [
+            models.Index(
+                fields=["clinic", "superseded", "triage", "triage_since"], name="treatment_triage"
+            ),
+            models.Index(fields=["clinic", "triage_valid_until"], name="treatment_triage_due"),
         ]
 
     def __str__(self) -> str:
@@ -314,3 +355,95 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("Audit events cannot be deleted.")
+
+
+class Alert(models.Model):
+    """A check-in at contact_clinic or urgent needs a clinician; open until resolved."""
+
+    class Level(models.TextChoices):
+        CONTACT_CLINIC = course.Status.CONTACT_CLINIC, "Contact clinic"
+        URGENT = course.Status.URGENT, "Urgent"
+
+    class Outcome(models.TextChoices):
+        ADVISED_AT_HOME = "advised_at_home", "Advised at home"
+        SEEN_IN_CLINIC = "seen_in_clinic", "Seen in clinic"
+        REFERRED = "referred", "Referred"
+        COULD_NOT_REACH = "could_not_reach", "Could not reach"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="alerts")
+    level = models.CharField(max_length=20, choices=Level.choices)
+    reasons = models.JSONField(default=list)
+    check_in = models.ForeignKey(
+        CheckIn,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        help_text="The check-in that opened or last raised the alert.",
+    )
+    opened_at = models.DateTimeField()
+    raised_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    outcome_note = models.TextField(blank=True, max_length=4000)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["treatment"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_alert_per_treatment",
+            ),
+            models.CheckConstraint(
+                name="alert_level_known", condition=Q(level__in=["contact_clinic", "urgent"])
+            ),
+            models.CheckConstraint(
+                name="resolved_alert_has_outcome",
+                condition=Q(resolved_at__isnull=True) | ~Q(outcome=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} alert opened {self.opened_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class Screening(models.Model):
+    """The pre-treatment checklist of recovery-course.md ("Before treatment")."""
+
+    class SkinTest(models.TextChoices):
+        NEGATIVE = "negative", "Negative"
+        POSITIVE = "positive", "Positive"
+        EQUIVOCAL = "equivocal", "Equivocal"
+        NOT_DONE = "not_done", "Not done"
+
+    treatment = models.OneToOneField(Treatment, on_delete=models.CASCADE, related_name="screening")
+    skin_test_on = models.DateField(null=True, blank=True, help_text="When the skin test was read.")
+    skin_test_result = models.CharField(
+        max_length=20, choices=SkinTest.choices, default=SkinTest.NOT_DONE
+    )
+    lidocaine_allergy = models.BooleanField(default=False)
+    bovine_collagen_allergy = models.BooleanField(default=False)
+    anaphylaxis_history = models.BooleanField(default=False)
+    multiple_severe_allergies = models.BooleanField(default=False)
+    keloid_tendency = models.BooleanField(default=False)
+    # The warnings shown at enrollment and the clinician's decision to go ahead.
+    warnings = models.JSONField(default=list, blank=True)
+    went_ahead_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Screening for {self.treatment}"

@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from recovery.views import patient, signin, system
 
 urlpatterns = [
     path("healthz", system.healthz, name="healthz"),
+    path("clinic/", include("recovery.urls_clinic")),
     # Signing in
     path("sign-in/", signin.sign_in, name="sign_in"),
     path("sign-in/new-link/", signin.request_link, name="request_link"),

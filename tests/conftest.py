@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.test import Client
 
 from recovery.models import Clinic, Patient, Treatment, User
@@ -36,15 +37,22 @@ def patient(clinic: Clinic) -> Patient:
     return factories.create_patient(clinic=clinic, name="Ana Patient", email="ana@example.com")
 
 
+# The treatment visit: the rows it writes (and the triage place they get) do not
+# depend on the day the suite runs.
+ENROLLED_AT = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
+
+
 @pytest.fixture
 def treatment(patient: Patient) -> Treatment:
-    return factories.create_treatment(patient=patient, treated_on=TREATED_ON)
+    with time_machine.travel(ENROLLED_AT, tick=False):
+        return factories.create_treatment(patient=patient, treated_on=TREATED_ON)
 
 
 @pytest.fixture
 def second_patient(clinic: Clinic) -> Patient:
     patient = factories.create_patient(clinic=clinic, name="Ben Second", email="ben@example.com")
-    factories.create_treatment(patient=patient, treated_on=TREATED_ON)
+    with time_machine.travel(ENROLLED_AT, tick=False):
+        factories.create_treatment(patient=patient, treated_on=TREATED_ON)
     return patient
 
 

@@ -115,7 +115,9 @@ def test_audit_rows_cannot_be_changed_or_deleted_in_the_admin(
 
 def test_the_demo_clinicians_can_enroll_in_the_admin(client: Client) -> None:
     call_command("demo", stdout=io.StringIO())
-    assert client.login(username="nurse@demo-clinic.example", password="demo-clinic-2026")
+    nurse = User.objects.get(username="nurse@demo-clinic.example")
+    assert nurse.check_password("demo-clinic-2026")
+    client.force_login(nurse)
     page = client.get("/admin/recovery/patient/")
     assert page.status_code == 200
     assert "Ana Silva" in page.content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,9 +17,18 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import resolve
 
-from recovery import course, login_links
-from recovery.management.commands.demo import Command
+from recovery import alerts, checkins, course, login_links, triage
+from recovery.enrollment import add_treatment
+from recovery.management.commands.demo import (
+    Command,
+    DiaryWriter,
+    Entry,
+    at_least,
+    scenario_diary,
+    typical,
+)
 from recovery.models import (
+    Alert,
     AuditEvent,
     CheckIn,
     Clinic,
@@ -26,8 +36,10 @@ from recovery.models import (
     LoginLink,
     Patient,
     Treatment,
+    Triage,
     User,
 )
+from tests import factories
 
 UTC = dt.UTC
 # 04:30 in London is still yesterday evening in New York: the two clinics' "today" differ.
@@ -58,7 +70,7 @@ def run_demo_json(*args: str) -> dict[str, Any]:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Clinic, User, Clinician, Patient, Treatment, CheckIn)
+        for model in (Clinic, User, Clinician, Patient, Treatment, CheckIn, Alert)
     }
 
 
@@ -340,3 +352,301 @@ def test_generated_patients_are_reproducible_with_a_seed() -> None:
 def test_help_says_what_it_does() -> None:
     assert "rebuilt relative to today" in Command.help
     assert "extra_patients" in Command.help
+
+
+# --- What the live app keeps on each treatment ----------------------------------------
+
+
+def alert_history(treatment: Treatment) -> list[tuple[object, ...]]:
+    return [
+        (
+            a.level,
+            a.reasons,
+            a.check_in.local_date if a.check_in else None,
+            a.opened_at,
+            a.raised_at,
+            a.acknowledged_at,
+            a.acknowledged_by_id,
+            a.resolved_at,
+            a.resolved_by_id,
+            a.outcome,
+            a.outcome_note,
+        )
+        for a in treatment.alerts.select_related("check_in").order_by("opened_at")
+    ]
+
+
+def through_the_live_app(treatment: Treatment) -> Treatment:
+    """A new patient's treatment given `treatment`'s check-ins through record_check_in, each
+    on its own day and at its own time, with the demo's alerts resolved through
+    acknowledge_alert and resolve_alert by the same clinician at the same times."""
+    patient = factories.create_patient(
+        clinic=treatment.clinic, time_zone=treatment.patient.time_zone
+    )
+    twin = add_treatment(
+        patient=patient,
+        product=treatment.product,
+        treated_on=treatment.treated_on,
+        recorded_by=None,
+    )
+    resolutions = list(treatment.alerts.filter(resolved_at__isnull=False).order_by("resolved_at"))
+
+    def resolve_until(until: dt.datetime) -> None:
+        while resolutions and resolutions[0].resolved_at <= until:  # type: ignore[operator]
+            done = resolutions.pop(0)
+            assert done.acknowledged_by is not None and done.resolved_by is not None
+            open_alert = Alert.objects.get(treatment=twin, resolved_at__isnull=True)
+            alerts.acknowledge_alert(
+                alert=open_alert,
+                by=done.acknowledged_by,
+                at=done.acknowledged_at,  # type: ignore[arg-type]
+                ip_address=None,
+            )
+            alerts.resolve_alert(
+                alert=open_alert,
+                by=done.resolved_by,
+                outcome=Alert.Outcome(done.outcome),
+                note=done.outcome_note,
+                at=done.resolved_at,  # type: ignore[arg-type]
+                ip_address=None,
+            )
+
+    for check_in in treatment.check_ins.order_by("local_date"):
+        resolve_until(check_in.created_at)
+        checkins.record_check_in(
+            treatment=twin,
+            local_date=check_in.local_date,
+            answers=check_in.answers,
+            note=check_in.note,
+            entered_by=patient.user,
+            today=check_in.local_date,
+            at=check_in.created_at,
+        )
+    resolve_until(NOW)
+    assert resolutions == []  # each was of an alert the live app had open
+    twin = Treatment.objects.select_related(
+        "product", "patient", "latest_check_in", "open_alert"
+    ).get(pk=twin.pk)
+    triage.refresh_triage(twin, now=NOW)
+    return twin
+
+
+def kept_fields(treatment: Treatment) -> tuple[object, ...]:
+    latest = treatment.latest_check_in
+    alert = treatment.open_alert
+    return (
+        latest.local_date if latest else None,
+        (alert.level, alert.opened_at) if alert else None,
+        treatment.triage,
+        treatment.triage_since,
+        treatment.triage_valid_until,
+    )
+
+
+def test_every_treatment_is_kept_as_the_live_app_keeps_it() -> None:
+    run_demo("--patients", "200", "--seed", "7")
+
+    treatments = list(
+        Treatment.objects.select_related("patient", "product", "latest_check_in", "open_alert")
+    )
+    assert len(treatments) == 209
+    for treatment in treatments:
+        assert treatment.clinic_id == treatment.patient.clinic_id
+        assert not treatment.superseded
+        assert treatment.latest_check_in == treatment.check_ins.order_by("local_date").last()
+        open_alerts = list(treatment.alerts.filter(resolved_at__isnull=True))
+        assert treatment.open_alert == (open_alerts[0] if open_alerts else None)
+        place = triage.place_of(treatment, now=NOW)
+        assert (treatment.triage, treatment.triage_since, treatment.triage_valid_until) == (
+            place.triage,
+            place.since,
+            place.valid_until,
+        )
+    assert not triage.due_for_sweep(now=NOW).exists()
+    assert {t.triage for t in treatments} == set(Triage)
+
+
+def test_the_alerts_are_those_the_live_app_makes_of_the_same_check_ins() -> None:
+    run_demo("--patients", "200", "--seed", "7")
+    alerting = list(
+        Treatment.objects.filter(check_ins__status__in=["contact_clinic", "urgent"])
+        .distinct()
+        .select_related("patient", "product", "clinic", "latest_check_in", "open_alert")
+        .order_by("id")
+    )
+    # The demo's own patients and the generated ones, some with several alerts.
+    assert {"chloe.demo@example.com", "david.demo@example.com"} <= {
+        t.patient.email for t in alerting
+    }
+    assert len(alerting) > 20
+    assert any(t.alerts.count() > 1 for t in alerting)
+
+    for treatment in alerting:
+        twin = through_the_live_app(treatment)
+
+        assert alert_history(treatment) == alert_history(twin), treatment.patient.email
+        assert kept_fields(treatment) == kept_fields(twin), treatment.patient.email
+
+
+def test_alerts_over_three_days_old_were_resolved_by_a_clinician_of_the_clinic() -> None:
+    run_demo("--patients", "300", "--seed", "11")
+
+    all_alerts = list(
+        Alert.objects.select_related(
+            "treatment", "resolved_by__clinician", "acknowledged_by__clinician"
+        )
+    )
+    resolved = [a for a in all_alerts if a.resolved_at is not None]
+    assert len(resolved) > 10
+    for alert in all_alerts:
+        last_raised = alert.raised_at or alert.opened_at
+        if alert.resolved_at is None:
+            assert NOW - last_raised <= dt.timedelta(days=3)
+            assert (alert.outcome, alert.outcome_note, alert.resolved_by) == ("", "", None)
+            continue
+        assert NOW - last_raised > dt.timedelta(days=3)
+        assert alert.acknowledged_at is not None
+        assert last_raised < alert.acknowledged_at <= alert.resolved_at <= NOW
+        assert alert.outcome in Alert.Outcome.values
+        assert alert.outcome_note.strip()
+        assert alert.resolved_by is not None and alert.acknowledged_by == alert.resolved_by
+        assert alert.resolved_by.clinician.clinic_id == alert.treatment.clinic_id
+    outcomes = Counter(a.outcome for a in resolved)
+    assert outcomes.most_common(1)[0][0] == Alert.Outcome.ADVISED_AT_HOME
+    assert outcomes[Alert.Outcome.SEEN_IN_CLINIC] > 0
+
+
+@pytest.mark.parametrize(
+    ("email", "place", "alert"),
+    [
+        ("ana.demo@example.com", Triage.ON_TRACK, None),
+        ("ben.demo@example.com", Triage.WATCH, None),
+        (
+            "chloe.demo@example.com",
+            Triage.CONTACT_CLINIC,
+            ("contact_clinic", "persisting:lumps", 15),
+        ),
+        ("david.demo@example.com", Triage.URGENT, ("urgent", "red_flag:skin_color", 2)),
+        ("emma.demo@example.com", Triage.MISSED_CHECK_IN, None),
+        ("farah.demo@example.com", Triage.DIARY_FINISHED, None),
+        ("oliver.demo@example.com", Triage.ON_TRACK, None),
+        ("lucia.demo@example.com", Triage.WATCH, None),
+        (
+            "priya.demo@example.com",
+            Triage.CONTACT_CLINIC,
+            ("contact_clinic", "worsening:swelling", 4),
+        ),
+    ],
+)
+def test_each_demo_patient_has_the_place_and_alert_of_the_scenario(
+    email: str, place: Triage, alert: tuple[str, str, int] | None
+) -> None:
+    run_demo()
+
+    treatment = latest_treatment(email)
+    assert treatment.triage == place
+    assert treatment.latest_check_in == treatment.check_ins.order_by("local_date").last()
+    made = list(treatment.alerts.select_related("check_in"))
+    if alert is None:
+        assert made == [] and treatment.open_alert is None
+        return
+    [opened] = made
+    assert opened.check_in is not None
+    assert (opened.level, opened.reasons, opened.check_in.day) == (alert[0], [alert[1]], alert[2])
+    assert opened.opened_at == opened.check_in.created_at == treatment.triage_since
+    assert opened.resolved_at is None and treatment.open_alert == opened
+
+
+def test_the_first_clinics_dashboard_reads_in_triage_order() -> None:
+    run_demo()
+
+    rows = Treatment.objects.filter(clinic__name="Riverside Skin Clinic", superseded=False)
+    assert list(rows.order_by("triage", "triage_since").values_list("patient__name", "triage")) == [
+        ("David Okafor", Triage.URGENT),
+        ("Chloe Nguyen", Triage.CONTACT_CLINIC),
+        ("Emma Rossi", Triage.MISSED_CHECK_IN),
+        ("Ben Carter", Triage.WATCH),
+        ("Ana Silva", Triage.ON_TRACK),
+        ("Farah Haddad", Triage.DIARY_FINISHED),
+    ]
+
+
+def test_a_second_run_rebuilds_the_demo_patients_alerts_with_their_treatments() -> None:
+    run_demo("--patients", "40")
+    first = set(Alert.objects.values_list("public_id", flat=True))
+    demo_alerts = Alert.objects.filter(treatment__patient__email__contains=".demo@")
+    assert demo_alerts.count() == 3
+
+    run_demo()
+
+    assert demo_alerts.count() == 3
+    assert not demo_alerts.filter(public_id__in=first).exists()
+    assert Alert.objects.count() == len(first)  # the generated patients' are kept
+    for treatment in Treatment.objects.select_related("open_alert"):
+        open_alerts = list(treatment.alerts.filter(resolved_at__isnull=True))
+        assert treatment.open_alert == (open_alerts[0] if open_alerts else None)
+
+
+def test_generated_alerts_are_reproducible_with_a_seed() -> None:
+    def history() -> list[list[tuple[object, ...]]]:
+        generated = Treatment.objects.exclude(patient__email__contains=".demo@").order_by("id")
+        return [
+            [(a[0], a[1], a[2], a[3], a[9], a[10]) for a in alert_history(t)] for t in generated
+        ]
+
+    run_demo("--patients", "60", "--seed", "5")
+    first = history()
+    Patient.objects.exclude(email__contains=".demo@").delete()
+
+    run_demo("--patients", "60", "--seed", "5")
+
+    assert history() == first
+    assert any(first)
+
+
+def test_a_diary_opens_resolves_raises_and_merges_alerts_as_the_live_app_does(
+    patient: Patient, clinician: User
+) -> None:
+    """Two alerts long resolved, then one opened on day 18, raised to urgent on day 19
+    and given a new reason on day 20 (today), still open."""
+    treatment = factories.create_treatment(
+        patient=patient, treated_on=NEW_YORK_TODAY - dt.timedelta(days=20)
+    )
+    lump, red_flag = at_least(typical(30), symptom="lumps", rating=1), ("severe_pain",)
+    entries = [
+        *(Entry(day, typical(day)) for day in range(3)),
+        Entry(3, at_least(typical(3), symptom="swelling", rating=3)),  # severe, worse: contact
+        Entry(4, typical(4)),
+        Entry(5, at_least(typical(5), symptom="lumps", rating=2)),  # worse again: contact
+        Entry(10, typical(10)),
+        Entry(17, lump),  # back: watch
+        Entry(18, lump),  # persisting: contact
+        Entry(19, lump, red_flags=red_flag),  # urgent
+        Entry(20, at_least(lump, symptom="swelling", rating=2)),  # and worse: contact
+    ]
+    writer = DiaryWriter(now=NOW, seed=1, clinicians={patient.clinic_id: [clinician]})
+    writer.write(
+        treatment,
+        scenario_diary(treatment=treatment, entries=entries, time_zone=patient.time_zone, now=NOW),
+    )
+    writer.finish()
+
+    treatment = Treatment.objects.select_related(
+        "patient", "product", "clinic", "latest_check_in", "open_alert"
+    ).get(pk=treatment.pk)
+    made = list(treatment.alerts.select_related("check_in").order_by("opened_at"))
+    assert [(a.level, a.check_in.day if a.check_in else None) for a in made] == [
+        ("contact_clinic", 3),
+        ("contact_clinic", 5),
+        ("urgent", 19),
+    ]
+    assert all(a.resolved_by == clinician for a in made[:2])
+    last = made[2]
+    assert last.reasons == ["persisting:lumps", "red_flag:severe_pain", "worsening:swelling"]
+    assert last.raised_at == last.check_in.created_at  # type: ignore[union-attr]
+    assert last.resolved_at is None and treatment.open_alert == last
+    assert (treatment.triage, treatment.triage_since) == (Triage.URGENT, last.raised_at)
+    assert treatment.latest_check_in is not None and treatment.latest_check_in.day == 20
+    twin = through_the_live_app(treatment)
+    assert alert_history(twin) == alert_history(treatment)
+    assert kept_fields(twin) == kept_fields(treatment)

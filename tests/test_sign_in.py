@@ -583,13 +583,13 @@ def test_the_sign_in_page_is_public_and_sends_signed_in_patients_home(
     assert signed_in["Location"] == "/"
 
 
-def test_a_clinician_is_sent_from_home_to_the_admin(client: Client, clinician: User) -> None:
+def test_a_clinician_is_sent_from_home_to_the_dashboard(client: Client, clinician: User) -> None:
     client.force_login(clinician)
 
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/clinic/"
 
 
 @pytest.mark.parametrize("path", PATIENT_PAGES[1:])

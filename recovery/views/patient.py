@@ -47,7 +47,7 @@ def _diary_state(treatment: Treatment | None, today: dt.date) -> str:
 @require_http_methods(["GET"])
 def home(request: HtmxHttpRequest) -> HttpResponse:
     if hasattr(request.user, "clinician"):
-        return redirect("admin:index")
+        return redirect("clinic:dashboard")
     patient = access.patient_for_request(request)
     today = patient.today()
     treatment = access.current_treatment(patient, today=today)

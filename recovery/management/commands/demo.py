@@ -1,11 +1,14 @@
 """`manage.py demo`: two demo clinics, their clinicians, and patients at every point of recovery.
 
 The demo patients' diaries are written relative to today and assessed with the
-real rules of `recovery.course`, so the dashboard shows what a clinic would see.
+real rules of `recovery.course`, and each treatment gets what the live app keeps
+on it as check-ins arrive (latest check-in, alerts, triage place), so the
+dashboard shows what a clinic would see.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -15,23 +18,26 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import batched
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from recovery import audit, course
+from recovery.alerts import ALERT_LEVELS
 from recovery.clinicians import give_admin_access
 from recovery.enrollment import add_treatment, enroll_patient
 from recovery.login_links import issue_login_link
 from recovery.models import (
+    Alert,
     AuditEvent,
     CheckIn,
     Clinic,
@@ -41,6 +47,7 @@ from recovery.models import (
     Treatment,
     User,
 )
+from recovery.triage import place_of
 
 # One day's ratings, in the order of course.SYMPTOMS:
 # (swelling, redness, bruising, lumps, pain, itching), each 0 (none) to 3 (severe).
@@ -282,6 +289,7 @@ class DemoClinician:
     username: str
     password: str
     role: str
+    user: User
 
 
 @dataclass(frozen=True)
@@ -325,13 +333,14 @@ def save_clinician(*, clinic: Clinic, spec: ClinicianSpec, password: str) -> Dem
             "is_active": True,
         },
     )
-    # Setting the same password again would sign the clinician out everywhere.
-    if not user.check_password(password):
+    # Setting the same password again would sign the clinician out everywhere. (A new
+    # user has none: checking would only spend a hash's time on nothing.)
+    if not user.password or not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
     Clinician.objects.update_or_create(user=user, defaults={"clinic": clinic, "role": spec.role})
     give_admin_access(user)
-    return DemoClinician(username=spec.username, password=password, role=spec.role.value)
+    return DemoClinician(username=spec.username, password=password, role=spec.role.value, user=user)
 
 
 def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
@@ -364,56 +373,43 @@ def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
     return patient
 
 
-def write_diary(
+def scenario_diary(
     *, treatment: Treatment, entries: Sequence[Entry], time_zone: str, now: dt.datetime
-) -> list[CheckIn]:
-    """Save `entries` as check-ins, each assessed against the one before with the real rules."""
-    check_ins = []
-    previous: course.Answers | None = None
-    for entry in entries:
-        answers = course.Answers(
-            ratings=dict(zip(course.SYMPTOMS, entry.ratings, strict=True)),
-            red_flags=frozenset(entry.red_flags),
+) -> list[DiaryDay]:
+    """`entries` as check-ins, each assessed against the one before with the real rules."""
+    dated = [
+        course.DatedAnswers(
+            treatment.treated_on + dt.timedelta(days=entry.day),
+            course.Answers(
+                ratings=dict(zip(course.SYMPTOMS, entry.ratings, strict=True)),
+                red_flags=frozenset(entry.red_flags),
+            ),
         )
-        assessment = course.assess(
-            day=entry.day, answers=answers, previous=previous, course=treatment.product.course
-        )
-        local_date = treatment.treated_on + dt.timedelta(days=entry.day)
-        at = local_time(
-            on=local_date, hour=8 + entry.day % 12, minute=17, time_zone=time_zone, now=now
-        )
-        check_ins.append(
-            CheckIn(
-                treatment=treatment,
-                local_date=local_date,
-                day=entry.day,
-                **dict(zip(course.SYMPTOMS, entry.ratings, strict=True)),
-                red_flags=[f for f in course.RED_FLAGS if f in entry.red_flags],
-                note=entry.note,
-                status=assessment.status.value,
-                reasons=list(assessment.reasons),
-                entered_by=treatment.patient.user,
-                created_at=at,
-                updated_at=at,
-            )
-        )
-        previous = answers
-    CheckIn.objects.bulk_create(check_ins)
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            at=c.created_at,
-            actor=treatment.patient.user,
-            patient=treatment.patient,
-            action="check_in.created",
-            object_id=str(c.public_id),
-        )
-        for c in check_ins
+        for entry in entries
+    ]
+    assessed = course.assess_timeline(
+        treated_on=treatment.treated_on, check_ins=dated, course=treatment.product.course
     )
-    return check_ins
+    return [
+        DiaryDay(
+            answers,
+            result,
+            entry.note,
+            local_time(
+                on=answers.date, hour=8 + entry.day % 12, minute=17, time_zone=time_zone, now=now
+            ),
+        )
+        for entry, answers, result in zip(entries, dated, assessed, strict=True)
+    ]
 
 
 def build_demo_patient(
-    *, clinic: Clinic, spec: PatientSpec, products: dict[str, Product], now: dt.datetime
+    *,
+    clinic: Clinic,
+    spec: PatientSpec,
+    products: dict[str, Product],
+    writer: DiaryWriter,
+    now: dt.datetime,
 ) -> DemoPatient:
     patient = save_patient(clinic=clinic, spec=spec)
     today = timezone.localdate(now, timezone=ZoneInfo(patient.time_zone))
@@ -427,14 +423,15 @@ def build_demo_patient(
         lot_number="DEMO-0001",
         recorded_by=None,
     )
-    check_ins = write_diary(
+    days = scenario_diary(
         treatment=treatment, entries=scenario.entries, time_zone=patient.time_zone, now=now
     )
+    writer.write(treatment, days)
     return DemoPatient(
         name=patient.name,
         email=patient.email,
         state=f"day {scenario.days_since_treatment}, {scenario.label}",
-        status=check_ins[-1].status,
+        status=days[-1].result.assessment.status.value,
         treated_on=treatment.treated_on,
         time_zone=patient.time_zone,
         login_url=issue_login_link(patient=patient, at=now),
@@ -446,18 +443,471 @@ def build_demo(*, now: dt.datetime) -> list[DemoClinic]:
     products = {p.code: p for p in Product.objects.all()}
     result = []
     with transaction.atomic():
+        writer = DiaryWriter(now=now, seed=0, audit_check_ins=True)
         for spec in DEMO_CLINICS:
             clinic = save_clinic(spec=spec)
             clinicians = [
                 save_clinician(clinic=clinic, spec=c, password=spec.password)
                 for c in spec.clinicians
             ]
+            writer.clinicians[clinic.pk] = [c.user for c in clinicians]
             patients = [
-                build_demo_patient(clinic=clinic, spec=p, products=products, now=now)
+                build_demo_patient(clinic=clinic, spec=p, products=products, writer=writer, now=now)
                 for p in spec.patients
             ]
             result.append(DemoClinic(clinic=clinic, clinicians=clinicians, patients=patients))
+        writer.finish()
     return result
+
+
+# --- Diaries as the live app keeps them ------------------------------------------------
+
+
+class DiaryDay(NamedTuple):
+    """One check-in of a demo diary: the answers, what the rules made of them, when sent."""
+
+    answers: course.DatedAnswers
+    result: course.DatedAssessment
+    note: str
+    at: dt.datetime
+
+
+BATCH_SIZE = 2000
+# A clinician resolves an alert once its last raise is this old; younger ones stay open.
+RESOLVED_AFTER = dt.timedelta(days=3)
+# How a demo clinic's calls end, by alert level (mostly advice at home for contact_clinic).
+OUTCOME_WEIGHTS = {
+    course.Status.CONTACT_CLINIC: {
+        Alert.Outcome.ADVISED_AT_HOME: 75,
+        Alert.Outcome.SEEN_IN_CLINIC: 17,
+        Alert.Outcome.COULD_NOT_REACH: 6,
+        Alert.Outcome.REFERRED: 2,
+    },
+    course.Status.URGENT: {
+        Alert.Outcome.SEEN_IN_CLINIC: 55,
+        Alert.Outcome.ADVISED_AT_HOME: 20,
+        Alert.Outcome.REFERRED: 17,
+        Alert.Outcome.COULD_NOT_REACH: 8,
+    },
+}
+# Advice at home, by the symptom of the alert's first reason ("red_flag" for red flags).
+ADVISED_NOTES = {
+    "swelling": "Called; swelling settling, advised cold compresses.",
+    "redness": "Called; redness fading, advised to avoid heat and hard exercise for a few days.",
+    "bruising": "Called; ordinary bruising, advised arnica and patience.",
+    "lumps": "Called; small bump, not warm or tender. Advised gentle massage, keep checking in.",
+    "pain": "Called; tenderness easing with paracetamol, advised to keep checking in.",
+    "itching": "Called; mild itching, advised an antihistamine and not to scratch.",
+    "red_flag": "Called straight away; photo shows an ordinary bruise, skin colour normal. "
+    "Advised to call us at once if it changes.",
+}
+OUTCOME_NOTES = {
+    Alert.Outcome.SEEN_IN_CLINIC: (
+        "Seen in clinic the same day; no sign of infection, review in a week.",
+        "Came in for a check; settling as expected, reassured.",
+        "Seen in clinic; massaged the area, follow-up booked.",
+    ),
+    Alert.Outcome.REFERRED: (
+        "Seen in clinic and referred to the dermatologist on call.",
+        "Referred to the emergency department; we will call tomorrow.",
+    ),
+    Alert.Outcome.COULD_NOT_REACH: (
+        "Called twice, no answer; left a voicemail and texted the clinic's number.",
+        "No answer; sent a text asking them to call us today.",
+    ),
+}
+
+
+def alerts_for(
+    treatment: Treatment,
+    alerting: Sequence[CheckIn],
+    *,
+    now: dt.datetime,
+    rng: random.Random,
+    clinicians: Sequence[User],
+) -> list[Alert]:
+    """The alerts `alerting` (the treatment's check-ins at an alert level, in date order) made.
+
+    As recovery.alerts.open_or_raise_alert: a check-in opens an alert if none is
+    open, else merges its reasons into the open one and raises it if higher. A
+    demo clinician resolves an alert (acknowledged, then resolved with an outcome
+    and a note) some hours after its last raise once that is over RESOLVED_AFTER
+    old; a later check-in at an alert level then opens a new one.
+    """
+    made: list[Alert] = []
+    alert: Alert | None = None
+    due: tuple[dt.datetime, dt.datetime] | None = None  # when `alert` is acknowledged, resolved
+    for check_in in alerting:
+        status, at = course.Status(check_in.status), check_in.created_at
+        if alert is not None and due is not None and due[1] <= at:
+            resolve(alert, acknowledged_at=due[0], at=due[1], rng=rng, clinicians=clinicians)
+            alert = None
+        if alert is None:
+            alert = Alert(
+                treatment=treatment,
+                level=status.value,
+                reasons=list(check_in.reasons),
+                check_in=check_in,
+                opened_at=at,
+            )
+            made.append(alert)
+        else:
+            pass
+            if course.Status(alert.level).rank >= status.rank:
+                continue
+            alert.level, alert.raised_at, alert.check_in = status.value, at, check_in
+        due = None
+        if now - at > RESOLVED_AFTER:
+            acknowledged_at = at + dt.timedelta(minutes=rng.randint(10, 20 * 60))
+            due = (acknowledged_at, acknowledged_at + dt.timedelta(minutes=rng.randint(5, 4 * 60)))
+    if alert is not None and due is not None:
+        resolve(alert, acknowledged_at=due[0], at=due[1], rng=rng, clinicians=clinicians)
+    return made
+
+
+def resolve(
+    alert: Alert,
+    *,
+    acknowledged_at: dt.datetime,
+    at: dt.datetime,
+    rng: random.Random,
+    clinicians: Sequence[User],
+) -> None:
+    """What a demo clinician of the clinic made of `alert`, as recovery.alerts.resolve_alert."""
+    if not clinicians:
+        return  # nobody to resolve it: it stays open
+    weights = OUTCOME_WEIGHTS[course.Status(alert.level)]
+    outcome = rng.choices(list(weights), weights=list(weights.values()))[0]
+    if outcome == Alert.Outcome.ADVISED_AT_HOME:
+        kind, _, symptom = alert.reasons[0].partition(":")  # e.g. persisting:lumps
+        note = ADVISED_NOTES["red_flag" if kind == "red_flag" else symptom]
+    else:
+        note = rng.choice(OUTCOME_NOTES[outcome])
+    by = rng.choice(clinicians)
+    alert.acknowledged_at, alert.acknowledged_by = acknowledged_at, by
+    alert.resolved_at, alert.resolved_by = at, by
+    alert.outcome, alert.outcome_note = outcome, note
+
+
+class DiaryWriter:
+    """Writes demo diaries as the live app would have recorded them, day by day.
+
+    For each treatment: its check-ins, the alerts they opened or raised (and
+    resolved, see alerts_for), and what the live app keeps on the treatment:
+    latest_check_in, open_alert and its triage place (recovery.triage.place_of
+    at `now`). write() builds it all in memory; finish() saves it in bulk.
+    """
+
+    def __init__(
+        self,
+        *,
+        now: dt.datetime,
+        seed: int,
+        clinicians: Mapping[int, Sequence[User]] | None = None,
+        audit_check_ins: bool = False,
+    ) -> None:
+        self.now = now
+        # Its own random sequence: the diaries stay what the same seed always made.
+        self.rng = random.Random(f"{seed}:alerts")
+        self.clinicians: dict[int, Sequence[User]] = dict(clinicians or {})
+        self.audit_check_ins = audit_check_ins
+        self.inserter = CheckInInserter()
+        self.treatments: list[Treatment] = []
+        self.alerts: list[Alert] = []
+        self.audit_events: list[AuditEvent] = []
+
+    def write(self, treatment: Treatment, days: Iterable[DiaryDay]) -> None:
+        """`treatment`'s check-ins, in date order; `treatment` has its product and patient."""
+        alerting: list[CheckIn] = []
+        last: tuple[str, DiaryDay] | None = None
+        for day in days:
+            public_id = self.inserter.add(
+                treatment=treatment,
+                answers=day.answers,
+                result=day.result,
+                note=day.note,
+                at=day.at,
+            )
+            if day.result.assessment.status in ALERT_LEVELS:
+                alerting.append(unsaved_check_in(public_id, day))
+            last = (public_id, day)
+            if self.audit_check_ins:
+                self.audit_events.append(
+                    AuditEvent(
+                        at=day.at,
+                        actor_id=treatment.patient.user_id,
+                        patient=treatment.patient,
+                        action="check_in.created",
+                        object_id=str(uuid.UUID(public_id)),
+                    )
+                )
+        if last is None:
+            treatment.latest_check_in = None
+        elif alerting and alerting[-1].public_id.hex == last[0]:
+            treatment.latest_check_in = alerting[-1]
+        else:
+            treatment.latest_check_in = unsaved_check_in(*last)
+        made = alerts_for(
+            treatment,
+            alerting,
+            now=self.now,
+            rng=self.rng,
+            clinicians=self.clinicians.get(treatment.clinic_id, ()),
+        )
+        treatment.open_alert = made[-1] if made and made[-1].resolved_at is None else None
+        self.treatments.append(treatment)
+        self.alerts += made
+
+    def finish(self) -> None:
+        """Save the check-ins, the alerts and the treatments' latest check-in, alert and triage."""
+        self.inserter.flush()
+        wanted = {
+            c.public_id: c
+            for c in [
+                *(t.latest_check_in for t in self.treatments),
+                *(a.check_in for a in self.alerts),
+            ]
+            if c is not None
+        }
+        for chunk in batched(wanted, 500):
+            for public_id, pk in CheckIn.objects.filter(public_id__in=chunk).values_list(
+                "public_id", "pk"
+            ):
+                wanted[public_id].pk = pk
+        for alert in self.alerts:
+            alert.check_in = alert.check_in  # sets check_in_id, now that it has a primary key
+        Alert.objects.bulk_create(self.alerts, batch_size=BATCH_SIZE)
+        for treatment in self.treatments:
+            treatment.latest_check_in = treatment.latest_check_in  # the same: sets the ids
+            treatment.open_alert = treatment.open_alert
+            place = place_of(treatment, now=self.now)
+            treatment.triage = place.triage
+            treatment.triage_since = place.since
+            treatment.triage_valid_until = place.valid_until
+        save_kept_fields(self.treatments)
+        AuditEvent.objects.bulk_create(self.audit_events, batch_size=BATCH_SIZE)
+
+
+KEPT_FIELDS = ("latest_check_in", "open_alert", "triage", "triage_since", "triage_valid_until")
+
+
+def save_kept_fields(treatments: Sequence[Treatment], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Save the fields the live app keeps on each treatment, with one executemany() a batch.
+
+    bulk_update() would write a CASE WHEN per field over every row of the batch:
+    minutes for 20,000 treatments.
+    """
+    connection = connections[using]
+    column = {f.name: f.get_attname_column()[1] or "" for f in Treatment._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(Treatment._meta.db_table)} SET "
+        f"{', '.join(f'{quote(column[name])} = %s' for name in KEPT_FIELDS)} "
+        f"WHERE {quote(column['id'])} = %s"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            t.latest_check_in_id,
+            t.open_alert_id,
+            int(t.triage),
+            adapt(t.triage_since),
+            adapt(t.triage_valid_until),
+            t.pk,
+        )
+        for t in treatments
+    ]
+    with connection.cursor() as cursor:
+        for batch in batched(rows, BATCH_SIZE):
+            cursor.executemany(sql, batch)
+
+
+def unsaved_check_in(public_id: str, day: DiaryDay) -> CheckIn:
+    """What alerts_for and place_of read of a check-in the inserter wrote (pk set later)."""
+    return CheckIn(
+        public_id=uuid.UUID(public_id),
+        local_date=day.answers.date,
+        day=day.result.day,
+        status=day.result.assessment.status.value,
+        reasons=list(day.result.assessment.reasons),
+        created_at=day.at,
+        updated_at=day.at,
+    )
+
+
+def random_uuid_hexes() -> Iterator[str]:
+    """Version 4 UUIDs like uuid4()'s, as 32 hex digits (UUID.hex).
+
+    Reads the system's random source 16 KB at a time and sets the version and
+    variant bits of a whole pool at once: a seventh of the CPU of uuid.UUID(bytes=...).hex.
+    """
+    while True:
+        pool = bytearray(os.urandom(16 * 1024))
+        pool[6::16] = bytes(b & 0x0F | 0x40 for b in pool[6::16])  # version 4
+        pool[8::16] = bytes(b & 0x3F | 0x80 for b in pool[8::16])  # the RFC 4122 variant
+        digits = pool.hex()
+        for start in range(0, len(digits), 32):
+            yield digits[start : start + 32]
+
+
+class RowInserter:
+    """Inserts rows of one model's table, given as values ready for the database.
+
+    bulk_create() prepares every value of every row through its field and
+    compiles a statement per batch (and, with DEBUG on, quotes every value of it
+    for the query log): several times the CPU of one executemany() of a statement
+    built once, on SQLite. On PostgreSQL, where executemany() still sends a
+    statement per row, COPY is four to five times faster again. The columns not
+    written get their field's default, computed once.
+    """
+
+    def __init__(
+        self, model: type[models.Model], columns: Sequence[str], *, using: str = DEFAULT_DB_ALIAS
+    ) -> None:
+        self.model = model
+        self.connection = connection = connections[using]
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        by_name = {f.attname: f for f in fields}
+        self.fields = [by_name[name] for name in columns]
+        others = [f for f in fields if f.attname not in columns]
+        self.defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in others)
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        names = ", ".join(quote(f.get_attname_column()[1] or "") for f in self.fields + others)
+        self.sql = (
+            f"INSERT INTO {table} ({names}) "
+            f"VALUES ({', '.join(['%s'] * (len(self.fields) + len(others)))})"
+        )
+        self.copy_sql = f"COPY {table} ({names}) FROM STDIN"
+
+    def field(self, attname: str) -> models.Field[Any, Any]:
+        return next(f for f in self.fields if f.attname == attname)
+
+    def insert(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Insert `rows` (values of the columns, in order); returns how many."""
+        count = 0
+        with self.connection.cursor() as cursor:
+            if self.connection.vendor == "postgresql":
+                with (
+                    self.connection.wrap_database_errors,
+                    cursor.cursor.copy(self.copy_sql) as copy,
+                ):
+                    for row in rows:
+                        copy.write_row((*row, *self.defaults))
+                        count += 1
+                return count
+            for batch in batched(rows, BATCH_SIZE):
+                cursor.executemany(self.sql, [(*row, *self.defaults) for row in batch])
+                count += len(batch)
+        return count
+
+    def insert_objects(self, objs: Sequence[Patient | Treatment | Alert]) -> None:
+        """bulk_create() for `objs` (unsaved, with a public_id each), setting their primary keys.
+
+        Their primary keys are read back by public_id, unique and set on creation.
+        """
+        connection = self.connection
+        self.insert(
+            tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.fields)
+            for obj in objs
+        )
+        pks = pks_by(self.model, "public_id", [obj.public_id for obj in objs])
+        for obj in objs:
+            obj.pk = pks[obj.public_id]
+            obj._state.adding, obj._state.db = False, connection.alias
+
+
+def pks_by(model: type[models.Model], key: str, values: Sequence[Any]) -> dict[Any, int]:
+    """The primary keys of `model`'s rows whose `key` (a unique field) is in `values`."""
+    pks: dict[Any, int] = {}
+    for chunk in batched(values, BATCH_SIZE):
+        pks.update(model._default_manager.filter(**{f"{key}__in": chunk}).values_list(key, "pk"))
+    return pks
+
+
+def concrete_attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if not f.primary_key]
+
+
+class CheckInInserter:
+    """Inserts check-ins in batches (RowInserter); dates, lists, UUIDs prepared cheaply."""
+
+    COLUMNS = (
+        "public_id",
+        "treatment_id",
+        "local_date",
+        "day",
+        *course.SYMPTOMS,
+        "red_flags",
+        "note",
+        "status",
+        "reasons",
+        "entered_by_id",
+        "created_at",
+        "updated_at",
+    )
+
+    def __init__(self, *, using: str = DEFAULT_DB_ALIAS) -> None:
+        self.inserter = RowInserter(CheckIn, self.COLUMNS, using=using)
+        self.connection = self.inserter.connection
+        # A UUID column takes the 32 hex digits as they are, a native one a UUID.
+        self.uuid_type = uuid.UUID if self.connection.features.has_native_uuid_field else str
+        self.local_date = self.inserter.field("local_date")
+        self.json = self.inserter.field("reasons")
+        self._dates: dict[dt.date, object] = {}
+        self._lists: dict[tuple[str, ...], object] = {}
+        self.rows: list[tuple[Any, ...]] = []
+        self.count = 0
+        self.uuids = random_uuid_hexes()
+
+    def _date(self, value: dt.date) -> object:
+        if value not in self._dates:
+            self._dates[value] = self.local_date.get_db_prep_save(value, self.connection)
+        return self._dates[value]
+
+    def _list(self, value: tuple[str, ...]) -> object:
+        if value not in self._lists:
+            self._lists[value] = self.json.get_db_prep_save(list(value), self.connection)
+        return self._lists[value]
+
+    def add(
+        self,
+        *,
+        treatment: Treatment,
+        answers: course.DatedAnswers,
+        result: course.DatedAssessment,
+        note: str,
+        at: dt.datetime,
+    ) -> str:
+        """Queue one check-in; returns its public_id's hex digits."""
+        when = self.connection.ops.adapt_datetimefield_value(at)
+        red_flags = answers.answers.red_flags
+        public_id = next(self.uuids)
+        self.rows.append(
+            (
+                self.uuid_type(public_id),
+                treatment.pk,
+                self._date(answers.date),
+                result.day,
+                *map(answers.answers.ratings.__getitem__, course.SYMPTOMS),
+                self._list(
+                    tuple(f for f in course.RED_FLAGS if f in red_flags) if red_flags else ()
+                ),
+                note,
+                result.assessment.status.value,
+                self._list(result.assessment.reasons),
+                treatment.patient.user_id,
+                when,
+                when,
+            )
+        )
+        if len(self.rows) >= BATCH_SIZE:
+            self.flush()
+        return public_id
+
+    def flush(self) -> None:
+        self.count += self.inserter.insert(self.rows)
+        self.rows = []
 
 
 # --- Generated patients (--patients N) -----------------------------------------------
@@ -494,7 +944,10 @@ RED_FLAG_WEIGHTS = {
     "vision": 1,
     "stroke": 1,
 }
-BATCH_SIZE = 2000
+
+
+NOISE = 1 / 40  # patients' readings are off by one about one time in forty
+LOG_NO_NOISE = math.log(1 - NOISE)
 
 
 @dataclass(frozen=True)
@@ -520,7 +973,7 @@ def simulate_recovery(
 
     Mostly typical; a few percent slow (a symptom still moderate after the first
     week) or persisting (a mild lump for weeks); rarely a red flag in the first
-    week. About one reading in forty is off by one, as patients' readings are.
+    week. About one reading in forty is off by one (NOISE), as patients' readings are.
     """
     peaks = {
         "swelling": rng.choice((1, 1, 2, 2, 2)),
@@ -542,15 +995,18 @@ def simulate_recovery(
     if rng.random() < 0.006:
         flag = rng.choices(list(RED_FLAG_WEIGHTS), weights=list(RED_FLAG_WEIGHTS.values()))[0]
         red_flags[rng.randint(0, min(days, 7))] = frozenset({flag})
-    ratings = []
-    for d in range(days + 1):
-        values = [curve[d] for curve in curves]
-        for i, value in enumerate(values):
-            if rng.random() < 1 / 40:
-                values[i] = min(
-                    course.RATING_MAX, max(course.RATING_MIN, value + rng.choice((-1, 1)))
-                )
-        ratings.append((values[0], values[1], values[2], values[3], values[4], values[5]))
+    days_values = [[curve[d] for curve in curves] for d in range(days + 1)]
+    # Each reading is off by one with probability NOISE: rather than a draw per reading,
+    # draw how many readings pass before the next one that is (a geometric variable).
+    reading = -1
+    while True:
+        reading += 1 + int(math.log(1.0 - rng.random()) / LOG_NO_NOISE)
+        if reading >= len(days_values) * len(curves):
+            break
+        values = days_values[reading // len(curves)]
+        i = reading % len(curves)
+        values[i] = min(course.RATING_MAX, max(course.RATING_MIN, values[i] + rng.choice((-1, 1))))
+    ratings = [(v[0], v[1], v[2], v[3], v[4], v[5]) for v in days_values]
     return ratings, red_flags
 
 
@@ -572,149 +1028,59 @@ def answers_for(ratings: Ratings, red_flags: frozenset[str]) -> course.Answers:
     )
 
 
+DayAnswers = tuple[Ratings, frozenset[str]]  # answers_for's arguments
+
+
+@functools.cache
+def assessment_of(
+    day: int, answers: DayAnswers, previous: DayAnswers | None, values: course.CourseValues
+) -> course.Assessment:
+    """course.assess, once per distinct day and answers (20,000 patients have ~7% of them)."""
+    return course.assess(
+        day=day,
+        answers=answers_for(*answers),
+        previous=answers_for(*previous) if previous else None,
+        course=values,
+    )
+
+
 def generated_diary(
     *, rng: random.Random, treated_on: dt.date, today: dt.date, values: course.CourseValues
 ) -> list[tuple[course.DatedAnswers, course.DatedAssessment]]:
-    """A realistic diary up to today, each check-in assessed with the real rules."""
+    """A realistic diary up to today, each check-in assessed with the real rules.
+
+    What course.assess_timeline makes of it: each check-in, in date order,
+    assessed against the one before.
+    """
     days = min(course.day_number(treated_on, today), values.diary_days)
     ratings, red_flags = simulate_recovery(rng=rng, days=days)
-    dated = [
-        course.DatedAnswers(
-            treated_on + dt.timedelta(days=d),
-            answers_for(ratings[d], red_flags.get(d, frozenset())),
-        )
-        for d in checked_in_days(rng=rng, days=days, forced=red_flags)
-    ]
-    assessed = course.assess_timeline(treated_on=treated_on, check_ins=dated, course=values)
-    return list(zip(dated, assessed, strict=True))
-
-
-def random_uuids() -> Iterator[uuid.UUID]:
-    """Version 4 UUIDs like uuid4()'s, reading the system's random source 16 KB at a time."""
-    while True:
-        pool = os.urandom(16 * 1024)
-        for start in range(0, len(pool), 16):
-            yield uuid.UUID(bytes=pool[start : start + 16], version=4)
-
-
-class CheckInInserter:
-    """Inserts generated check-ins with one executemany() per batch.
-
-    bulk_create() prepares every value of every row through its field and
-    compiles one statement per batch: about six times the CPU of this (over
-    30 s for the ~290,000 check-ins of 20,000 patients). Here the statement
-    is built once, dates and reason lists are prepared once per distinct value,
-    and columns not written get their field's default.
-    """
-
-    COLUMNS = (
-        "public_id",
-        "treatment_id",
-        "local_date",
-        "day",
-        *course.SYMPTOMS,
-        "red_flags",
-        "note",
-        "status",
-        "reasons",
-        "entered_by_id",
-        "created_at",
-        "updated_at",
-    )
-
-    def __init__(self, *, using: str = DEFAULT_DB_ALIAS) -> None:
-        self.connection = connection = connections[using]
-        fields = [f for f in CheckIn._meta.concrete_fields if not f.primary_key]
-        by_name = {f.attname: f for f in fields}
-        others = [f for f in fields if f.attname not in self.COLUMNS]
-        self.defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in others)
-        columns = [by_name[name] for name in self.COLUMNS] + others
-        quote = connection.ops.quote_name
-        self.sql = (
-            f"INSERT INTO {quote(CheckIn._meta.db_table)} "
-            f"({', '.join(quote(f.get_attname_column()[1] or '') for f in columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
-        self.public_id = by_name["public_id"]
-        self.local_date = by_name["local_date"]
-        self.json = by_name["reasons"]
-        self._dates: dict[dt.date, object] = {}
-        self._lists: dict[tuple[str, ...], object] = {}
-        self.rows: list[tuple[Any, ...]] = []
-        self.count = 0
-        self.uuids = random_uuids()
-
-    def _date(self, value: dt.date) -> object:
-        if value not in self._dates:
-            self._dates[value] = self.local_date.get_db_prep_save(value, self.connection)
-        return self._dates[value]
-
-    def _list(self, value: tuple[str, ...]) -> object:
-        if value not in self._lists:
-            self._lists[value] = self.json.get_db_prep_save(list(value), self.connection)
-        return self._lists[value]
-
-    def add(
-        self,
-        *,
-        treatment: Treatment,
-        answers: course.DatedAnswers,
-        result: course.DatedAssessment,
-        note: str,
-        at: dt.datetime,
-    ) -> None:
-        when = self.connection.ops.adapt_datetimefield_value(at)
-        red_flags = answers.answers.red_flags
-        self.rows.append(
+    diary = []
+    previous: DayAnswers | None = None
+    for d in checked_in_days(rng=rng, days=days, forced=red_flags):
+        answers = (ratings[d], red_flags.get(d, frozenset()))
+        on = treated_on + dt.timedelta(days=d)
+        diary.append(
             (
-                self.public_id.get_db_prep_save(next(self.uuids), self.connection),
-                treatment.pk,
-                self._date(answers.date),
-                result.day,
-                *map(answers.answers.ratings.__getitem__, course.SYMPTOMS),
-                self._list(
-                    tuple(f for f in course.RED_FLAGS if f in red_flags) if red_flags else ()
-                ),
-                note,
-                result.assessment.status.value,
-                self._list(result.assessment.reasons),
-                treatment.patient.user_id,
-                when,
-                when,
-                *self.defaults,
+                course.DatedAnswers(on, answers_for(*answers)),
+                course.DatedAssessment(on, d, assessment_of(d, answers, previous, values)),
             )
         )
-        if len(self.rows) >= BATCH_SIZE:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            with self.connection.cursor() as cursor:
-                cursor.executemany(self.sql, self.rows)
-            self.count += len(self.rows)
-            self.rows = []
+        previous = answers
+    return diary
 
 
-def new_generated_patient(
-    *, rng: random.Random, clinic: Clinic, today: dt.date
-) -> tuple[User, Patient]:
+def new_generated_patient(*, rng: random.Random, clinic: Clinic, today: dt.date) -> Patient:
+    """A patient (unsaved, their user not made yet)."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    # What set_unusable_password() stores, without its 40 calls to the system's random source.
-    user = User(
-        username=f"patient-{uuid.uuid4().hex}",
-        password=UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20),
-    )
     age = rng.randint(23, 70)  # adults over 22
-    patient = Patient(
+    return Patient(
         clinic=clinic,
-        user=user,
         name=f"{first} {last}",
         email=f"{first}.{last}{rng.randint(1, 9999)}@example.com".lower(),
         date_of_birth=dt.date(today.year - age, 1, 1) + dt.timedelta(days=rng.randint(0, 364)),
         time_zone=rng.choice(OTHER_TIME_ZONES) if rng.random() < 0.05 else clinic.time_zone,
         language="es" if rng.random() < 0.08 else "en",
     )
-    return user, patient
 
 
 def create_generated_patients(
@@ -722,26 +1088,78 @@ def create_generated_patients(
 ) -> list[Patient]:
     """`count` patients, three in four at the first clinic; one audit row each."""
     weights = [3] + [1] * (len(clinics) - 1)
-    pairs = [
+    patients = [
         new_generated_patient(rng=rng, clinic=rng.choices(clinics, weights=weights)[0], today=today)
         for _ in range(count)
     ]
-    User.objects.bulk_create([user for user, _ in pairs], batch_size=BATCH_SIZE)
-    for user, patient in pairs:
-        patient.user = user  # now that it has its primary key
-    patients = Patient.objects.bulk_create([p for _, p in pairs], batch_size=BATCH_SIZE)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(at=now, patient=p, action="patient.enrolled", object_id=str(p.public_id))
-            for p in patients
-        ],
-        batch_size=BATCH_SIZE,
+    # Their users: what new_patient_user() makes (set_unusable_password() stores "!" and 40
+    # random characters; here without its 40 calls to the system's random source).
+    hexes = random_uuid_hexes()
+    usernames = [f"patient-{next(hexes)}" for _ in patients]
+    RowInserter(User, ("username", "password")).insert(
+        (username, UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(20)) for username in usernames
     )
+    user_pks = pks_by(User, "username", usernames)
+    for patient, username in zip(patients, usernames, strict=True):
+        patient.user_id = user_pks[username]
+    RowInserter(Patient, concrete_attnames(Patient)).insert_objects(patients)
+    enrolled = RowInserter(AuditEvent, ("at", "patient_id", "action", "object_id"))
+    at = enrolled.field("at").get_db_prep_save(now, enrolled.connection)
+    enrolled.insert((at, p.pk, "patient.enrolled", str(p.public_id)) for p in patients)
     return patients
 
 
+def generated_days(
+    *,
+    rng: random.Random,
+    treatment: Treatment,
+    today: dt.date,
+    values: course.CourseValues,
+    now: dt.datetime,
+) -> Iterator[DiaryDay]:
+    """`generated_diary`'s check-ins, each sent at a time of day between 7am and 11pm."""
+    zone = ZoneInfo(treatment.patient.time_zone)
+    for answers, result in generated_diary(
+        rng=rng, treated_on=treatment.treated_on, today=today, values=values
+    ):
+        minute = int(rng.random() * 16 * 60)
+        local = dt.time(7 + minute // 60, minute % 60)
+        note = rng.choice(NOTES) if rng.random() < 0.05 else ""
+        at = dt.datetime.combine(answers.date, local, tzinfo=zone)
+        if answers.date == today:  # earlier days' times have all passed
+            at = min(at, now)
+        yield DiaryDay(answers, result, note, at)
+
+
+@contextlib.contextmanager
+def sqlite_page_cache(*, mebibytes: int, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """On SQLite, a page cache that holds the indexes the bulk inserts write to.
+
+    The default 2 MB makes the random public_id index spill to disk: the
+    check-ins of 20,000 patients insert about a fifth faster with this.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{mebibytes * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
 def add_generated_patients(
-    *, count: int, clinics: Sequence[Clinic], product: Product, seed: int, now: dt.datetime
+    *,
+    count: int,
+    clinics: Sequence[DemoClinic],
+    product: Product,
+    seed: int,
+    now: dt.datetime,
 ) -> Generated:
     """`count` more patients treated over the last 60 days, in bulk and in one transaction.
 
@@ -751,52 +1169,49 @@ def add_generated_patients(
     started = time.perf_counter()
     rng = random.Random(seed)
     values = product.course
-    with transaction.atomic():
+    with transaction.atomic(), sqlite_page_cache(mebibytes=256):
         patients = create_generated_patients(
             rng=rng,
             count=count,
-            clinics=clinics,
-            today=timezone.localdate(now, timezone=ZoneInfo(clinics[0].time_zone)),
+            clinics=[c.clinic for c in clinics],
+            today=timezone.localdate(now, timezone=ZoneInfo(clinics[0].clinic.time_zone)),
             now=now,
         )
         todays = {
             tz: timezone.localdate(now, timezone=ZoneInfo(tz))
             for tz in {p.time_zone for p in patients}
         }
-        treatments = Treatment.objects.bulk_create(
-            [
-                Treatment(
-                    patient=p,
-                    product=product,
-                    treated_on=todays[p.time_zone] - dt.timedelta(days=rng.randint(0, 60)),
-                    areas=rng.choice(("left and right cheek", "left cheek", "right cheek")),
-                    injection_sites=rng.randint(4, 16),
-                )
-                for p in patients
-            ],
-            batch_size=BATCH_SIZE,
+        treatments = [
+            Treatment(
+                patient=p,
+                clinic=p.clinic,
+                product=product,
+                treated_on=todays[p.time_zone] - dt.timedelta(days=rng.randint(0, 60)),
+                areas=rng.choice(("left and right cheek", "left cheek", "right cheek")),
+                injection_sites=rng.randint(4, 16),
+            )
+            for p in patients
+        ]
+        RowInserter(Treatment, concrete_attnames(Treatment)).insert_objects(treatments)
+        writer = DiaryWriter(
+            now=now,
+            seed=seed,
+            clinicians={c.clinic.pk: [d.user for d in c.clinicians] for c in clinics},
         )
-        inserter = CheckInInserter()
         for treatment in treatments:
-            zone = ZoneInfo(treatment.patient.time_zone)
-            for answers, result in generated_diary(
-                rng=rng,
-                treated_on=treatment.treated_on,
-                today=todays[treatment.patient.time_zone],
-                values=values,
-            ):
-                minute = int(rng.random() * 16 * 60)  # between 7am and 11pm
-                local = dt.time(7 + minute // 60, minute % 60)
-                inserter.add(
+            writer.write(
+                treatment,
+                generated_days(
+                    rng=rng,
                     treatment=treatment,
-                    answers=answers,
-                    result=result,
-                    note=rng.choice(NOTES) if rng.random() < 0.05 else "",
-                    at=min(dt.datetime.combine(answers.date, local, tzinfo=zone), now),
-                )
-        inserter.flush()
+                    today=todays[treatment.patient.time_zone],
+                    values=values,
+                    now=now,
+                ),
+            )
+        writer.finish()
     return Generated(
-        patients=count, check_ins=inserter.count, seconds=time.perf_counter() - started
+        patients=count, check_ins=writer.inserter.count, seconds=time.perf_counter() - started
     )
 
 
@@ -836,7 +1251,7 @@ class Command(BaseCommand):
         if options["patients"] > 0:
             generated = add_generated_patients(
                 count=options["patients"],
-                clinics=[c.clinic for c in clinics],
+                clinics=clinics,
                 product=Product.objects.get(code="bellafill"),
                 seed=options["seed"],
                 now=now,

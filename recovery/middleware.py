@@ -1,0 +1,70 @@
+"""Who may reach the clinic's pages and the admin, checked once for every view.
+
+Clinic staff who are not signed in go to the clinic's sign-in (not the patients'). A
+clinician of a clinic that requires two-factor sign-in reaches no clinic or admin page
+until they have given a code from their authenticator app in this session: they are
+sent to give one, or to set an app up if they have none yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
+from django_otp import user_has_device
+
+from recovery import clinicians
+
+# The pages of signing in and out themselves.
+OPEN_WHILE_UNVERIFIED = {
+    "clinic": {"sign_in", "verify_code", "two_factor_setup", "sign_out"},
+    "admin": {"login", "logout"},
+}
+
+
+class ClinicSignInMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponseBase | None:
+        match = request.resolver_match
+        if match is None:
+            return None
+        area = next((name for name in OPEN_WHILE_UNVERIFIED if name in match.app_names), None)
+        if area is None:
+            return None
+        if not request.user.is_authenticated:
+            if area == "clinic" and getattr(view_func, "login_required", True):
+                return redirect_to_login(request.get_full_path(), reverse("clinic:sign_in"))
+            return None
+        if match.url_name in OPEN_WHILE_UNVERIFIED[area]:
+            return None
+        clinician = clinicians.signed_in_clinician(request)
+        if clinician is None:
+            return None
+        if area == "admin" and request.session.get_expiry_age() > settings.CLINICIAN_SESSION_AGE:
+            # Signed in through the admin's own login page: as short as the clinic's sign-in.
+            request.session.set_expiry(settings.CLINICIAN_SESSION_AGE)
+        if not clinicians.needs_code(request, clinician):
+            return None
+        step = "clinic:verify_code" if user_has_device(request.user) else "clinic:two_factor_setup"
+        url = f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}"
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponseClientRedirect(url)
+        return HttpResponseRedirect(url)

@@ -1,0 +1,96 @@
+"""Where a treatment stands in the clinic's triage order, kept on the row itself.
+
+urgent, contact clinic, missed check-in, watch, on track, diary finished
+(recovery-course.md, "What the clinic sees"). An open alert decides the
+first two; the latest check-in decides watch and on track; the passing of
+days decides missed check-in and diary finished, so each row also records
+when time alone will next change it (`triage_valid_until`), and
+`sweep_triage` brings due rows up to date — the dashboard runs it for its
+clinic before each read, touching only the rows that changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+
+from recovery import course
+from recovery.models import Clinic, Treatment, Triage
+
+
+@dataclass(frozen=True)
+class TriagePlace:
+    triage: Triage
+    since: dt.datetime
+    valid_until: dt.datetime | None
+
+
+def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The instant `day` begins in `zone`."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+def place_of(treatment: Treatment, *, now: dt.datetime) -> TriagePlace:
+    """Needs treatment.product, .patient, .open_alert and .latest_check_in loaded."""
+    alert = treatment.open_alert
+    if alert is not None:
+        level = Triage.URGENT if alert.level == course.Status.URGENT else Triage.CONTACT_CLINIC
+        return TriagePlace(level, alert.raised_at or alert.opened_at, None)
+
+    zone = ZoneInfo(treatment.patient.time_zone)
+    today = now.astimezone(zone).date()
+    values = treatment.product.course
+    latest = treatment.latest_check_in
+    latest_on = latest.local_date if latest else None
+    diary_over = _midnight(treatment.diary_ends_on() + dt.timedelta(days=1), zone)
+    if now >= diary_over:
+        return TriagePlace(Triage.DIARY_FINISHED, diary_over, None)
+    if course.missed_check_in(
+        treated_on=treatment.treated_on, latest=latest_on, today=today, course=values
+    ):
+        missed_since = _midnight(
+            course.missed_from(treated_on=treatment.treated_on, latest=latest_on), zone
+        )
+        return TriagePlace(Triage.MISSED_CHECK_IN, missed_since, diary_over)
+    missed_at = _midnight(
+        course.missed_from(treated_on=treatment.treated_on, latest=latest_on), zone
+    )
+    since = latest.updated_at if latest else treatment.created_at
+    # Not on track while the latest check-in says otherwise, even once its alert is resolved.
+    on_track = latest is None or latest.status == course.Status.ON_TRACK
+    triage = Triage.ON_TRACK if on_track else Triage.WATCH
+    return TriagePlace(triage, since, min(missed_at, diary_over))
+
+
+def refresh_triage(treatment: Treatment, *, now: dt.datetime) -> None:
+    place = place_of(treatment, now=now)
+    treatment.triage = place.triage
+    treatment.triage_since = place.since
+    treatment.triage_valid_until = place.valid_until
+    treatment.save(update_fields=["triage", "triage_since", "triage_valid_until"])
+
+
+def due_for_sweep(*, now: dt.datetime, clinic: Clinic | None = None) -> QuerySet[Treatment]:
+    due = Treatment.objects.filter(triage_valid_until__lte=now)
+    return due if clinic is None else due.filter(clinic=clinic)
+
+
+def sweep_triage(*, now: dt.datetime, clinic: Clinic | None = None) -> int:
+    """Move the rows whose place the passing of time has changed; returns how many."""
+    due = list(
+        due_for_sweep(now=now, clinic=clinic).select_related(
+            "product", "patient", "open_alert", "latest_check_in"
+        )
+    )
+    for treatment in due:
+        place = place_of(treatment, now=now)
+        treatment.triage = place.triage
+        treatment.triage_since = place.since
+        treatment.triage_valid_until = place.valid_until
+    Treatment.objects.bulk_update(
+        due, ["triage", "triage_since", "triage_valid_until"], batch_size=500
+    )
+    return len(due)

@@ -1,0 +1,207 @@
+"""Alerts on the clinic's side: "I'm calling them", then resolving with an outcome.
+
+Both act on one alert of the clinician's own clinic (another clinic's is a
+404) and go back to the patient's page; the domain functions in
+recovery/alerts.py write the audit rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from recovery import access, alerts, audit, course
+from recovery.guidance import SYMPTOM_LABELS
+from recovery.models import Alert, Clinician
+from recovery.views.types import HtmxHttpRequest
+
+# The clinician's words for a check-in's status (the patient's are in CheckIn.Status).
+STATUS_WORDS = {
+    course.Status.ON_TRACK: "On track",
+    course.Status.WATCH: "Watch",
+    course.Status.CONTACT_CLINIC: "Contact clinic",
+    course.Status.URGENT: "Urgent",
+}
+
+# What a "yes" to each red-flag question may mean (recovery-course.md), for the clinician.
+RED_FLAG_WORDS = {
+    "skin_color": "Pale, mottled or blistered skin near an injection (blocked blood vessel?)",
+    "severe_pain": "Severe or worsening pain (blocked blood vessel or infection?)",
+    "vision": "Eyesight or eye change (blocked blood vessel: emergency)",
+    "stroke": "Signs of a stroke (emergency)",
+    "infection": "Fever, pus, hot spreading redness or a growing lump (infection?)",
+    "allergy": "Hives, swollen lips, tongue or throat, or trouble breathing (allergic reaction)",
+}
+
+
+def reason_words(reason: str) -> str:
+    """One reason of a check-in or an alert (`rule:code`), in the clinician's words."""
+    rule, _, code = reason.partition(":")
+    if rule == "red_flag":
+        return "Warning sign: " + RED_FLAG_WORDS.get(code, code)
+    if rule == "late_lump":
+        return "New lump, hardness, redness or swelling at a treated area (long-term watch)"
+    label = SYMPTOM_LABELS.get(code, code)
+    if rule == "persisting":
+        return f"{label} lasting past the expected one to two weeks"
+    if rule == "severe":
+        return f"{label} severe"
+    if rule == "worsening":
+        return f"{label} worse than at the previous check-in"
+    if rule == "slow_to_improve":
+        return f"{label} still moderate or worse after the first week"
+    return reason
+
+
+@dataclass(frozen=True)
+class AlertPanel:
+    """An alert as the clinic's pages show it."""
+
+    alert: Alert
+    reasons: tuple[str, ...]
+    dom_id: str
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertPanel:
+        return cls(
+            alert=alert,
+            reasons=tuple(reason_words(r) for r in alert.reasons),
+            dom_id=f"alert-{alert.public_id}",
+        )
+
+
+class ResolveAlertForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=Alert.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the outcome.",
+            "invalid_choice": "Choose one of the outcomes listed.",
+        },
+    )
+    note = forms.CharField(
+        label="What was done",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 4000}),
+        error_messages={"required": "Say what was done in a note."},
+    )
+
+
+def resolve_form_for(alert: Alert, data: object = None) -> ResolveAlertForm:
+    """A resolve form whose field ids are unique on a page showing several alerts."""
+    return ResolveAlertForm(data, auto_id=f"id_{alert.public_id.hex}_%s")  # type: ignore[arg-type]
+
+
+def panel_context(clinician: Clinician, alert: Alert, **extra: object) -> dict[str, object]:
+    return {
+        "clinician": clinician,
+        "clinic_time_zone": clinician.clinic.time_zone,
+        "panel": AlertPanel.of(alert),
+        "resolve_form": resolve_form_for(alert),
+        **extra,
+    }
+
+
+def _wants_panel(request: HtmxHttpRequest, alert: Alert) -> bool:
+    """An htmx request aimed at this alert's panel (not a boosted page load)."""
+    return bool(request.htmx) and request.htmx.target == f"alert-{alert.public_id}"
+
+
+def _panel(
+    request: HtmxHttpRequest, clinician: Clinician, alert: Alert, *, message: str = "", status: int
+) -> HttpResponse:
+    """The alert's panel alone, at the heading level of the page it is swapped into."""
+    heading_level = 2 if request.POST.get("heading_level") == "2" else 3
+    return render(
+        request,
+        "recovery/clinic/patient.html#alert_panel",
+        panel_context(clinician, alert, message=message, heading_level=heading_level),
+        status=status,
+    )
+
+
+def _alert_page(
+    request: HtmxHttpRequest,
+    clinician: Clinician,
+    alert: Alert,
+    *,
+    form: ResolveAlertForm | None = None,
+    message: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = panel_context(clinician, alert, patient=alert.treatment.patient, message=message)
+    if form is not None:
+        context["resolve_form"] = form
+    return render(request, "recovery/clinic/resolve_alert.html", context, status=status)
+
+
+@require_http_methods(["POST"])
+def acknowledge(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """ "I'm calling them": the clinician says they have the alert in hand.
+
+    Acknowledging an alert that is already acknowledged or resolved is refused
+    (400) with who did it and when, so two people don't call the same patient.
+    """
+    clinician = access.clinician_for_request(request)
+    alert = access.alert_for_clinician(clinician, public_id)
+    try:
+        alert = alerts.acknowledge_alert(
+            alert=alert, by=clinician.user, at=timezone.now(), ip_address=audit.client_ip(request)
+        )
+    except alerts.AlertRefused as error:
+        alert = access.alert_for_clinician(clinician, public_id)
+        if _wants_panel(request, alert):
+            return _panel(request, clinician, alert, message=str(error), status=400)
+        return _alert_page(request, clinician, alert, message=str(error), status=400)
+    if _wants_panel(request, alert):
+        return _panel(request, clinician, alert, status=200)
+    return redirect("clinic:patient", public_id=alert.treatment.patient.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Close the alert with its outcome and a note; a resolved alert stays resolved (400)."""
+    clinician = access.clinician_for_request(request)
+    alert = access.alert_for_clinician(clinician, public_id)
+    patient = alert.treatment.patient
+    if alert.resolved_at is not None:
+        audit.record(request, patient=patient, action="alert.viewed", object_id=alert.public_id)
+        return _alert_page(
+            request,
+            clinician,
+            alert,
+            message="This alert is already resolved.",
+            status=400 if request.method == "POST" else 200,
+        )
+
+    if request.method == "POST":
+        form = resolve_form_for(alert, request.POST)
+        if form.is_valid():
+            try:
+                alerts.resolve_alert(
+                    alert=alert,
+                    by=clinician.user,
+                    outcome=Alert.Outcome(form.cleaned_data["outcome"]),
+                    note=form.cleaned_data["note"],
+                    at=timezone.now(),
+                    ip_address=audit.client_ip(request),
+                )
+            except alerts.AlertRefused as error:
+                alert = access.alert_for_clinician(clinician, public_id)
+                return _alert_page(request, clinician, alert, message=str(error), status=400)
+            messages.success(request, "The alert is resolved.")
+            return redirect("clinic:patient", public_id=patient.public_id)
+        status = 422
+    else:
+        form = resolve_form_for(alert)
+        status = 200
+    audit.record(request, patient=patient, action="alert.viewed", object_id=alert.public_id)
+    return _alert_page(request, clinician, alert, form=form, status=status)

@@ -1,0 +1,305 @@
+"""The triage dashboard: the clinic's patients, the ones who need a call first.
+
+One row per current (not superseded) treatment, in the order of
+recovery-course.md ("What the clinic sees"): urgent, contact clinic, missed
+check-in, watch, on track, diary finished; within a level the longest
+waiting first. The place of each row is kept on the row by the write
+functions (`recovery.triage`), so a page costs the same few queries however
+many patients the clinic has. htmx re-fetches the queue every minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, QuerySet
+from django.db.models.fetch_modes import FETCH_RAISE
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods
+
+from recovery import access, audit, course, triage
+from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS
+from recovery.models import Alert, Clinician, Treatment, Triage, User
+from recovery.views.types import HtmxHttpRequest
+
+PER_PAGE = 25
+MAX_QUERY_LENGTH = 100
+
+# ?level=urgent, ?level=contact_clinic, … in triage order.
+LEVELS = {level.name.lower(): level for level in Triage}
+
+SHORT_LABELS = {
+    "swelling": "Sw",
+    "redness": "Re",
+    "bruising": "Br",
+    "lumps": "Lu",
+    "pain": "Pa",
+    "itching": "It",
+}
+
+# What the patient said yes to, in the clinician's words.
+RED_FLAG_WORDS = {
+    "skin_color": "pale, mottled or blistered skin near an injection",
+    "severe_pain": "severe or increasing pain",
+    "vision": "change in eyesight or eyes",
+    "stroke": "sudden trouble speaking or moving, severe headache or confusion",
+    "infection": "fever, pus, or hot spreading redness or a growing lump",
+    "allergy": "hives, swelling of lips, tongue or throat, or trouble breathing",
+}
+
+OTHER_REASON_WORDS = {
+    "late_lump": "New lump, hardness, redness or swelling at a treated area (long-term watch)",
+}
+
+
+def reason_words(reason: str) -> str:
+    """An alert reason code ("worsening:pain") as a clinician reads it."""
+    rule, _, code = reason.partition(":")
+    if rule == "red_flag":
+        return "Warning sign: " + RED_FLAG_WORDS.get(code, code.replace("_", " "))
+    label = SYMPTOM_LABELS.get(code)
+    if label is None:
+        return OTHER_REASON_WORDS.get(reason, reason.replace("_", " ").replace(":", ": "))
+    if rule == "persisting":
+        return f"{label} lasting past the expected course"
+    if rule == "severe":
+        return f"{label} severe"
+    if rule == "worsening":
+        return f"{label} worse than at the check-in before"
+    if rule == "slow_to_improve":
+        return f"{label} slow to improve"
+    return f"{label}: {rule.replace('_', ' ')}"
+
+
+def ago(then: dt.datetime, now: dt.datetime) -> str:
+    """ "3 h ago", "2 days ago": how long ago, in the largest whole unit."""
+    minutes = max(0, int((now - then).total_seconds())) // 60
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h ago"
+    days = minutes // (24 * 60)
+    return "1 day ago" if days == 1 else f"{days} days ago"
+
+
+@dataclass(frozen=True)
+class Rating:
+    short: str
+    label: str
+    value: int | None
+
+    @property
+    def words(self) -> str:
+        if self.value is None:
+            return f"{self.label}: not rated"
+        return f"{self.label}: {self.value}, {RATING_WORDS[self.value][0].lower()}"
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    public_id: uuid.UUID
+    urgent: bool
+    level: str
+    reasons: tuple[str, ...]
+    opened_at: dt.datetime
+    opened_ago: str
+    raised_ago: str | None
+    acknowledged_ago: str | None
+    acknowledged_by: str | None
+
+
+@dataclass(frozen=True)
+class Row:
+    public_id: uuid.UUID
+    name: str
+    level: str  # the slug, as in ?level=
+    triage: str  # the level in words
+    day: str
+    ratings: tuple[Rating, ...] | None
+    checked_in_at: dt.datetime | None
+    checked_in_ago: str
+    alert: OpenAlert | None
+
+
+@dataclass(frozen=True)
+class LevelCount:
+    slug: str
+    label: str
+    count: int
+    url: str
+    current: bool
+
+
+def _person(user: User | None) -> str:
+    if user is None:
+        return "a former staff member"
+    return user.get_full_name() or user.email or user.username
+
+
+def _open_alert(alert: Alert, now: dt.datetime) -> OpenAlert:
+    acknowledged = alert.acknowledged_at
+    return OpenAlert(
+        public_id=alert.public_id,
+        urgent=alert.level == course.Status.URGENT,
+        level=alert.get_level_display(),
+        reasons=tuple(reason_words(r) for r in alert.reasons),
+        opened_at=alert.opened_at,
+        opened_ago=ago(alert.opened_at, now),
+        raised_ago=ago(alert.raised_at, now) if alert.raised_at else None,
+        acknowledged_ago=ago(acknowledged, now) if acknowledged else None,
+        acknowledged_by=_person(alert.acknowledged_by) if acknowledged else None,
+    )
+
+
+def _day(treatment: Treatment) -> str:
+    """The day of the diary in the patient's own time zone."""
+    today = treatment.patient.today()
+    if today < treatment.treated_on:
+        return "—"
+    if today > treatment.diary_ends_on():
+        return "finished"
+    return str(treatment.day_on(today))
+
+
+def _row(treatment: Treatment, now: dt.datetime) -> Row:
+    latest = treatment.latest_check_in
+    level = Triage(treatment.triage)
+    return Row(
+        public_id=treatment.patient.public_id,
+        name=treatment.patient.name,
+        level=level.name.lower(),
+        triage=level.label,
+        day=_day(treatment),
+        ratings=tuple(
+            Rating(SHORT_LABELS[s], SYMPTOM_LABELS[s], value) for s, value in latest.ratings()
+        )
+        if latest
+        else None,
+        checked_in_at=latest.updated_at if latest else None,
+        checked_in_ago=ago(latest.updated_at, now) if latest else "none yet",
+        alert=_open_alert(treatment.open_alert, now) if treatment.open_alert else None,
+    )
+
+
+def _url(**params: object) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return reverse("clinic:dashboard") + (f"?{query}" if query else "")
+
+
+def _news(counts: list[LevelCount]) -> str:
+    return "Queue updated. " + "; ".join(f"{c.label}: {c.count}" for c in counts) + "."
+
+
+def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> HttpResponse:
+    return render(
+        request,
+        "recovery/clinic/dashboard.html",
+        {"clinician": clinician, "error": message, "levels": LEVELS},
+        status=400,
+    )
+
+
+@require_http_methods(["GET"])
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    clinician = access.clinician_for_request(request)
+    q = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    level_slug = request.GET.get("level", "")
+    if level_slug and level_slug not in LEVELS:
+        return _refused(
+            request, clinician, f"There is no triage level “{level_slug[:40]}” to filter by."
+        )
+    try:
+        wanted_page = int(request.GET.get("page") or 1)
+    except ValueError:
+        return _refused(request, clinician, "The page must be a whole number, like 2.")
+
+    now = timezone.now()
+    triage.sweep_triage(now=now, clinic=clinician.clinic)
+
+    treatments: QuerySet[Treatment] = access.treatments_for_clinician(clinician).filter(
+        superseded=False
+    )
+    if q:
+        treatments = treatments.filter(patient__name__icontains=q)
+    by_level: dict[int, int] = {
+        group["triage"]: group["n"]
+        for group in treatments.order_by().values("triage").annotate(n=Count("id"))
+    }
+    counts = [
+        LevelCount(
+            slug=slug,
+            label=level.label,
+            count=by_level.get(level, 0),
+            url=_url(q=q, level=slug),
+            current=slug == level_slug,
+        )
+        for slug, level in LEVELS.items()
+    ]
+    everyone = sum(by_level.values())
+    if level_slug:
+        level = LEVELS[level_slug]
+        treatments = treatments.filter(triage=level)
+        total = by_level.get(level, 0)
+    else:
+        total = everyone
+
+    # Out of range: the nearest page there is (a refresh after the list shrank lands there).
+    num_pages = max(1, -(-total // PER_PAGE))
+    page = min(max(wanted_page, 1), num_pages)
+    start = (page - 1) * PER_PAGE
+    page_treatments = (
+        treatments.order_by("triage", "triage_since", "id")
+        .select_related(
+            "patient", "product", "latest_check_in", "open_alert", "open_alert__acknowledged_by"
+        )
+        .fetch_mode(FETCH_RAISE)[start : start + PER_PAGE]
+    )
+    rows = [_row(t, now) for t in page_treatments]
+
+    audit.record_event(
+        actor=clinician.user,
+        patient=None,  # a list, not one patient's record
+        action="dashboard.viewed",
+        ip_address=audit.client_ip(request),
+    )
+
+    refresh = bool(request.htmx) and not request.htmx.boosted
+    shown = ".".join(str(c.count) for c in counts)
+    clinic_time = timezone.localtime(now, ZoneInfo(clinician.clinic.time_zone))
+    context = {
+        "clinician": clinician,
+        "q": q,
+        "level": level_slug,
+        "level_label": LEVELS[level_slug].label if level_slug else "",
+        "counts": counts,
+        "everyone": everyone,
+        "all_url": _url(q=q),
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "num_pages": num_pages,
+        "first_number": start + 1,
+        "last_number": start + len(rows),
+        "prev_url": _url(q=q, level=level_slug, page=page - 1) if page > 1 else None,
+        "next_url": _url(q=q, level=level_slug, page=page + 1) if page < num_pages else None,
+        "refresh_url": _url(q=q, level=level_slug, page=page if page > 1 else None),
+        "shown": shown,
+        # Said aloud (aria-live) when a refresh changed the counts.
+        "news": _news(counts) if refresh and request.GET.get("shown") != shown else "",
+        "updated_at": clinic_time.strftime("%H:%M"),
+        "updated_iso": now.isoformat(),
+    }
+    template = "recovery/clinic/dashboard.html"
+    response = render(request, f"{template}#queue" if refresh else template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response

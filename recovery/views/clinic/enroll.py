@@ -1,0 +1,249 @@
+"""Enrollment at the treatment visit, a returning patient's next session, and sign-in links.
+
+A patient's sign-in link is shown once, in the response to the POST that
+made it (as a QR code to scan in the room, and as text to read out): it is
+never stored, logged, cached or put behind a URL that could show it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from recovery import access, audit, enrollment, login_links
+from recovery.forms_clinic import EnrollmentForm, TreatmentForm
+from recovery.models import Clinician, Patient, Product, Screening, Treatment
+from recovery.views.types import HtmxHttpRequest
+
+
+def qr_code_svg(url: str) -> SafeString:
+    """The URL as a QR code, an inline SVG with no style attributes (strict CSP)."""
+    svg = segno.make(url, error="m").svg_inline(
+        omitsize=True,
+        dark="#000",
+        light="#fff",
+        svgclass="qr-code",
+        lineclass=None,
+        title="QR code of the patient's sign-in link",
+    )
+    # Built from the URL alone: no user-supplied markup.
+    return mark_safe(svg.replace("<svg ", '<svg role="img" ', 1))
+
+
+def _link_page(
+    request: HtmxHttpRequest,
+    clinician: Clinician,
+    patient: Patient,
+    *,
+    login_url: str | None = None,
+    emailed_to: str = "",
+    treatment: Treatment | None = None,
+) -> HttpResponse:
+    """The patient's sign-in link as a QR code (or the news that it was emailed)."""
+    context: dict[str, object] = {
+        "clinician": clinician,
+        "patient": patient,
+        "treatment": treatment,
+        "emailed_to": emailed_to,
+        "hours": settings.LOGIN_LINK_MAX_AGE_HOURS,
+    }
+    if treatment is not None:
+        context["screening"] = treatment.screening
+    if login_url is not None:
+        context.update(login_url=login_url, qr_svg=qr_code_svg(login_url))
+    return render(request, "recovery/clinic/enrolled.html", context)
+
+
+def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> HttpResponse:
+    return render(
+        request,
+        "recovery/clinic/enroll/refused.html",
+        {"clinician": clinician, "message": message},
+        status=400,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enroll(request: HtmxHttpRequest) -> HttpResponse:
+    clinician = access.clinician_for_request(request)
+    clinic = clinician.clinic
+    now = timezone.now()
+    today = enrollment.clinic_today(clinic, at=now)
+    warnings: list[enrollment.ScreeningWarning] = []
+
+    if request.method == "POST":
+        form = EnrollmentForm(request.POST, today=today)
+        if form.is_valid():
+            try:
+                enrolled = enrollment.enroll_with_treatment(
+                    clinic=clinic,
+                    patient=form.patient_details(),
+                    treatment=form.treatment_details(),
+                    facts=form.screening_facts(),
+                    reviewed=form.reviewed_codes(),
+                    enrolled_by=clinician.user,
+                    at=now,
+                    ip_address=audit.client_ip(request),
+                )
+            except enrollment.UnreviewedWarnings as error:
+                warnings = error.warnings
+                form = form.review_again(warnings)
+            else:
+                return _link_page(
+                    request,
+                    clinician,
+                    enrolled.patient,
+                    login_url=enrolled.login_url,
+                    treatment=enrolled.treatment,
+                )
+        status = 422
+    else:
+        default_product = Product.objects.filter(code=enrollment.SKIN_TEST_PRODUCT).first()
+        form = EnrollmentForm(
+            today=today,
+            initial={
+                "time_zone": clinic.time_zone,
+                "language": "en",
+                "product": default_product.code if default_product else None,
+                "treated_on": today,
+                "session_number": 1,
+            },
+        )
+        status = 200
+
+    return render(
+        request,
+        "recovery/clinic/enroll.html",
+        {"clinician": clinician, "form": form, "warnings": warnings, "today": today},
+        status=status,
+    )
+
+
+@never_cache
+@require_POST
+def sign_in_link(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A fresh single-use link for the patient: shown as a QR code, or emailed to them."""
+    clinician = access.clinician_for_request(request)
+    patient = access.patient_for_clinician(clinician, public_id)
+    action = request.POST.get("action", "show")
+    now = timezone.now()
+    ip_address = audit.client_ip(request)
+    if action == "email":
+        if not patient.email:
+            return _refused(
+                request,
+                clinician,
+                "This patient has no email address on record. Show them the QR code instead.",
+            )
+        login_links.email_login_link(
+            patient=patient, at=now, sent_by=clinician.user, ip_address=ip_address
+        )
+        return _link_page(request, clinician, patient, emailed_to=patient.email)
+    if action != "show":
+        return _refused(request, clinician, "That is not something this button can do.")
+    url = login_links.hand_out_login_link(
+        patient=patient, at=now, issued_by=clinician.user, ip_address=ip_address
+    )
+    return _link_page(request, clinician, patient, login_url=url)
+
+
+def _latest_treatment(patient: Patient) -> Treatment | None:
+    return (
+        Treatment.objects.filter(patient=patient)
+        .select_related("product")
+        .order_by("-treated_on", "-id")
+        .first()
+    )
+
+
+def _new_treatment_initial(
+    patient: Patient, latest: Treatment | None, today: dt.date
+) -> dict[str, object]:
+    """The next session, with what carries over: the product, the areas and the skin test.
+
+    The allergy questions are asked afresh each time.
+    """
+    initial: dict[str, object] = {
+        "treated_on": today,
+        "session_number": enrollment.next_session_number(patient),
+    }
+    if latest is None:
+        return initial
+    initial.update(product=latest.product.code, areas=latest.areas)
+    screening = Screening.objects.filter(treatment=latest).first()
+    if screening is not None and screening.skin_test_result != Screening.SkinTest.NOT_DONE:
+        initial.update(
+            skin_test_result=screening.skin_test_result, skin_test_on=screening.skin_test_on
+        )
+    return initial
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A returning patient's next session, on the same record."""
+    clinician = access.clinician_for_request(request)
+    patient = access.patient_for_clinician(clinician, public_id)
+    now = timezone.now()
+    today = enrollment.clinic_today(clinician.clinic, at=now)
+    latest = _latest_treatment(patient)
+    not_before = latest.treated_on if latest else None
+    warnings: list[enrollment.ScreeningWarning] = []
+
+    if request.method == "POST":
+        form = TreatmentForm(request.POST, today=today, not_before=not_before)
+        if form.is_valid():
+            try:
+                treatment = enrollment.add_screened_treatment(
+                    patient=patient,
+                    details=form.treatment_details(),
+                    facts=form.screening_facts(),
+                    reviewed=form.reviewed_codes(),
+                    recorded_by=clinician.user,
+                    at=now,
+                    ip_address=audit.client_ip(request),
+                )
+            except enrollment.UnreviewedWarnings as error:
+                warnings = error.warnings
+                form = form.review_again(warnings)
+            else:
+                messages.success(
+                    request,
+                    f"Session {treatment.session_number} ({treatment.product}, "
+                    f"{treatment.treated_on:%d %b %Y}) is recorded for {patient.name}.",
+                )
+                return redirect("clinic:patient", public_id=patient.public_id)
+        status = 422
+    else:
+        form = TreatmentForm(
+            today=today,
+            not_before=not_before,
+            initial=_new_treatment_initial(patient, latest, today),
+        )
+        audit.record(request, patient=patient, action="patient.viewed", object_id=patient.public_id)
+        status = 200
+
+    return render(
+        request,
+        "recovery/clinic/new_treatment.html",
+        {
+            "clinician": clinician,
+            "patient": patient,
+            "latest": latest,
+            "form": form,
+            "warnings": warnings,
+            "today": today,
+        },
+        status=status,
+    )

@@ -1,0 +1,162 @@
+"""Getting data out: the CSV export of check-ins, and a patient's audit trail."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from recovery import access, audit, course
+from recovery.models import AuditEvent, CheckIn, Clinician
+from recovery.views.types import HtmxHttpRequest
+
+MAX_EXPORT_DAYS = 366
+
+COLUMNS = [
+    "patient_id",
+    "patient_name",
+    "product",
+    "treated_on",
+    "session",
+    "date",
+    "day",
+    *course.SYMPTOMS,
+    "red_flags",
+    "status",
+    "reasons",
+    "note",
+    "entered_by_clinic",
+    "created_at",
+    "updated_at",
+]
+
+
+class ExportForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, dt.date) and isinstance(end, dt.date):
+            if start > end:
+                self.add_error("end", "The end date must be on or after the start date.")
+            elif (end - start).days >= MAX_EXPORT_DAYS:
+                self.add_error("end", f"Export at most {MAX_EXPORT_DAYS} days at a time.")
+        return data
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (notes are patients' words)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _rows(check_ins: Iterator[CheckIn], clinician_ids: set[int]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
+    for c in check_ins:
+        treatment = c.treatment
+        yield writer.writerow(
+            [
+                _cell(v)
+                for v in [
+                    treatment.patient.public_id,
+                    treatment.patient.name,
+                    treatment.product.code,
+                    treatment.treated_on.isoformat(),
+                    treatment.session_number,
+                    c.local_date.isoformat(),
+                    c.day,
+                    *(getattr(c, s) for s in course.SYMPTOMS),
+                    ";".join(c.red_flags),
+                    c.status,
+                    ";".join(c.reasons),
+                    c.note,
+                    "yes" if c.entered_by_id in clinician_ids else "no",
+                    c.created_at.isoformat(),
+                    c.updated_at.isoformat(),
+                ]
+            ]
+        )
+
+
+@require_GET
+def export_check_ins(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """One row per check-in dated in the range; every patient in it gets an audit row."""
+    clinician = access.clinician_for_request(request)
+    if not request.GET:
+        today = timezone.localdate(timezone=ZoneInfo(clinician.clinic.time_zone))
+        form = ExportForm(initial={"start": today - dt.timedelta(days=30), "end": today})
+        return render(
+            request, "recovery/clinic/export.html", {"form": form, "clinician": clinician}
+        )
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "recovery/clinic/export.html",
+            {"form": form, "clinician": clinician},
+            status=422,
+        )
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    check_ins = (
+        CheckIn.objects.filter(
+            treatment__clinic=clinician.clinic, local_date__gte=start, local_date__lte=end
+        )
+        .select_related("treatment__patient", "treatment__product")
+        .order_by("treatment__patient__name", "treatment__patient_id", "local_date")
+    )
+    patient_ids = set(check_ins.values_list("treatment__patient_id", flat=True).distinct())
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=clinician.user,
+            patient_id=patient_id,
+            action="check_ins.exported",
+            object_id=f"{start}..{end}",
+            ip_address=audit.client_ip(request),
+        )
+        for patient_id in sorted(patient_ids)
+    )
+    clinician_ids = set(
+        Clinician.objects.filter(clinic=clinician.clinic).values_list("user_id", flat=True)
+    )
+    response = StreamingHttpResponse(
+        _rows(check_ins.iterator(chunk_size=2000), clinician_ids), content_type="text/csv"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="aftercare-check-ins-{start}-to-{end}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def audit_trail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Who read or changed this patient's record; for clinic admins. Reading it is audited too."""
+    clinician = access.clinic_admin_for_request(request)
+    patient = access.patient_for_clinician(clinician, public_id)
+    audit.record(request, patient=patient, action="audit_trail.viewed", object_id=patient.public_id)
+    events = (
+        AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("-at", "-id")
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "recovery/clinic/audit_trail.html",
+        {"clinician": clinician, "patient": patient, "page": page},
+    )

@@ -1,0 +1,373 @@
+"""One patient, as the clinic sees them: the timeline, and a check-in taken by phone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.db.models import FETCH_RAISE, Prefetch
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_http_methods
+
+from recovery import access, audit, charts, checkins, course, triage
+from recovery.forms import CheckInForm
+from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS
+from recovery.models import (
+    Alert,
+    CheckIn,
+    CheckInRevision,
+    Clinician,
+    Patient,
+    Screening,
+    Treatment,
+    Triage,
+    User,
+    tel_uri,
+)
+from recovery.views.clinic.alerts import (
+    RED_FLAG_WORDS,
+    STATUS_WORDS,
+    AlertPanel,
+    reason_words,
+    resolve_form_for,
+)
+from recovery.views.patient import _rating_rows, _red_flag_rows
+from recovery.views.types import HtmxHttpRequest
+
+SCREENING_FLAGS = {
+    "lidocaine_allergy": "Lidocaine hypersensitivity",
+    "bovine_collagen_allergy": "Allergy to a bovine collagen product",
+    "anaphylaxis_history": "History of anaphylaxis",
+    "multiple_severe_allergies": "Multiple severe allergies",
+    "keloid_tendency": "Tendency to keloid or hypertrophic scarring",
+}
+
+
+def is_clinician(user: User | None) -> bool:
+    """Whether `user` is clinic staff; needs `clinician` selected with the user."""
+    return user is not None and hasattr(user, "clinician")
+
+
+def age_on(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _rating_word(rating: object) -> str:
+    return RATING_WORDS[rating][0] if isinstance(rating, int) else "Not answered"
+
+
+def _status_words(status: str) -> str:
+    return STATUS_WORDS.get(course.Status(status), status)
+
+
+# The check-in history ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An earlier version of a day's check-in, and what the next version changed."""
+
+    recorded_at: dt.datetime
+    entered_by: User | None
+    entered_by_clinic: bool
+    replaced_at: dt.datetime
+    replaced_by: User | None
+    replaced_by_clinic: bool
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckInRow:
+    check_in: CheckIn
+    ratings: tuple[str, ...]
+    red_flags: tuple[str, ...]
+    # Warning signs answered yes in an earlier version of the day, no longer in the latest.
+    withdrawn_red_flags: tuple[str, ...]
+    status: str
+    reasons: tuple[str, ...]
+    entered_by_clinic: bool
+    revisions: tuple[Revision, ...]
+
+
+def _snapshot(check_in: CheckIn) -> dict[str, object]:
+    return {
+        **{s: getattr(check_in, s) for s in course.SYMPTOMS},
+        "red_flags": list(check_in.red_flags),
+        "note": check_in.note,
+        "status": check_in.status,
+    }
+
+
+def _changes(before: Mapping[str, object], after: Mapping[str, object]) -> tuple[str, ...]:
+    """What changed from one version of a check-in to the next, in words."""
+    said = []
+    for symptom in course.SYMPTOMS:
+        old, new = before.get(symptom), after.get(symptom)
+        if old != new:
+            said.append(f"{SYMPTOM_LABELS[symptom]}: {_rating_word(old)} → {_rating_word(new)}")
+    old_flags = set(before.get("red_flags") or [])  # type: ignore[call-overload]
+    new_flags = set(after.get("red_flags") or [])  # type: ignore[call-overload]
+    for flag in course.RED_FLAGS:
+        if flag in new_flags - old_flags:
+            said.append(f"Warning sign added: {RED_FLAG_WORDS[flag]}")
+        elif flag in old_flags - new_flags:
+            said.append(f"Warning sign withdrawn: {RED_FLAG_WORDS[flag]}")
+    old_note, new_note = before.get("note") or "", after.get("note") or ""
+    if old_note != new_note:
+        said.append(f"Note changed; it said: “{old_note}”" if old_note else "Note added")
+    old_status, new_status = str(before.get("status")), str(after.get("status"))
+    if old_status != new_status:
+        said.append(f"Status: {_status_words(old_status)} → {_status_words(new_status)}")
+    return tuple(said) or ("Sent again with the same answers",)
+
+
+def _check_in_row(check_in: CheckIn) -> CheckInRow:
+    revisions: list[CheckInRevision] = list(check_in.revisions.all())  # prefetched
+    versions: list[tuple[Mapping[str, object], User | None]] = [
+        ({**r.answers, "status": r.status}, r.entered_by) for r in revisions
+    ]
+    versions.append((_snapshot(check_in), check_in.entered_by))
+    history = tuple(
+        Revision(
+            recorded_at=r.recorded_at,
+            entered_by=r.entered_by,
+            entered_by_clinic=is_clinician(r.entered_by),
+            replaced_at=r.replaced_at,
+            replaced_by=versions[i + 1][1],
+            replaced_by_clinic=is_clinician(versions[i + 1][1]),
+            changes=_changes(versions[i][0], versions[i + 1][0]),
+        )
+        for i, r in enumerate(revisions)
+    )
+    earlier_flags = {f for r in revisions for f in r.answers.get("red_flags") or []}
+    return CheckInRow(
+        check_in=check_in,
+        ratings=tuple(_rating_word(r) for _, r in check_in.ratings()),
+        red_flags=tuple(RED_FLAG_WORDS[f] for f in course.RED_FLAGS if f in check_in.red_flags),
+        withdrawn_red_flags=tuple(
+            RED_FLAG_WORDS[f]
+            for f in course.RED_FLAGS
+            if f in earlier_flags and f not in check_in.red_flags
+        ),
+        status=_status_words(check_in.status),
+        reasons=tuple(reason_words(r) for r in check_in.reasons),
+        entered_by_clinic=is_clinician(check_in.entered_by),
+        revisions=history,
+    )
+
+
+def _check_ins(treatment: Treatment) -> list[CheckIn]:
+    """The treatment's check-ins and their edits, loaded up front (a lazy fetch is a bug)."""
+    revisions = (
+        CheckInRevision.objects.select_related("entered_by__clinician")
+        .order_by("replaced_at", "pk")
+        .fetch_mode(FETCH_RAISE)
+    )
+    return list(
+        CheckIn.objects.filter(treatment=treatment)
+        .select_related("entered_by__clinician")
+        .prefetch_related(Prefetch("revisions", queryset=revisions))
+        .order_by("local_date")
+        .fetch_mode(FETCH_RAISE)
+    )
+
+
+# The treatments ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreatmentRow:
+    treatment: Treatment
+    is_current: bool
+    screening: Screening | None
+    contraindications: tuple[str, ...]
+
+
+def _treatment_row(treatment: Treatment, current: Treatment | None) -> TreatmentRow:
+    screening: Screening | None = getattr(treatment, "screening", None)
+    return TreatmentRow(
+        treatment=treatment,
+        is_current=current is not None and treatment.pk == current.pk,
+        screening=screening,
+        contraindications=tuple(
+            words for name, words in SCREENING_FLAGS.items() if getattr(screening, name, False)
+        ),
+    )
+
+
+def _triage_now(treatment: Treatment, patient: Patient) -> Triage:
+    """The treatment's place in the triage order, even if the sweep has not moved it yet."""
+    now = timezone.now()
+    if treatment.triage_valid_until is None or treatment.triage_valid_until > now:
+        return Triage(treatment.triage)
+    treatment.patient = patient
+    return triage.place_of(treatment, now=now).triage
+
+
+# The pages ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Everything about one patient of the clinic, the open alert first."""
+    clinician = access.clinician_for_request(request)
+    patient = access.patient_for_clinician(clinician, public_id)
+    today = patient.today()
+    current = access.current_treatment(patient, today=today)
+    treatments = list(
+        patient.treatments.select_related("product", "screening__went_ahead_by").order_by(
+            "-treated_on", "-id"
+        )
+    )
+    all_alerts = list(
+        Alert.objects.filter(treatment__patient=patient)
+        .select_related("treatment__product", "check_in", "acknowledged_by", "resolved_by")
+        .order_by("-opened_at", "-pk")
+        .fetch_mode(FETCH_RAISE)
+    )
+    open_alerts = [AlertPanel.of(a) for a in all_alerts if a.is_open]
+    context: dict[str, object] = {
+        "clinician": clinician,
+        "clinic_time_zone": clinician.clinic.time_zone,
+        "patient": patient,
+        "today": today,
+        "age": age_on(patient.date_of_birth, today),
+        "mobile_uri": tel_uri(patient.mobile),
+        "treatments": [_treatment_row(t, current) for t in treatments],
+        "open_alerts": [(p, resolve_form_for(p.alert)) for p in open_alerts],
+        "alert_history": [AlertPanel.of(a) for a in all_alerts],
+        "several_treatments": len(treatments) > 1,
+        "symptoms": [SYMPTOM_LABELS[s] for s in course.SYMPTOMS],
+    }
+    if current is not None:
+        current_triage = _triage_now(current, patient)
+        rows = _check_ins(current)
+        check_in_rows = [_check_in_row(c) for c in rows]
+        context.update(
+            treatment=current,
+            triage_label=current_triage.label,
+            triage_slug=current_triage.name.lower(),
+            day=current.day_on(today),
+            diary_days=current.product.diary_days,
+            check_in_rows=check_in_rows,
+            red_flag_days=[r for r in check_in_rows if r.red_flags or r.withdrawn_red_flags],
+            note_days=[r for r in check_in_rows if r.check_in.note],
+            charts=charts.symptom_charts(
+                ratings_by_day=[(c.day, dict(c.ratings())) for c in rows],
+                values=current.product.course,
+            ),
+            can_check_in=bool(checkins.open_dates(treatment=current, today=today)),
+        )
+    audit.record(request, patient=patient, action="patient.viewed", object_id=patient.public_id)
+    return render(request, "recovery/clinic/patient.html", context)
+
+
+def _refused(
+    request: HtmxHttpRequest, clinician: Clinician, patient: Patient, message: str
+) -> HttpResponse:
+    return render(
+        request,
+        "recovery/clinic/check_in.html",
+        {"clinician": clinician, "patient": patient, "refusal": message},
+        status=400,
+    )
+
+
+def _parse_date(raw: str | None, default: dt.date) -> dt.date | None:
+    if not raw:
+        return default
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A check-in the clinic records for the patient from a phone call.
+
+    The same form, days and refusals as the patient's own; the row's
+    `entered_by` (the clinician) is what marks it as taken by the clinic. It
+    opens or raises alerts like any other check-in.
+    """
+    clinician = access.clinician_for_request(request)
+    patient = access.patient_for_clinician(clinician, public_id)
+    today = patient.today()
+    treatment = access.current_treatment(patient, today=today)
+    if treatment is None:
+        return _refused(
+            request, clinician, patient, "No treatment is recorded for this patient yet."
+        )
+
+    if request.method == "POST":
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            try:
+                recorded = checkins.record_check_in(
+                    treatment=treatment,
+                    local_date=form.cleaned_data["date"],
+                    answers=form.answers(),
+                    note=form.cleaned_data["note"],
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    entered_by=clinician.user,
+                    today=today,
+                    at=timezone.now(),
+                    ip_address=audit.client_ip(request),
+                )
+            except checkins.CheckInRefused as error:
+                return _refused(request, clinician, patient, str(error))
+            saved_on = date_format(recorded.check_in.local_date, "l j F")
+            messages.success(request, f"The check-in for {saved_on} is saved.")
+            return redirect("clinic:patient", public_id=patient.public_id)
+        local_date = form.cleaned_data.get("date") or today
+        status = 422
+    else:
+        parsed = _parse_date(request.GET.get("date"), today)
+        if parsed is None:
+            return _refused(request, clinician, patient, "That is not a date.")
+        local_date = parsed
+        existing = treatment.check_ins.filter(local_date=local_date).first()
+        refusal = checkins.refusal_for_date(
+            treatment=treatment, local_date=local_date, today=today, exists=existing is not None
+        )
+        if refusal:
+            return _refused(request, clinician, patient, refusal)
+        initial: dict[str, object] = {"date": local_date, "idempotency_key": uuid.uuid4()}
+        if existing is not None:
+            initial.update({s: getattr(existing, s) for s in course.SYMPTOMS})
+            initial.update(
+                {f: "yes" if f in existing.red_flags else "no" for f in course.RED_FLAGS}
+            )
+            initial["note"] = existing.note
+            audit.record(
+                request, patient=patient, action="check_in.viewed", object_id=existing.public_id
+            )
+        form = CheckInForm(initial=initial)
+        status = 200
+
+    return render(
+        request,
+        "recovery/clinic/check_in.html",
+        {
+            "clinician": clinician,
+            "patient": patient,
+            "treatment": treatment,
+            "form": form,
+            "local_date": local_date,
+            "day": treatment.day_on(local_date),
+            "is_today": local_date == today,
+            "other_dates": [
+                d for d in checkins.open_dates(treatment=treatment, today=today) if d != local_date
+            ],
+            "today": today,
+            "rating_rows": _rating_rows(form),
+            "red_flag_rows": _red_flag_rows(form),
+        },
+        status=status,
+    )

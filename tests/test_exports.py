@@ -1,0 +1,145 @@
+"""The CSV export of check-ins and a patient's audit trail."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.test import Client
+
+from recovery.models import AuditEvent, Clinic, Clinician, Patient, Treatment, User
+from tests import factories
+from tests.conftest import TREATED_ON
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 26, 15, tzinfo=dt.UTC)
+
+
+def day(n: int) -> dt.date:
+    return TREATED_ON + dt.timedelta(days=n)
+
+
+@pytest.fixture
+def clinician_client(client: Client, clinician: User) -> Client:
+    client.force_login(clinician)
+    return client
+
+
+def csv_rows(response: object) -> list[dict[str, str]]:
+    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_the_export_has_one_row_per_check_in_in_the_range(
+    clinician_client: Client, treatment: Treatment, other_clinic: Clinic
+) -> None:
+    factories.create_check_in(treatment=treatment, local_date=day(0), swelling=2, redness=1)
+    factories.create_check_in(treatment=treatment, local_date=day(1), swelling=3)
+    factories.create_check_in(treatment=treatment, local_date=day(5))
+    elsewhere = factories.create_patient(clinic=other_clinic, name="Olga Elsewhere")
+    other = factories.create_treatment(patient=elsewhere, treated_on=TREATED_ON)
+    factories.create_check_in(treatment=other, local_date=day(1))
+
+    response = clinician_client.get("/clinic/export/", {"start": day(0), "end": day(1)})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    assert "Ana" not in response["Content-Disposition"]  # no names in the file name
+    rows = csv_rows(response)
+    assert [(r["patient_name"], r["date"], r["day"]) for r in rows] == [
+        ("Ana Patient", "2026-11-20", "0"),
+        ("Ana Patient", "2026-11-21", "1"),
+    ]
+    assert rows[0]["swelling"] == "2" and rows[0]["redness"] == "1"
+    assert (rows[1]["status"], rows[1]["reasons"]) == ("contact_clinic", "severe:swelling")
+    assert rows[0]["entered_by_clinic"] == "no"
+
+
+def test_every_patient_in_an_export_gets_an_audit_row(
+    clinician_client: Client, treatment: Treatment, second_patient: Patient, clinician: User
+) -> None:
+    factories.create_check_in(treatment=treatment, local_date=day(1))
+    factories.create_check_in(treatment=second_patient.treatments.get(), local_date=day(1))
+
+    csv_rows(clinician_client.get("/clinic/export/", {"start": day(0), "end": day(2)}))
+
+    events = AuditEvent.objects.filter(action="check_ins.exported")
+    assert {e.patient_id for e in events} == {treatment.patient_id, second_patient.pk}
+    assert {e.actor for e in events} == {clinician}
+
+
+def test_patients_words_cannot_become_spreadsheet_formulas(
+    clinician_client: Client, treatment: Treatment
+) -> None:
+    check_in = factories.create_check_in(treatment=treatment, local_date=day(1))
+    check_in.note = '=HYPERLINK("http://evil.example","click")'
+    check_in.save(update_fields=["note"])
+
+    rows = csv_rows(clinician_client.get("/clinic/export/", {"start": day(1), "end": day(1)}))
+
+    assert rows[0]["note"].startswith("'=")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start": "2026-11-20", "end": "2026-11-01"}, "on or after the start date"),
+        ({"start": "2025-01-01", "end": "2026-11-01"}, "at most 366 days"),
+        ({"start": "yesterday", "end": "2026-11-01"}, "Enter a valid date"),
+        ({"start": "2026-11-01"}, "This field is required"),
+    ],
+    ids=["end before start", "too long", "not a date", "no end"],
+)
+def test_a_bad_range_is_explained_and_exports_nothing(
+    clinician_client: Client, treatment: Treatment, params: dict[str, str], message: str
+) -> None:
+    response = clinician_client.get("/clinic/export/", params)
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert not AuditEvent.objects.filter(action="check_ins.exported").exists()
+
+
+def test_the_export_page_offers_the_last_30_days(clinician_client: Client) -> None:
+    with time_machine.travel(NOW, tick=False):
+        page = clinician_client.get("/clinic/export/").content.decode()
+    assert 'value="2026-10-27"' in page and 'value="2026-11-26"' in page
+
+
+def test_patients_cannot_export(client: Client, patient: Patient) -> None:
+    client.force_login(patient.user)
+    assert client.get("/clinic/export/", {"start": day(0), "end": day(1)}).status_code == 404
+
+
+@pytest.fixture
+def admin_client(client: Client, clinic: Clinic) -> Client:
+    user = factories.create_clinician(clinic=clinic, role=Clinician.Role.ADMIN)
+    client.force_login(user)
+    return client
+
+
+def test_a_clinic_admin_reads_a_patients_audit_trail(
+    admin_client: Client, treatment: Treatment, patient: Patient
+) -> None:
+    factories.create_check_in(treatment=treatment, local_date=day(1))
+
+    response = admin_client.get(f"/clinic/patients/{patient.public_id}/audit/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "check_in.created" in page and "patient.enrolled" in page
+    assert AuditEvent.objects.filter(patient=patient, action="audit_trail.viewed").exists()
+
+
+def test_only_clinic_admins_read_audit_trails(clinician_client: Client, patient: Patient) -> None:
+    assert clinician_client.get(f"/clinic/patients/{patient.public_id}/audit/").status_code == 403
+
+
+def test_another_clinics_audit_trail_is_not_found(
+    admin_client: Client, other_clinic: Clinic
+) -> None:
+    elsewhere = factories.create_patient(clinic=other_clinic, name="Olga Elsewhere")
+    assert admin_client.get(f"/clinic/patients/{elsewhere.public_id}/audit/").status_code == 404

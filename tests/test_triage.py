@@ -1,0 +1,168 @@
+"""The clinic's triage order, and the missed check-in rule it shares with reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from recovery import course, triage
+from recovery.models import Patient, Treatment, Triage
+from tests import factories
+from tests.conftest import TREATED_ON
+
+T = dt.date(2026, 11, 20)
+
+
+def d(n: int) -> dt.date:
+    return T + dt.timedelta(days=n)
+
+
+@pytest.mark.parametrize(
+    ("today", "latest", "missed"),
+    [
+        pytest.param(d(0), None, False, id="day 0: nothing is due yet"),
+        pytest.param(d(1), None, False, id="day 1: only one diary day has passed"),
+        pytest.param(d(2), None, True, id="day 2 with no check-in on day 0 or day 1"),
+        pytest.param(d(2), d(0), False, id="day 2 with a check-in on day 0"),
+        pytest.param(d(5), d(3), False, id="checked in the day before yesterday"),
+        pytest.param(d(5), d(4), False, id="checked in yesterday"),
+        pytest.param(d(5), d(5), False, id="checked in today"),
+        pytest.param(d(5), d(2), True, id="nothing yesterday or the day before"),
+        pytest.param(d(30), d(27), True, id="day 30, the last diary day"),
+        pytest.param(d(31), d(27), False, id="after the diary nothing is missed"),
+        pytest.param(d(-1), None, False, id="before the treatment"),
+    ],
+)
+def test_missed_check_in(today: dt.date, latest: dt.date | None, missed: bool) -> None:
+    assert course.missed_check_in(treated_on=T, latest=latest, today=today) is missed
+    if not missed and d(0) <= today <= d(30) and (latest is None or latest <= today):
+        # The day it would start being missed, if no check-in comes.
+        start = course.missed_from(treated_on=T, latest=latest)
+        assert course.missed_check_in(treated_on=T, latest=latest, today=start)
+        assert not course.missed_check_in(
+            treated_on=T, latest=latest, today=start - dt.timedelta(days=1)
+        )
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def at_local(day: dt.date, hour: int = 10) -> time_machine.travel:
+    return time_machine.travel(dt.datetime.combine(day, dt.time(hour), tzinfo=NEW_YORK), tick=False)
+
+
+@pytest.mark.django_db
+def test_a_new_treatment_is_on_track_until_two_days_pass_without_a_check_in(
+    patient: Patient,
+) -> None:
+    with at_local(TREATED_ON):
+        treatment = factories.create_treatment(patient=patient, treated_on=TREATED_ON)
+    assert treatment.triage == Triage.ON_TRACK
+    assert treatment.triage_valid_until == dt.datetime.combine(d(2), dt.time(), tzinfo=NEW_YORK)
+    with at_local(d(2), hour=0):
+        assert triage.sweep_triage(now=timezone.now()) == 1
+    treatment.refresh_from_db()
+    assert treatment.triage == Triage.MISSED_CHECK_IN
+
+
+@pytest.mark.django_db
+def test_a_check_in_clears_missed_and_sets_watch(treatment: Treatment) -> None:
+    with at_local(d(9)):
+        triage.sweep_triage(now=timezone.now())
+        treatment.refresh_from_db()
+        assert treatment.triage == Triage.MISSED_CHECK_IN
+        factories.create_check_in(treatment=treatment, local_date=d(9), swelling=2)
+    treatment.refresh_from_db()
+    assert treatment.triage == Triage.WATCH  # slow to improve after day 7
+
+
+@pytest.mark.django_db
+def test_an_open_alert_ranks_first_and_stays_until_resolved(treatment: Treatment) -> None:
+    with at_local(d(5)):
+        factories.create_check_in(
+            treatment=treatment, local_date=d(5), red_flags=frozenset({"vision"})
+        )
+        factories.create_check_in(treatment=treatment, local_date=d(5))  # all fine now
+    treatment.refresh_from_db()
+    assert treatment.triage == Triage.URGENT
+    assert treatment.open_alert is not None
+    with at_local(d(40)):
+        triage.sweep_triage(now=timezone.now())  # no passing of time moves an alert
+    treatment.refresh_from_db()
+    assert treatment.triage == Triage.URGENT
+
+
+@pytest.mark.django_db
+def test_the_diary_finishes_at_the_patients_midnight_after_day_30(treatment: Treatment) -> None:
+    with at_local(d(30), hour=23):
+        factories.create_check_in(treatment=treatment, local_date=d(30))
+        assert triage.sweep_triage(now=timezone.now()) == 0
+    with at_local(d(31), hour=0):
+        triage.sweep_triage(now=timezone.now())
+    treatment.refresh_from_db()
+    assert treatment.triage == Triage.DIARY_FINISHED
+    assert treatment.triage_valid_until is None
+
+
+@pytest.mark.django_db
+def test_a_returning_patients_earlier_treatment_is_superseded(
+    patient: Patient, treatment: Treatment
+) -> None:
+    later = factories.create_treatment(patient=patient, treated_on=d(40))
+    treatment.refresh_from_db()
+    assert treatment.superseded and not later.superseded
+    assert later.session_number == 2
+    assert later.clinic == patient.clinic
+
+
+@pytest.mark.django_db
+def test_after_its_alert_is_resolved_a_worrying_check_in_still_reads_watch(
+    treatment: Treatment, clinician: object
+) -> None:
+    from recovery import alerts
+    from recovery.models import Alert
+
+    with at_local(d(5)):
+        factories.create_check_in(treatment=treatment, local_date=d(5), swelling=3)
+        treatment.refresh_from_db()
+        assert treatment.open_alert is not None
+        alerts.resolve_alert(
+            alert=treatment.open_alert,
+            by=clinician,  # type: ignore[arg-type]
+            outcome=Alert.Outcome.ADVISED_AT_HOME,
+            note="Called; advised cold compresses.",
+            at=timezone.now(),
+            ip_address=None,
+        )
+    treatment.refresh_from_db()
+    assert (treatment.open_alert, treatment.triage) == (None, Triage.WATCH)
+
+
+@pytest.mark.django_db
+def test_an_open_alert_keeps_an_earlier_treatment_on_the_dashboard_until_resolved(
+    patient: Patient, treatment: Treatment, clinician: object
+) -> None:
+    from recovery import alerts
+    from recovery.models import Alert
+
+    with at_local(d(5)):
+        factories.create_check_in(
+            treatment=treatment, local_date=d(5), red_flags=frozenset({"allergy"})
+        )
+        factories.create_treatment(patient=patient, treated_on=d(5))
+        treatment.refresh_from_db()
+        assert not treatment.superseded  # its urgent alert is still open
+        alerts.resolve_alert(
+            alert=Alert.objects.get(),
+            by=clinician,  # type: ignore[arg-type]
+            outcome=Alert.Outcome.SEEN_IN_CLINIC,
+            note="Seen the same day.",
+            at=timezone.now(),
+            ip_address=None,
+        )
+    treatment.refresh_from_db()
+    assert treatment.superseded
