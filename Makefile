@@ -18,6 +18,7 @@ help:
 	@echo "make run    set up, load the demo clinic and serve http://127.0.0.1:8000"
 	@echo "make test   the whole test suite (SQLite; in CI also PostgreSQL)"
 	@echo "make lint   ruff and mypy"
+	@echo "make bench  latencies and the dashboard's growth, against gunicorn"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -43,6 +44,11 @@ endif
 
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+# Latency of the main pages against gunicorn, on a scratch database (docs/benchmark.md);
+# e.g. make bench BENCH_ARGS="--database-url postgres://postgres@127.0.0.1:5432/aftercare_bench"
+bench: $(VENV)/.installed
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

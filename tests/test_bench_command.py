@@ -1,0 +1,283 @@
+"""`manage.py bench`: its figures, its refusals, and one tiny run against a real gunicorn."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from recovery import course
+from recovery.management.commands.bench import (
+    CHECK_IN_PAGE,
+    CHECK_IN_SUBMIT,
+    DASHBOARD,
+    HEALTHZ,
+    TIMELINE,
+    Answer,
+    Growth,
+    Latency,
+    Report,
+    Workspace,
+    check_in_form,
+    fetch,
+    hidden_input,
+    parse_sizes,
+    percentile,
+    ratio,
+    refusal,
+    table,
+    take_turns,
+)
+
+
+def answer(status: int, location: str = "") -> Answer:
+    return Answer(status=status, location=location, cookies={}, body=b"", ms=1.0)
+
+
+# --- Figures ---------------------------------------------------------------------------
+
+
+def test_median_and_95th_percentile_interpolate_between_the_nearest_samples() -> None:
+    assert percentile([4.0, 1.0, 3.0, 2.0], 0.5) == 2.5
+    assert percentile([float(n) for n in range(1, 101)], 0.95) == pytest.approx(95.05)
+    assert percentile([7.0], 0.95) == 7.0
+    assert percentile([1.0, 9.0], 0.0) == 1.0
+    assert percentile([1.0, 9.0], 1.0) == 9.0
+
+
+def test_percentile_of_nothing_or_out_of_range_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no samples"):
+        percentile([], 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        percentile([1.0], 95)
+
+
+def test_ratio_to_a_baseline() -> None:
+    assert ratio(30.0, 2.0) == 15.0
+    assert ratio(1.0, 0.0) == math.inf
+
+
+def test_sizes_are_increasing_positive_whole_numbers() -> None:
+    assert parse_sizes("200,2000,20000") == (200, 2000, 20000)
+    assert parse_sizes("5") == (5,)
+    for bad in ("", "200,200", "2000,200", "0,10", "-1", "ten"):
+        with pytest.raises(Exception, match="sizes"):
+            parse_sizes(bad)
+
+
+def test_table_aligns_text_left_and_figures_right() -> None:
+    text = table(["endpoint", "ms"], [["healthz", "1.5"], ["dashboard", "12.25"]], align="lr")
+    assert text.splitlines() == [
+        "endpoint      ms",
+        "---------  -----",
+        "healthz      1.5",
+        "dashboard  12.25",
+    ]
+
+
+def report(*, dashboard_ms: float, growth_ms: tuple[float, float], sqls: tuple[int, int]) -> Report:
+    def samples(median: float) -> tuple[float, ...]:
+        return (median - 1, median, median + 1)
+
+    return Report(
+        database="SQLite",
+        requests=3,
+        warmup=1,
+        latencies=(
+            Latency(HEALTHZ, samples(2.0)),
+            Latency(CHECK_IN_PAGE, samples(5.0), sql=6),
+            Latency(CHECK_IN_SUBMIT, samples(9.0)),
+            Latency(DASHBOARD, samples(dashboard_ms), sql=sqls[-1]),
+            Latency(TIMELINE, samples(12.0), sql=11),
+        ),
+        growth=(
+            Growth(200, 150, sqls[0], samples(8.0), samples(growth_ms[0])),
+            Growth(20_000, 15_000, sqls[1], samples(9.0), samples(growth_ms[1])),
+        ),
+        seconds=42.0,
+    )
+
+
+def test_the_report_prints_each_endpoint_against_the_baseline_and_its_aim() -> None:
+    text = report(dashboard_ms=16.0, growth_ms=(16.0, 18.0), sqls=(7, 7)).as_text()
+    lines = text.splitlines()
+    dashboard = next(line for line in lines if line.startswith("dashboard, first page"))
+    assert "8.0×" in dashboard and dashboard.endswith("< 10×  PASS")
+    check_in = next(line for line in lines if line.startswith("check-in page"))
+    assert "2.5×" in check_in and check_in.endswith("< 3×   PASS")
+    submit = next(line for line in lines if line.startswith("submit a check-in"))
+    assert submit.endswith("4.5×")  # no aim
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines]
+    assert ["200", "150", "7", "8.0", "16.0", "1.00×"] in rows
+    assert ["20,000", "15,000", "7", "9.0", "18.0", "1.12×"] in rows
+    assert "PASS  dashboard: the same SQL count at every size (7 / 7)" in text
+    assert "PASS  dashboard at 20,000 patients at most 1.5× its time at 200 (1.12×" in text
+    assert "5 of 5 aims met; the bench took 42 s." in text
+
+
+def test_a_missed_aim_is_reported_as_a_miss() -> None:
+    slow = report(dashboard_ms=30.0, growth_ms=(10.0, 30.0), sqls=(7, 9))
+    text = slow.as_text()
+    assert "MISS  dashboard, first page under 10× the baseline (15.0×)" in text
+    assert "MISS  dashboard: the same SQL count at every size (7 / 9)" in text
+    assert "MISS  dashboard at 20,000 patients at most 1.5× its time at 200 (3.00×" in text
+    assert "2 of 5 aims met (a miss is reported, not failed" in text
+    figures = slow.as_json()
+    assert [a["passed"] for a in figures["aims"]] == [True, False, True, False, False]
+    dashboard = next(e for e in figures["endpoints"] if e["endpoint"] == "dashboard")
+    assert dashboard == {
+        "endpoint": "dashboard",
+        "method": "GET",
+        "requests": 3,
+        "median_ms": 30.0,
+        "p95_ms": 30.9,
+        "times_baseline": 15.0,
+        "sql": 9,
+        "aim_times_baseline": 10.0,
+        "passed": False,
+    }
+    assert [g["times_first_size"] for g in figures["dashboard_growth"]] == [1.0, 3.0]
+
+
+# --- What counts as an answer ----------------------------------------------------------
+
+
+def test_only_the_expected_status_counts_as_an_answer() -> None:
+    assert refusal(DASHBOARD, "/clinic/", answer(200)) is None
+    assert (
+        refusal(CHECK_IN_SUBMIT, "/check-in/", answer(302, f"/check-ins/{uuid.uuid4()}/")) is None
+    )
+    missing = refusal(DASHBOARD, "/clinic/", answer(404))
+    assert missing is not None
+    assert "GET /clinic/ (dashboard, first page) answered 404; the bench needs 200." in missing
+    assert "placeholder" in missing
+    signed_out = refusal(TIMELINE, "/clinic/patients/x/", answer(302, "/clinic/sign-in/?next=x"))
+    assert signed_out is not None and "session was not accepted" in signed_out
+    refused = refusal(CHECK_IN_SUBMIT, "/check-in/", answer(422))
+    assert refused is not None and "form was refused" in refused
+    elsewhere = refusal(CHECK_IN_SUBMIT, "/check-in/", answer(302, "/"))
+    assert elsewhere is not None and "not to the check-in's result" in elsewhere
+    assert refusal(HEALTHZ, "/healthz", answer(500)) is not None
+
+
+def test_the_check_in_form_is_read_from_the_page_and_sent_with_a_fresh_key() -> None:
+    html = (
+        '<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="tok">'
+        '<input type="hidden" name="date" value="2026-11-25" id="id_date">'
+        '<input type="radio" name="swelling" value="0"></form>'
+    )
+    assert hidden_input(html, "csrfmiddlewaretoken") == "tok"
+    assert hidden_input(html, "date") == "2026-11-25"
+    with pytest.raises(CommandError, match="no 'note' input"):
+        hidden_input(html, "note")
+    first = check_in_form(csrf_token="tok", date="2026-11-25")
+    second = check_in_form(csrf_token="tok", date="2026-11-25")
+    assert first["idempotency_key"] != second["idempotency_key"]
+    assert {s: first[s] for s in course.SYMPTOMS} == dict.fromkeys(course.SYMPTOMS, "0")
+    assert {f: first[f] for f in course.RED_FLAGS} == dict.fromkeys(course.RED_FLAGS, "no")
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """Answers /healthz, fails on /boom, and 404 to everything else (like a placeholder)."""
+
+    def do_GET(self) -> None:
+        self.send_response({"/healthz": 200, "/boom": 500}.get(self.path, 404))
+        self.send_header("Set-Cookie", "csrftoken=abc; Path=/")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def stub_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_answering_anything_else_stops_the_bench(stub_port: int, tmp_path: Path) -> None:
+    healthz = fetch(stub_port, "GET", "/healthz", cookies={"sessionid": "s"})
+    assert (healthz.status, healthz.body, healthz.cookies) == (200, b"ok", {"csrftoken": "abc"})
+    assert healthz.ms > 0
+    workspace = Workspace(folder=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    workspace.port = stub_port
+    samples = take_turns(
+        [(HEALTHZ, workspace.sender(HEALTHZ, "/healthz", cookies={}))],
+        count=4,
+        warmup=2,
+        max_seconds=30,
+    )
+    assert len(samples[HEALTHZ]) == 4
+    with pytest.raises(CommandError, match=r"GET /clinic/ \(dashboard, first page\) answered 404"):
+        take_turns(
+            [(DASHBOARD, workspace.sender(DASHBOARD, "/clinic/", cookies={}))],
+            count=4,
+            warmup=0,
+            max_seconds=30,
+        )
+    (tmp_path / "gunicorn.log").write_text("Traceback …\nZeroDivisionError: division by zero\n")
+    with pytest.raises(CommandError, match=r"answered 500(.|\n)*ZeroDivisionError"):
+        workspace.sender(TIMELINE, "/boom", cookies={})()
+
+
+# --- One tiny run ----------------------------------------------------------------------
+
+
+def test_a_tiny_run_against_gunicorn_measures_every_endpoint() -> None:
+    """Seeds 2 then 4 patients, 3 requests each, on a scratch database (PostgreSQL when the
+    suite runs on it); the test database is never touched (no django_db mark)."""
+    options: list[str] = []
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+        options = ["--database-url", f"{server}/aftercare_bench_{uuid.uuid4().hex[:12]}"]
+    out = io.StringIO()
+    call_command(
+        "bench",
+        "--sizes",
+        "2,4",
+        "--requests",
+        "3",
+        "--warmup",
+        "1",
+        "--json",
+        "--verbosity",
+        "0",
+        *options,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    figures = json.loads(out.getvalue())
+    assert [(e["endpoint"], e["requests"]) for e in figures["endpoints"]] == [
+        ("healthz", 3),
+        ("check_in_page", 3),
+        ("check_in_submit", 3),
+        ("dashboard", 3),
+        ("timeline", 3),
+    ]
+    assert all(e["median_ms"] > 0 and e["p95_ms"] >= e["median_ms"] for e in figures["endpoints"])
+    assert [e["sql"] is None for e in figures["endpoints"]] == [True, False, True, False, False]
+    growth = figures["dashboard_growth"]
+    assert [g["patients"] for g in growth] == [2, 4]
+    assert all(g["sql"] > 0 and g["over_http_median_ms"] > 0 for g in growth)
+    assert growth[1]["clinic_patients"] > growth[0]["clinic_patients"]
+    assert len(figures["aims"]) == 5
