@@ -136,3 +136,35 @@ def guidance_for(
             )
         return Guidance(status, HEADLINES[status], (*said, then))
     return Guidance(status, HEADLINES[status], (normal_today(day, values),))
+
+
+# What the clinic reads ---------------------------------------------------------------
+
+# What a "yes" to each red-flag question may mean (recovery-course.md), for the clinician.
+CLINIC_RED_FLAG_WORDS = {
+    "skin_color": "Pale, mottled or blistered skin near an injection (blocked blood vessel?)",
+    "severe_pain": "Severe or worsening pain (blocked blood vessel or infection?)",
+    "vision": "Eyesight or eye change (blocked blood vessel: emergency)",
+    "stroke": "Signs of a stroke (emergency)",
+    "infection": "Fever, pus, hot spreading redness or a growing lump (infection?)",
+    "allergy": "Hives, swollen lips, tongue or throat, or trouble breathing (allergic reaction)",
+}
+
+
+def clinic_reason_words(reason: str) -> str:
+    """One reason of a check-in or an alert (`rule:code`), in the clinician's words."""
+    rule, _, code = reason.partition(":")
+    if rule == "red_flag":
+        return "Warning sign: " + CLINIC_RED_FLAG_WORDS.get(code, code)
+    if rule == "late_lump":
+        return "New lump, hardness, redness or swelling at a treated area (long-term watch)"
+    label = SYMPTOM_LABELS.get(code, code)
+    if rule == "persisting":
+        return f"{label} lasting past the expected one to two weeks"
+    if rule == "severe":
+        return f"{label} severe"
+    if rule == "worsening":
+        return f"{label} worse than at the previous check-in"
+    if rule == "slow_to_improve":
+        return f"{label} still moderate or worse after the first week"
+    return reason

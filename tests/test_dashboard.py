@@ -420,7 +420,7 @@ def test_a_row_at_a_glance(
     assert f'href="{patient_url}">Rita Ratings</a>' in page
 
     urgent = rows["Uma Urgent"]
-    assert urgent["alert"].startswith("Urgent Warning sign: change in eyesight or eyes")
+    assert urgent["alert"].startswith("Urgent Warning sign: Eyesight or eye change")
     assert "Not acknowledged yet." in urgent["alert"]
     assert "Review the alert for Uma Urgent" in urgent["alert"]
     assert rows["Mia Missed"]["ratings"] == "none yet"
@@ -582,7 +582,7 @@ def test_a_new_urgent_alert_is_first_at_the_next_refresh(
         ("Uma Urgent", "Urgent"),
         ("Otto Ontrack", "Urgent"),
     ]
-    assert "Warning sign: pale, mottled or blistered skin" in rows[1]["alert"]
+    assert "Warning sign: Pale, mottled or blistered skin" in rows[1]["alert"]
     # The counts changed: the live region outside the table says so.
     assert (
         '<p id="queue-news" hx-swap-oob="innerHTML">Queue updated. Urgent: 2; Contact clinic: 1;'

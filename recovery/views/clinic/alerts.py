@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit, course
-from recovery.guidance import SYMPTOM_LABELS
+from recovery.guidance import clinic_reason_words
 from recovery.models import Alert, Clinician
 from recovery.views.types import HtmxHttpRequest
 
@@ -29,35 +29,6 @@ STATUS_WORDS = {
     course.Status.CONTACT_CLINIC: "Contact clinic",
     course.Status.URGENT: "Urgent",
 }
-
-# What a "yes" to each red-flag question may mean (recovery-course.md), for the clinician.
-RED_FLAG_WORDS = {
-    "skin_color": "Pale, mottled or blistered skin near an injection (blocked blood vessel?)",
-    "severe_pain": "Severe or worsening pain (blocked blood vessel or infection?)",
-    "vision": "Eyesight or eye change (blocked blood vessel: emergency)",
-    "stroke": "Signs of a stroke (emergency)",
-    "infection": "Fever, pus, hot spreading redness or a growing lump (infection?)",
-    "allergy": "Hives, swollen lips, tongue or throat, or trouble breathing (allergic reaction)",
-}
-
-
-def reason_words(reason: str) -> str:
-    """One reason of a check-in or an alert (`rule:code`), in the clinician's words."""
-    rule, _, code = reason.partition(":")
-    if rule == "red_flag":
-        return "Warning sign: " + RED_FLAG_WORDS.get(code, code)
-    if rule == "late_lump":
-        return "New lump, hardness, redness or swelling at a treated area (long-term watch)"
-    label = SYMPTOM_LABELS.get(code, code)
-    if rule == "persisting":
-        return f"{label} lasting past the expected one to two weeks"
-    if rule == "severe":
-        return f"{label} severe"
-    if rule == "worsening":
-        return f"{label} worse than at the previous check-in"
-    if rule == "slow_to_improve":
-        return f"{label} still moderate or worse after the first week"
-    return reason
 
 
 @dataclass(frozen=True)
@@ -72,7 +43,7 @@ class AlertPanel:
     def of(cls, alert: Alert) -> AlertPanel:
         return cls(
             alert=alert,
-            reasons=tuple(reason_words(r) for r in alert.reasons),
+            reasons=tuple(clinic_reason_words(r) for r in alert.reasons),
             dom_id=f"alert-{alert.public_id}",
         )
 

@@ -26,7 +26,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, course, triage
-from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS
+from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS, clinic_reason_words
 from recovery.models import Alert, Clinician, Treatment, Triage, User
 from recovery.views.types import HtmxHttpRequest
 
@@ -44,39 +44,6 @@ SHORT_LABELS = {
     "pain": "Pa",
     "itching": "It",
 }
-
-# What the patient said yes to, in the clinician's words.
-RED_FLAG_WORDS = {
-    "skin_color": "pale, mottled or blistered skin near an injection",
-    "severe_pain": "severe or increasing pain",
-    "vision": "change in eyesight or eyes",
-    "stroke": "sudden trouble speaking or moving, severe headache or confusion",
-    "infection": "fever, pus, or hot spreading redness or a growing lump",
-    "allergy": "hives, swelling of lips, tongue or throat, or trouble breathing",
-}
-
-OTHER_REASON_WORDS = {
-    "late_lump": "New lump, hardness, redness or swelling at a treated area (long-term watch)",
-}
-
-
-def reason_words(reason: str) -> str:
-    """An alert reason code ("worsening:pain") as a clinician reads it."""
-    rule, _, code = reason.partition(":")
-    if rule == "red_flag":
-        return "Warning sign: " + RED_FLAG_WORDS.get(code, code.replace("_", " "))
-    label = SYMPTOM_LABELS.get(code)
-    if label is None:
-        return OTHER_REASON_WORDS.get(reason, reason.replace("_", " ").replace(":", ": "))
-    if rule == "persisting":
-        return f"{label} lasting past the expected course"
-    if rule == "severe":
-        return f"{label} severe"
-    if rule == "worsening":
-        return f"{label} worse than at the check-in before"
-    if rule == "slow_to_improve":
-        return f"{label} slow to improve"
-    return f"{label}: {rule.replace('_', ' ')}"
 
 
 def ago(then: dt.datetime, now: dt.datetime) -> str:
@@ -152,7 +119,7 @@ def _open_alert(alert: Alert, now: dt.datetime) -> OpenAlert:
         public_id=alert.public_id,
         urgent=alert.level == course.Status.URGENT,
         level=alert.get_level_display(),
-        reasons=tuple(reason_words(r) for r in alert.reasons),
+        reasons=tuple(clinic_reason_words(r) for r in alert.reasons),
         opened_at=alert.opened_at,
         opened_ago=ago(alert.opened_at, now),
         raised_ago=ago(alert.raised_at, now) if alert.raised_at else None,

@@ -17,7 +17,12 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, charts, checkins, course, triage
 from recovery.forms import CheckInForm
-from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS
+from recovery.guidance import (
+    CLINIC_RED_FLAG_WORDS,
+    RATING_WORDS,
+    SYMPTOM_LABELS,
+    clinic_reason_words,
+)
 from recovery.models import (
     Alert,
     CheckIn,
@@ -31,10 +36,8 @@ from recovery.models import (
     tel_uri,
 )
 from recovery.views.clinic.alerts import (
-    RED_FLAG_WORDS,
     STATUS_WORDS,
     AlertPanel,
-    reason_words,
     resolve_form_for,
 )
 from recovery.views.patient import _rating_rows, _red_flag_rows
@@ -115,9 +118,9 @@ def _changes(before: Mapping[str, object], after: Mapping[str, object]) -> tuple
     new_flags = set(after.get("red_flags") or [])  # type: ignore[call-overload]
     for flag in course.RED_FLAGS:
         if flag in new_flags - old_flags:
-            said.append(f"Warning sign added: {RED_FLAG_WORDS[flag]}")
+            said.append(f"Warning sign added: {CLINIC_RED_FLAG_WORDS[flag]}")
         elif flag in old_flags - new_flags:
-            said.append(f"Warning sign withdrawn: {RED_FLAG_WORDS[flag]}")
+            said.append(f"Warning sign withdrawn: {CLINIC_RED_FLAG_WORDS[flag]}")
     old_note, new_note = before.get("note") or "", after.get("note") or ""
     if old_note != new_note:
         said.append(f"Note changed; it said: “{old_note}”" if old_note else "Note added")
@@ -149,14 +152,16 @@ def _check_in_row(check_in: CheckIn) -> CheckInRow:
     return CheckInRow(
         check_in=check_in,
         ratings=tuple(_rating_word(r) for _, r in check_in.ratings()),
-        red_flags=tuple(RED_FLAG_WORDS[f] for f in course.RED_FLAGS if f in check_in.red_flags),
+        red_flags=tuple(
+            CLINIC_RED_FLAG_WORDS[f] for f in course.RED_FLAGS if f in check_in.red_flags
+        ),
         withdrawn_red_flags=tuple(
-            RED_FLAG_WORDS[f]
+            CLINIC_RED_FLAG_WORDS[f]
             for f in course.RED_FLAGS
             if f in earlier_flags and f not in check_in.red_flags
         ),
         status=_status_words(check_in.status),
-        reasons=tuple(reason_words(r) for r in check_in.reasons),
+        reasons=tuple(clinic_reason_words(r) for r in check_in.reasons),
         entered_by_clinic=is_clinician(check_in.entered_by),
         revisions=history,
     )
