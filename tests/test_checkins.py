@@ -1,4 +1,4 @@
-"""record_check_in: the one write path of a check-in (views and demo call it)."""
+"""record_check_in: the one write path of a check-in (patient and clinic views call it)."""
 
 from __future__ import annotations
 
