@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks_db",
     "recovery",
 ]
 
@@ -301,6 +302,19 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+
+# Background work (reminders, nudges): Django's tasks framework, queued in the database and
+# run by `manage.py db_worker` (docs/deployment.md). Tests use the immediate backend.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Web Push for the patients' reminders. Unset keys (the development default) turn push off
+# and reminders go by email; `manage.py vapid_keys` prints a fresh pair.
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:aftercare@localhost")
+# Accept push endpoints on http://127.0.0.1 / localhost (tests, local browsers); production
+# accepts https:// endpoints only.
+PUSH_ALLOW_INSECURE_ENDPOINTS = env_bool("PUSH_ALLOW_INSECURE_ENDPOINTS", DEBUG)
 
 # Health data: log no request bodies, no patient names; errors go to stderr.
 LOGGING = {

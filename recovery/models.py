@@ -447,3 +447,40 @@ class Screening(models.Model):
 
     def __str__(self) -> str:
         return f"Screening for {self.treatment}"
+
+
+class ReminderSettings(models.Model):
+    """When the patient wants their daily reminder; no row means the defaults (on, 19:00)."""
+
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="reminder_settings"
+    )
+    reminder_time = models.TimeField(
+        default=dt.time(19, 0), help_text="Time of day, in the patient's time zone."
+    )
+    reminders_on = models.BooleanField(default=True)
+    # The patient's local date of the last reminder or nudge: at most one a day.
+    last_reminded_on = models.DateField(null=True, blank=True)
+    # The first day of the missed stretch last nudged about: at most one nudge a stretch.
+    nudged_stretch_from = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Reminders for {self.patient_id}"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (one phone) for a patient's reminders."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=2000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.pk} of patient {self.patient_id}"

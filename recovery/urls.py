@@ -1,9 +1,12 @@
 from django.urls import include, path
 
-from recovery.views import patient, signin, system
+from recovery.views import patient, pwa, signin, system
+from recovery.views import reminders as reminder_views
 
 urlpatterns = [
     path("healthz", system.healthz, name="healthz"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
     path("clinic/", include("recovery.urls_clinic")),
     # Signing in
     path("sign-in/", signin.sign_in, name="sign_in"),
@@ -16,4 +19,6 @@ urlpatterns = [
     path("check-in/", patient.check_in, name="check_in"),
     path("check-ins/<uuid:public_id>/", patient.check_in_result, name="check_in_result"),
     path("my-recovery/", patient.my_recovery, name="my_recovery"),
+    path("reminders/", reminder_views.reminder_settings, name="reminders"),
+    path("push/subscriptions/", reminder_views.push_subscriptions, name="push_subscriptions"),
 ]

@@ -134,6 +134,25 @@ WALKS: dict[str, list[Walk]] = {
         Walk(lambda w: f"/check-ins/{w.check_in.public_id}/", "get", PATIENTS_RECORD)
     ],
     "my_recovery": [Walk(lambda w: "/my-recovery/", "get", PATIENT_PAGE)],
+    "reminders": [
+        Walk(lambda w: "/reminders/", "get", PATIENT_PAGE),
+        Walk(
+            lambda w: "/reminders/",
+            "post",
+            PATIENT_PAGE,
+            lambda w: {"reminder_time": "08:00", "reminders_on": "on"},
+        ),
+    ],
+    # The body must be a browser's subscription JSON: a form body is refused (400).
+    "push_subscriptions": [
+        Walk(
+            lambda w: "/push/subscriptions/",
+            "post",
+            {**PATIENT_PAGE, "patient": 400, "other_patient": 400},
+        )
+    ],
+    "manifest": [Walk(lambda w: "/manifest.webmanifest", "get", PUBLIC)],
+    "service_worker": [Walk(lambda w: "/sw.js", "get", PUBLIC)],
     "clinic:sign_in": [Walk(lambda w: "/clinic/sign-in/", "get", PUBLIC)],
     "clinic:verify_code": [
         Walk(

@@ -21,6 +21,7 @@ from recovery.guidance import (
     guidance_for,
 )
 from recovery.models import CheckIn, Patient, Treatment
+from recovery.views import pwa
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -183,6 +184,9 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
             "rating_rows": _rating_rows(form),
             "red_flag_rows": _red_flag_rows(form),
             "red_flags_first": red_flags_first,
+            "offline_contact": pwa.offline_contact(
+                clinic=patient.clinic, treatment=treatment, day=treatment.day_on(local_date)
+            ),
         },
         status=status,
     )

@@ -1,0 +1,245 @@
+"""Daily reminders and missed-check-in nudges for patients.
+
+The rule (also `manage.py sweep --help`): during the diary, once the patient's own clock
+passes their reminder time, a patient with reminders on who hasn't checked in today gets
+one reminder that day. A patient who has missed two days (course.missed_check_in, the
+dashboard's rule) gets a gentle nudge instead, once per missed stretch. Nothing is sent
+after the diary ends or when the patient has turned reminders off.
+
+Every message is the same few words: no name, no symptoms, no status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+
+from recovery import access, audit, course, push, triage
+from recovery.models import Patient, PushSubscription, ReminderSettings, Treatment, Triage, User
+
+DEFAULT_TIME = dt.time(19, 0)
+CHECK_IN_PATH = "/check-in/"
+
+
+class Kind(enum.StrEnum):
+    REMINDER = "reminder"
+    NUDGE = "nudge"
+
+
+# What the phone shows; the same for every patient, and nothing about their health.
+MESSAGES: dict[Kind, dict[str, str]] = {
+    Kind.REMINDER: {"title": "Aftercare", "body": "Time for today's check-in"},
+    Kind.NUDGE: {
+        "title": "Aftercare",
+        "body": "We haven't had a check-in from you for a couple of days. It takes a minute.",
+    },
+}
+
+
+def payload(kind: Kind) -> dict[str, str]:
+    return {**MESSAGES[kind], "url": CHECK_IN_PATH}
+
+
+def settings_for(patient: Patient) -> ReminderSettings:
+    """The patient's settings; unsaved defaults when they never changed them."""
+    try:
+        return ReminderSettings.objects.get(patient=patient)
+    except ReminderSettings.DoesNotExist:
+        return ReminderSettings(patient=patient)
+
+
+# Changes by the patient ---------------------------------------------------------------
+
+
+def update_settings(
+    *,
+    patient: Patient,
+    reminder_time: dt.time,
+    reminders_on: bool,
+    actor: User | None,
+    ip_address: str | None,
+) -> ReminderSettings:
+    with transaction.atomic():
+        row, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
+        row.reminder_time = reminder_time.replace(second=0, microsecond=0)
+        row.reminders_on = reminders_on
+        row.save()
+        audit.record_event(
+            actor=actor,
+            patient=patient,
+            action="reminders.changed",
+            object_id=f"{row.reminder_time:%H:%M} {'on' if reminders_on else 'off'}",
+            ip_address=ip_address,
+        )
+    return row
+
+
+def save_subscription(
+    *, patient: Patient, data: push.SubscriptionData, actor: User | None, ip_address: str | None
+) -> PushSubscription:
+    """Store this phone's subscription for `patient` (a phone belongs to its latest user)."""
+    with transaction.atomic():
+        row, _ = PushSubscription.objects.update_or_create(
+            endpoint=data.endpoint,
+            defaults={"patient": patient, "p256dh": data.p256dh, "auth": data.auth, "failures": 0},
+        )
+        audit.record_event(
+            actor=actor,
+            patient=patient,
+            action="push.subscribed",
+            object_id=row.pk,
+            ip_address=ip_address,
+        )
+    return row
+
+
+def delete_subscription(
+    *, patient: Patient, endpoint: str, actor: User | None, ip_address: str | None
+) -> bool:
+    with transaction.atomic():
+        rows = list(PushSubscription.objects.filter(patient=patient, endpoint=endpoint))
+        for row in rows:
+            audit.record_event(
+                actor=actor,
+                patient=patient,
+                action="push.unsubscribed",
+                object_id=row.pk,
+                ip_address=ip_address,
+            )
+            row.delete()
+    return bool(rows)
+
+
+# Deciding -------------------------------------------------------------------------------
+
+
+def due(
+    *,
+    treatment: Treatment | None,
+    reminder: ReminderSettings,
+    local_now: dt.datetime,
+    latest: dt.date | None,
+) -> Kind | None:
+    """What, if anything, the patient is owed now (see the module's docstring)."""
+    today = local_now.date()
+    if treatment is None or not reminder.reminders_on:
+        return None
+    if not treatment.treated_on <= today <= treatment.diary_ends_on():
+        return None
+    if local_now.time() < reminder.reminder_time:
+        return None
+    if reminder.last_reminded_on == today or latest == today:
+        return None
+    values = treatment.product.course
+    if course.missed_check_in(
+        treated_on=treatment.treated_on, latest=latest, today=today, course=values
+    ):
+        stretch = course.missed_from(treated_on=treatment.treated_on, latest=latest)
+        if reminder.nudged_stretch_from != stretch:
+            return Kind.NUDGE
+    return Kind.REMINDER
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reminders: int
+    nudges: int
+    triage_moved: int
+
+    def summary(self) -> str:
+        return (
+            f"Queued {self.reminders} reminder(s) and {self.nudges} missed-check-in nudge(s); "
+            f"moved {self.triage_moved} treatment(s) on the dashboard."
+        )
+
+
+def _latest_check_in(treatment: Treatment) -> dt.date | None:
+    return treatment.check_ins.order_by("-local_date").values_list("local_date", flat=True).first()
+
+
+def _claim(patient: Patient, *, now: dt.datetime) -> Kind | None:
+    """Decide and mark the patient as reminded today, in one transaction."""
+    local_now = now.astimezone(zoneinfo.ZoneInfo(patient.time_zone))
+    today = local_now.date()
+    with transaction.atomic():
+        reminder, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
+        treatment = access.current_treatment(patient, today=today)
+        latest = _latest_check_in(treatment) if treatment is not None else None
+        kind = due(treatment=treatment, reminder=reminder, local_now=local_now, latest=latest)
+        if kind is None:
+            return None
+        assert treatment is not None
+        reminder.last_reminded_on = today
+        if kind is Kind.NUDGE:
+            reminder.nudged_stretch_from = course.missed_from(
+                treated_on=treatment.treated_on, latest=latest
+            )
+        reminder.save(update_fields=["last_reminded_on", "nudged_stretch_from", "updated_at"])
+    return kind
+
+
+def sweep(*, now: dt.datetime) -> SweepResult:
+    """Queue the reminders and nudges due at `now`, and refresh the dashboard's triage."""
+    from recovery import tasks
+
+    moved = triage.sweep_triage(now=now)
+    patient_ids = (
+        Treatment.objects.filter(treated_on__lte=now.date() + dt.timedelta(days=1))
+        .exclude(triage=Triage.DIARY_FINISHED)
+        .exclude(patient__reminder_settings__reminders_on=False)
+        .values_list("patient_id", flat=True)
+        .distinct()
+    )
+    counts = {Kind.REMINDER: 0, Kind.NUDGE: 0}
+    for patient in Patient.objects.filter(pk__in=list(patient_ids)).order_by("pk"):
+        kind = _claim(patient, now=now)
+        if kind is not None:
+            tasks.send_reminder.enqueue(patient.pk, kind.value)
+            counts[kind] += 1
+    return SweepResult(
+        reminders=counts[Kind.REMINDER], nudges=counts[Kind.NUDGE], triage_moved=moved
+    )
+
+
+# Sending --------------------------------------------------------------------------------
+
+
+def _email(patient: Patient, kind: Kind) -> None:
+    message = MESSAGES[kind]
+    url = settings.SITE_URL + CHECK_IN_PATH
+    EmailMessage(
+        subject=f"{settings.SITE_NAME}: {message['body'].split('.')[0]}",
+        body=(
+            f"Hello,\n\n{message['body']}\n\n{url}\n\n"
+            f"You can change or turn off these reminders at {settings.SITE_URL}/reminders/\n"
+        ),
+        to=[patient.email],
+    ).send()
+
+
+def deliver(*, patient_id: int, kind: Kind) -> str:
+    """Send one reminder or nudge: Web Push to the patient's phones, else email.
+
+    Returns the channel used: "push", "email" or "none".
+    """
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is None:
+        return "none"
+    sent = False
+    if push.enabled():
+        for subscription in list(patient.push_subscriptions.all()):
+            if push.send(subscription, payload(kind)) is push.Outcome.SENT:
+                sent = True
+    channel = "push" if sent else "email" if patient.email else "none"
+    if channel == "email":
+        _email(patient, kind)
+    audit.record_event(
+        actor=None, patient=patient, action=f"{kind.value}.sent", object_id=channel, ip_address=None
+    )
+    return channel

@@ -1,0 +1,150 @@
+"""The installable app: its web app manifest and its service worker at the root scope.
+
+The service worker's code is vendored in static/js/sw.js; this view serves it from
+the site's root (so its scope is the whole site) and fills in its first lines: a
+version made from a hash of the static files it caches, and their URLs, so a new
+deploy installs a new worker that takes over and drops the old caches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
+
+from recovery import course
+from recovery.guidance import Guidance, guidance_for
+from recovery.models import CheckIn, Clinic, Treatment
+
+STATIC_DIR = Path(settings.BASE_DIR) / "static"
+SW_SOURCE = STATIC_DIR / "js" / "sw.js"
+THEME_COLOR = "#0b5cad"  # --brand in app.css
+BACKGROUND_COLOR = "#f3f5f8"  # --wash in app.css
+ICONS = (
+    ("icons/icon-192.png", 192, "any"),
+    ("icons/icon-512.png", 512, "any"),
+    ("icons/maskable-192.png", 192, "maskable"),
+    ("icons/maskable-512.png", 512, "maskable"),
+)
+# The app shell: what every patient page needs, cached when the worker installs.
+SHELL = ("css/app.css", "js/htmx-2.0.11.min.js", "js/offline.js")
+# What the worker loads with importScripts (those that exist): the check-in outbox,
+# and the reminders' Web Push handlers.
+WORKER_IMPORTS = ("js/offline.js", "js/push-sw.js")
+
+
+def _imports() -> list[str]:
+    return [path for path in WORKER_IMPORTS if (STATIC_DIR / path).exists()]
+
+
+def _signed_in_clinic(request: HttpRequest) -> Clinic | None:
+    patient = getattr(request.user, "patient", None) if request.user.is_authenticated else None
+    return patient.clinic if patient is not None else None
+
+
+@login_not_required
+@require_GET
+def manifest(request: HttpRequest) -> HttpResponse:
+    clinic = _signed_in_clinic(request)
+    name = settings.SITE_NAME if clinic is None else f"{settings.SITE_NAME} · {clinic.name}"
+    data = {
+        "id": "/",
+        "name": name,
+        "short_name": settings.SITE_NAME,
+        "description": "Your daily check-in after your treatment, and what to do.",
+        "lang": "en",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "theme_color": THEME_COLOR,
+        "background_color": BACKGROUND_COLOR,
+        "icons": [
+            {
+                "src": static(path),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+                "purpose": purpose,
+            }
+            for path, size, purpose in ICONS
+        ],
+    }
+    response = JsonResponse(data, content_type="application/manifest+json")
+    # The name depends on who is signed in.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _version() -> str:
+    digest = hashlib.sha256(SW_SOURCE.read_bytes())
+    for path in dict.fromkeys([*SHELL, *_imports(), *(icon for icon, _, _ in ICONS)]):
+        digest.update(path.encode())
+        digest.update((STATIC_DIR / path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@login_not_required
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    source = SW_SOURCE.read_text(encoding="utf-8")
+    imports = json.dumps([static(path) for path in _imports()])
+    filled = {
+        'const VERSION = "dev";': f"const VERSION = {json.dumps(_version())};",
+        "const SHELL = [];": f"const SHELL = {json.dumps([static(p) for p in SHELL])};",
+        "const IMPORTS = [];": f"const IMPORTS = {imports};",
+    }
+    for placeholder, line in filled.items():
+        assert placeholder in source, f"sw.js lost its line {placeholder!r}"
+        source = source.replace(placeholder, line, 1)
+    response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+SAVED_ON_PHONE = "Saved on this phone — it will be sent when you are back online"
+
+
+def offline_contact(*, clinic: Clinic, treatment: Treatment, day: int) -> dict[str, object]:
+    """What the check-in page needs to tell a patient what to do without a connection.
+
+    Embedded in the page as non-executable JSON (`#clinic-contact`) and kept by
+    offline.js in IndexedDB; the words are guidance.py's, not copies in JavaScript.
+    """
+
+    def urgent(*codes: str) -> Guidance:
+        return guidance_for(
+            status=course.Status.URGENT,
+            reasons=[f"red_flag:{code}" for code in codes],
+            day=day,
+            clinic_name=clinic.name,
+            values=treatment.product.course,
+        )
+
+    return {
+        "clinic": clinic.name,
+        "phone": clinic.phone,
+        "phone_uri": clinic.phone_uri,
+        "after_hours_phone": clinic.after_hours_phone,
+        "after_hours_uri": clinic.after_hours_uri if clinic.after_hours_phone else "",
+        "hours": clinic.hours,
+        "emergency_number": clinic.emergency_number,
+        "emergency_uri": clinic.emergency_uri,
+        "saved": SAVED_ON_PHONE,
+        "status_label": CheckIn.Status(course.Status.URGENT).label,
+        "urgent_headline": urgent().headline,
+        "call_emergency": f"Call {clinic.emergency_number} now",
+        "call_clinic": f"Call {clinic.name}: {clinic.phone}",
+        "call_after_hours": (
+            f"Clinic closed? Call {clinic.after_hours_phone}" if clinic.after_hours_phone else ""
+        ),
+        "hours_line": f"Open {clinic.hours}." if clinic.hours else "",
+        "red_flags": list(course.RED_FLAGS),
+        "emergency_flags": sorted(course.EMERGENCY_RED_FLAGS),
+        "flag_lines": {code: urgent(code).lines[0] for code in course.RED_FLAGS},
+        "questions": [*course.SYMPTOMS, *course.RED_FLAGS],
+    }

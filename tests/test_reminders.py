@@ -1,0 +1,596 @@
+"""Daily reminders and missed-check-in nudges: real Web Push to a loopback push service."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import http_ece
+import pytest
+import time_machine
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+
+from recovery import course
+from recovery.models import AuditEvent, Patient, PushSubscription, ReminderSettings, Treatment
+from tests import factories
+from tests.conftest import TREATED_ON
+
+HEALTH_WORDS = ("Ana", "swelling", "redness", "bruising", "lump", "pain", "itch", "urgent")
+HEALTH_WORDS += ("on track", "watch", "vision", "infection", "Bellafill", "day ")
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+# The patient is in New York (UTC-5 in November); the server runs on UTC. A 19:00 reminder
+# on 22 November in New York is due at 00:00 UTC on the 23rd.
+BEFORE_TIME = utc(2026, 11, 22, 23, 30)  # 18:30 in New York, 22 Nov
+AFTER_TIME = utc(2026, 11, 23, 0, 5)  # 19:05 in New York, 22 Nov
+LATER_SAME_DAY = utc(2026, 11, 23, 3, 0)  # 22:00 in New York, 22 Nov
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class PushService:
+    url: str
+    status: int = 201
+    received: list[Received] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings: Any) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.PUSH_ALLOW_INSECURE_ENDPOINTS = True
+
+
+@pytest.fixture
+def vapid(settings: Any) -> ec.EllipticCurvePrivateKey:
+    key = ec.generate_private_key(ec.SECP256R1())
+    settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+    settings.VAPID_PUBLIC_KEY = b64url(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+    settings.VAPID_SUBJECT = "mailto:reminders@aftercare.example"
+    return key
+
+
+@pytest.fixture
+def push_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[PushService]:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    service = PushService(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            service.received.append(
+                Received(
+                    path=self.path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length),
+                )
+            )
+            self.send_response(service.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    service.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield service
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Phone:
+    """A browser's push subscription: its ECDH key pair and auth secret."""
+
+    key: ec.EllipticCurvePrivateKey
+    auth: bytes
+    endpoint: str
+
+    def subscription_json(self) -> dict[str, Any]:
+        public = self.key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {
+            "endpoint": self.endpoint,
+            "keys": {"p256dh": b64url(public), "auth": b64url(self.auth)},
+        }
+
+    def decrypt(self, body: bytes) -> dict[str, Any]:
+        plain = http_ece.decrypt(
+            body, private_key=self.key, auth_secret=self.auth, version="aes128gcm"
+        )
+        result: dict[str, Any] = json.loads(plain)
+        return result
+
+
+def make_phone(push_service: PushService, name: str = "phone-1") -> Phone:
+    return Phone(
+        key=ec.generate_private_key(ec.SECP256R1()),
+        auth=os.urandom(16),
+        endpoint=f"{push_service.url}/push/{name}",
+    )
+
+
+def subscribe(client: Client, phone: Phone) -> None:
+    response = client.post(
+        "/push/subscriptions/",
+        json.dumps(phone.subscription_json()),
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+
+
+def check_in_on(treatment: Treatment, *days: int) -> None:
+    for day in days:
+        local_date = TREATED_ON + dt.timedelta(days=day)
+        with time_machine.travel(
+            utc(local_date.year, local_date.month, local_date.day, 15), tick=False
+        ):
+            factories.create_check_in(treatment=treatment, local_date=local_date)
+
+
+def sweep() -> str:
+    out = io.StringIO()
+    call_command("sweep", stdout=out)
+    return out.getvalue().strip()
+
+
+def verify_vapid(authorization: str, public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    assert authorization.startswith("vapid ")
+    parts = dict(p.strip().split("=", 1) for p in authorization[len("vapid ") :].split(","))
+    header, claims, signature = parts["t"].split(".")
+    raw = b64url_decode(signature)
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    public_key.verify(der, f"{header}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))  # raises
+    sent_key = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), b64url_decode(parts["k"])
+    )
+    assert sent_key.public_numbers() == public_key.public_numbers()
+    result: dict[str, Any] = json.loads(b64url_decode(claims))
+    return result
+
+
+def assert_no_health_details(text: str) -> None:
+    for word in HEALTH_WORDS:
+        assert word.lower() not in text.lower(), word
+
+
+# Push -----------------------------------------------------------------------------------
+
+
+def test_reminder_is_an_encrypted_push_at_the_patients_own_time(
+    patient_client: Client,
+    patient: Patient,
+    treatment: Treatment,
+    vapid: ec.EllipticCurvePrivateKey,
+    push_service: PushService,
+) -> None:
+    check_in_on(treatment, 0, 1)
+    phone = make_phone(push_service)
+    subscribe(patient_client, phone)
+
+    with time_machine.travel(BEFORE_TIME, tick=False):
+        assert sweep().startswith("Queued 0 reminder(s) and 0 missed-check-in nudge(s)")
+    assert push_service.received == []
+
+    with time_machine.travel(AFTER_TIME, tick=False):
+        assert sweep().startswith("Queued 1 reminder(s) and 0 missed-check-in nudge(s)")
+    [message] = push_service.received
+    assert message.path == "/push/phone-1"
+    assert message.headers["content-encoding"] == "aes128gcm"
+    assert int(message.headers["ttl"]) > 0
+    content = phone.decrypt(message.body)
+    assert content == {
+        "title": "Aftercare",
+        "body": "Time for today's check-in",
+        "url": "/check-in/",
+    }
+    assert_no_health_details(message.body.decode("latin-1") + json.dumps(content))
+    claims = verify_vapid(message.headers["authorization"], vapid.public_key())
+    assert claims["aud"] == push_service.url
+    assert claims["sub"] == "mailto:reminders@aftercare.example"
+    assert mail.outbox == []
+    subscription = PushSubscription.objects.get(patient=patient)
+    assert subscription.last_success_at is not None
+    assert ReminderSettings.objects.get(patient=patient).last_reminded_on == dt.date(2026, 11, 22)
+    assert (
+        AuditEvent.objects.filter(patient=patient, action="reminder.sent", object_id="push").count()
+        == 1
+    )
+
+    # Not twice the same day.
+    with time_machine.travel(LATER_SAME_DAY, tick=False):
+        assert sweep().startswith("Queued 0 reminder(s)")
+    assert len(push_service.received) == 1
+
+
+def test_gone_subscription_is_deleted_and_email_is_the_fallback(
+    patient_client: Client,
+    patient: Patient,
+    treatment: Treatment,
+    vapid: ec.EllipticCurvePrivateKey,
+    push_service: PushService,
+) -> None:
+    check_in_on(treatment, 0, 1)
+    subscribe(patient_client, make_phone(push_service))
+    push_service.status = 410
+
+    with time_machine.travel(AFTER_TIME, tick=False):
+        sweep()
+
+    assert len(push_service.received) == 1
+    assert not PushSubscription.objects.filter(patient=patient).exists()
+    [email] = mail.outbox
+    assert email.to == ["ana@example.com"]
+    assert "/check-in/" in email.body
+    assert "Time for today's check-in" in email.body
+    assert_no_health_details(email.subject + email.body)
+
+
+def test_a_failing_push_service_counts_failures_and_emails(
+    patient_client: Client,
+    patient: Patient,
+    treatment: Treatment,
+    vapid: ec.EllipticCurvePrivateKey,
+    push_service: PushService,
+) -> None:
+    check_in_on(treatment, 0, 1)
+    subscribe(patient_client, make_phone(push_service))
+    push_service.status = 500
+
+    with time_machine.travel(AFTER_TIME, tick=False):
+        sweep()
+
+    assert PushSubscription.objects.get(patient=patient).failures == 1
+    assert len(mail.outbox) == 1
+
+
+def test_without_vapid_keys_reminders_go_by_email(
+    patient: Patient, treatment: Treatment, settings: Any
+) -> None:
+    settings.VAPID_PUBLIC_KEY = ""
+    settings.VAPID_PRIVATE_KEY = ""
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(AFTER_TIME, tick=False):
+        sweep()
+    [email] = mail.outbox
+    assert email.to == [patient.email]
+    assert_no_health_details(email.subject + email.body)
+
+
+# When -----------------------------------------------------------------------------------
+
+
+def test_no_reminder_once_the_diary_has_ended(patient: Patient, treatment: Treatment) -> None:
+    ends = treatment.diary_ends_on()
+    assert ends == TREATED_ON + dt.timedelta(days=course.BELLAFILL.diary_days)
+    check_in_on(treatment, *range(0, course.BELLAFILL.diary_days + 1))
+    after_end = ends + dt.timedelta(days=1)
+    with time_machine.travel(
+        utc(after_end.year, after_end.month, after_end.day + 1, 0, 30), tick=False
+    ):
+        assert sweep().startswith("Queued 0 reminder(s) and 0 missed")
+    assert mail.outbox == []
+
+
+def test_last_diary_day_still_gets_its_reminder(patient: Patient, treatment: Treatment) -> None:
+    check_in_on(treatment, *range(0, course.BELLAFILL.diary_days))
+    ends = treatment.diary_ends_on()
+    with time_machine.travel(
+        utc(ends.year, ends.month, ends.day, 23, 59) + dt.timedelta(minutes=10), tick=False
+    ):
+        assert sweep().startswith("Queued 1 reminder(s)")
+
+
+def test_no_reminder_when_today_is_checked_in(patient: Patient, treatment: Treatment) -> None:
+    check_in_on(treatment, 0, 1, 2)
+    with time_machine.travel(AFTER_TIME, tick=False):
+        assert sweep().startswith("Queued 0 reminder(s) and 0 missed")
+    assert mail.outbox == []
+
+
+def test_no_reminder_when_turned_off(
+    patient_client: Client, patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    response = patient_client.post("/reminders/", {"reminder_time": "19:00"})
+    assert response.status_code == 302
+    with time_machine.travel(AFTER_TIME, tick=False):
+        assert sweep().startswith("Queued 0 reminder(s) and 0 missed")
+    assert mail.outbox == []
+
+
+def test_a_later_reminder_time_moves_the_reminder(
+    patient_client: Client, patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    patient_client.post("/reminders/", {"reminder_time": "21:30", "reminders_on": "on"})
+    with time_machine.travel(AFTER_TIME, tick=False):  # 19:05 in New York
+        assert sweep().startswith("Queued 0 reminder(s)")
+    with time_machine.travel(utc(2026, 11, 23, 2, 31), tick=False):  # 21:31 in New York
+        assert sweep().startswith("Queued 1 reminder(s)")
+
+
+def test_missed_check_ins_get_one_nudge_per_stretch(
+    patient: Patient, treatment: Treatment, vapid: ec.EllipticCurvePrivateKey, settings: Any
+) -> None:
+    # Treated on the 20th and never checked in: on the 22nd two days are missed.
+    with time_machine.travel(AFTER_TIME, tick=False):
+        assert sweep().startswith("Queued 0 reminder(s) and 1 missed-check-in nudge(s)")
+    [nudge] = mail.outbox
+    assert "couple of days" in nudge.body
+    assert_no_health_details(nudge.subject + nudge.body)
+    # The next day, the same stretch: an ordinary reminder, not another nudge.
+    with time_machine.travel(AFTER_TIME + dt.timedelta(days=1), tick=False):
+        assert sweep().startswith("Queued 1 reminder(s) and 0 missed")
+    # The patient checks in on the 24th, then misses the 25th and 26th: on the 27th, a new
+    # stretch.
+    check_in_on(treatment, 4)
+    with time_machine.travel(AFTER_TIME + dt.timedelta(days=5), tick=False):
+        assert sweep().startswith("Queued 0 reminder(s) and 1 missed-check-in nudge(s)")
+    actions = list(
+        AuditEvent.objects.filter(patient=patient, action__endswith=".sent")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["nudge.sent", "reminder.sent", "nudge.sent"]
+
+
+def test_sweep_refreshes_the_dashboard_with_the_same_missed_rule(
+    patient: Patient, treatment: Treatment
+) -> None:
+    with time_machine.travel(AFTER_TIME, tick=False):
+        out = sweep()
+    treatment.refresh_from_db()
+    from recovery.models import Triage
+
+    assert treatment.triage == Triage.MISSED_CHECK_IN
+    assert "moved" in out
+
+
+def test_sweep_queues_on_the_database_backend(
+    patient: Patient, treatment: Treatment, settings: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(AFTER_TIME, tick=False):
+        sweep()
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task_path == "recovery.tasks.send_reminder"
+    assert mail.outbox == []  # sent later, by the worker
+
+
+# The reminders page -----------------------------------------------------------------------
+
+
+def test_reminders_page_shows_and_changes_the_signed_in_patients_settings(
+    patient_client: Client, patient: Patient, second_patient: Patient
+) -> None:
+    response = patient_client.get("/reminders/")
+    assert response.status_code == 200
+    assert b"Remind me at" in response.content
+    assert b'value="19:00"' in response.content
+    assert AuditEvent.objects.filter(patient=patient, action="reminders.viewed").exists()
+
+    response = patient_client.post("/reminders/", {"reminder_time": "08:15", "reminders_on": "on"})
+    assert response.status_code == 302
+    row = ReminderSettings.objects.get(patient=patient)
+    assert (row.reminder_time, row.reminders_on) == (dt.time(8, 15), True)
+    assert (
+        AuditEvent.objects.get(patient=patient, action="reminders.changed").object_id == "08:15 on"
+    )
+    assert not ReminderSettings.objects.filter(patient=second_patient).exists()
+    assert b'value="08:15"' in patient_client.get("/reminders/").content
+
+
+@pytest.mark.parametrize("bad", ["25:00", "7pm", "", "12:61"])
+def test_a_bad_time_is_refused_with_nothing_saved(
+    patient_client: Client, patient: Patient, bad: str
+) -> None:
+    response = patient_client.post("/reminders/", {"reminder_time": bad, "reminders_on": "on"})
+    assert response.status_code == 422
+    assert b"Please check the time" in response.content
+    assert not ReminderSettings.objects.exists()
+    assert not AuditEvent.objects.filter(action="reminders.changed").exists()
+
+
+def test_clinicians_and_strangers_have_no_reminders_page(client: Client, clinician: Any) -> None:
+    response = client.get("/reminders/")
+    assert response.status_code == 302
+    client.force_login(clinician)
+    assert client.get("/reminders/").status_code in (302, 404)
+
+
+def test_home_links_to_reminders(patient_client: Client) -> None:
+    with time_machine.travel(AFTER_TIME, tick=False):
+        assert b'href="/reminders/"' in patient_client.get("/").content
+
+
+def test_reminders_page_offers_notifications_with_the_public_key(
+    patient_client: Client, vapid: ec.EllipticCurvePrivateKey, settings: Any
+) -> None:
+    content = patient_client.get("/reminders/").content.decode()
+    assert f'data-vapid-public-key="{settings.VAPID_PUBLIC_KEY}"' in content
+    assert "/static/js/push.js" in content
+    assert "<script>" not in content
+
+
+# The subscription endpoint ----------------------------------------------------------------
+
+
+def test_subscribing_stores_and_audits_this_phone(
+    patient_client: Client, patient: Patient, push_service: PushService
+) -> None:
+    phone = make_phone(push_service)
+    subscribe(patient_client, phone)
+    subscribe(patient_client, phone)  # again: still one row
+    row = PushSubscription.objects.get()
+    assert (row.patient, row.endpoint) == (patient, phone.endpoint)
+    assert AuditEvent.objects.filter(patient=patient, action="push.subscribed").count() == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"endpoint": "https://push.example/x"}',
+        '{"endpoint": "https://push.example/x", "keys": {"p256dh": "AAAA", "auth": "AAAA"}}',
+    ],
+)
+def test_bad_subscriptions_are_refused(patient_client: Client, body: str) -> None:
+    response = patient_client.post("/push/subscriptions/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert not PushSubscription.objects.exists()
+
+
+def test_only_https_endpoints_in_production(
+    patient_client: Client, push_service: PushService, settings: Any
+) -> None:
+    settings.PUSH_ALLOW_INSECURE_ENDPOINTS = False
+    for endpoint in (f"{push_service.url}/push/x", "http://push.example/x", "ftp://push.example/x"):
+        phone = make_phone(push_service)
+        phone.endpoint = endpoint
+        response = patient_client.post(
+            "/push/subscriptions/",
+            json.dumps(phone.subscription_json()),
+            content_type="application/json",
+        )
+        assert response.status_code == 400
+    phone = make_phone(push_service)
+    phone.endpoint = "https://push.example/send/abc"
+    subscribe(patient_client, phone)
+    # Even with insecure endpoints allowed, plain http must be on loopback.
+    settings.PUSH_ALLOW_INSECURE_ENDPOINTS = True
+    phone.endpoint = "http://push.example/send/abc"
+    response = patient_client.post(
+        "/push/subscriptions/",
+        json.dumps(phone.subscription_json()),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+
+
+def test_unsubscribing_removes_only_the_patients_own_subscription(
+    patient_client: Client, patient: Patient, second_patient: Patient, push_service: PushService
+) -> None:
+    mine, theirs = make_phone(push_service, "mine"), make_phone(push_service, "theirs")
+    subscribe(patient_client, mine)
+    PushSubscription.objects.create(
+        patient=second_patient, endpoint=theirs.endpoint, p256dh="x", auth="y"
+    )
+    response = patient_client.delete(
+        "/push/subscriptions/",
+        json.dumps({"endpoint": theirs.endpoint}),
+        content_type="application/json",
+    )
+    assert response.json() == {"removed": False}
+    assert PushSubscription.objects.filter(patient=second_patient).exists()
+    response = patient_client.delete(
+        "/push/subscriptions/",
+        json.dumps({"endpoint": mine.endpoint}),
+        content_type="application/json",
+    )
+    assert response.json() == {"removed": True}
+    assert not PushSubscription.objects.filter(patient=patient).exists()
+    assert AuditEvent.objects.filter(patient=patient, action="push.unsubscribed").count() == 1
+
+
+def test_subscribing_needs_the_csrf_token(patient: Patient, treatment: Treatment) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(patient.user)
+    response = client.post("/push/subscriptions/", "{}", content_type="application/json")
+    assert response.status_code == 403
+
+
+# Commands ----------------------------------------------------------------------------------
+
+
+def test_sweep_help_states_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        call_command("sweep", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "reminder time" in text
+    assert "two days without a check-in" in text
+    assert "once per missed stretch" in text
+
+
+def test_vapid_keys_prints_a_working_pair() -> None:
+    out = io.StringIO()
+    call_command("vapid_keys", stdout=out)
+    lines = dict(line.split("=", 1) for line in out.getvalue().split())
+    private = ec.derive_private_key(
+        int.from_bytes(b64url_decode(lines["VAPID_PRIVATE_KEY"]), "big"), ec.SECP256R1()
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    assert b64url(public) == lines["VAPID_PUBLIC_KEY"]
+
+
+def test_reminders_page_query_count(
+    patient_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(8):
+        assert patient_client.get("/reminders/").status_code == 200
+    with django_assert_max_num_queries(12):
+        response = patient_client.post(
+            "/reminders/", {"reminder_time": "07:00", "reminders_on": "on"}
+        )
+        assert response.status_code == 302
+
+
+def test_a_phone_moves_to_the_patient_who_subscribed_it_last(
+    client: Client,
+    patient: Patient,
+    second_patient: Patient,
+    treatment: Treatment,
+    push_service: PushService,
+) -> None:
+    phone = make_phone(push_service, "shared")
+    client.force_login(patient.user)
+    subscribe(client, phone)
+    client.force_login(second_patient.user)
+    subscribe(client, phone)
+    assert PushSubscription.objects.get(endpoint=phone.endpoint).patient == second_patient
