@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
-from recovery import course
+from recovery import checkins, course
 from recovery.guidance import RATING_WORDS, RED_FLAG_QUESTIONS, SYMPTOM_LABELS
+from recovery.models import CheckIn, Treatment, User
 
 RATING_CHOICES = [(value, word) for value, (word, _) in RATING_WORDS.items()]
 YES_NO = [("no", "No"), ("yes", "Yes")]
@@ -61,6 +65,37 @@ class CheckInForm(forms.Form):
                     label = SYMPTOM_LABELS[symptom].lower()
                     self.add_error(symptom, f"Choose None, Mild, Moderate or Severe for {label}.")
         return data
+
+    @classmethod
+    def for_day(cls, *, local_date: dt.date, existing: CheckIn | None) -> CheckInForm:
+        """A blank form for `local_date`, or one holding that day's answers to change them.
+
+        Each form gets a fresh idempotency key: sending it twice saves it once.
+        """
+        initial: dict[str, object] = {"date": local_date, "idempotency_key": uuid.uuid4()}
+        if existing is not None:
+            initial.update({s: getattr(existing, s) for s in course.SYMPTOMS})
+            initial.update(
+                {f: "yes" if f in existing.red_flags else "no" for f in course.RED_FLAGS}
+            )
+            initial["note"] = existing.note
+        return cls(initial=initial)
+
+    def record(
+        self, *, treatment: Treatment, entered_by: User, today: dt.date, ip_address: str | None
+    ) -> checkins.RecordedCheckIn:
+        """Save the valid form's answers (checkins.CheckInRefused if the day cannot take them)."""
+        return checkins.record_check_in(
+            treatment=treatment,
+            local_date=self.cleaned_data["date"],
+            answers=self.answers(),
+            note=self.cleaned_data["note"],
+            idempotency_key=self.cleaned_data["idempotency_key"],
+            entered_by=entered_by,
+            today=today,
+            at=timezone.now(),
+            ip_address=ip_address,
+        )
 
     def answers(self) -> course.Answers:
         data = self.cleaned_data

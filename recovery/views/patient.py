@@ -7,7 +7,6 @@ import uuid
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, charts, checkins, course
@@ -131,15 +130,10 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
         form = CheckInForm(request.POST)
         if form.is_valid():
             try:
-                recorded = checkins.record_check_in(
+                recorded = form.record(
                     treatment=treatment,
-                    local_date=form.cleaned_data["date"],
-                    answers=form.answers(),
-                    note=form.cleaned_data["note"],
-                    idempotency_key=form.cleaned_data["idempotency_key"],
                     entered_by=patient.user,
                     today=today,
-                    at=timezone.now(),
                     ip_address=audit.client_ip(request),
                 )
             except checkins.CheckInRefused as error:
@@ -157,17 +151,11 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
         )
         if refusal:
             return _refused(request, patient, refusal)
-        initial: dict[str, object] = {"date": local_date, "idempotency_key": uuid.uuid4()}
         if existing is not None:
-            initial.update({s: getattr(existing, s) for s in course.SYMPTOMS})
-            initial.update(
-                {f: "yes" if f in existing.red_flags else "no" for f in course.RED_FLAGS}
-            )
-            initial["note"] = existing.note
             audit.record(
                 request, patient=patient, action="check_in.viewed", object_id=existing.public_id
             )
-        form = CheckInForm(initial=initial)
+        form = CheckInForm.for_day(local_date=local_date, existing=existing)
         status = 200
 
     return render(

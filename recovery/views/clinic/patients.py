@@ -40,7 +40,7 @@ from recovery.views.clinic.alerts import (
     AlertPanel,
     resolve_form_for,
 )
-from recovery.views.patient import _rating_rows, _red_flag_rows
+from recovery.views.patient import _parse_date, _rating_rows, _red_flag_rows
 from recovery.views.types import HtmxHttpRequest
 
 SCREENING_FLAGS = {
@@ -284,15 +284,6 @@ def _refused(
     )
 
 
-def _parse_date(raw: str | None, default: dt.date) -> dt.date | None:
-    if not raw:
-        return default
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
 @require_http_methods(["GET", "POST"])
 def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """A check-in the clinic records for the patient from a phone call.
@@ -314,15 +305,10 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
         form = CheckInForm(request.POST)
         if form.is_valid():
             try:
-                recorded = checkins.record_check_in(
+                recorded = form.record(
                     treatment=treatment,
-                    local_date=form.cleaned_data["date"],
-                    answers=form.answers(),
-                    note=form.cleaned_data["note"],
-                    idempotency_key=form.cleaned_data["idempotency_key"],
                     entered_by=clinician.user,
                     today=today,
-                    at=timezone.now(),
                     ip_address=audit.client_ip(request),
                 )
             except checkins.CheckInRefused as error:
@@ -343,17 +329,11 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
         )
         if refusal:
             return _refused(request, clinician, patient, refusal)
-        initial: dict[str, object] = {"date": local_date, "idempotency_key": uuid.uuid4()}
         if existing is not None:
-            initial.update({s: getattr(existing, s) for s in course.SYMPTOMS})
-            initial.update(
-                {f: "yes" if f in existing.red_flags else "no" for f in course.RED_FLAGS}
-            )
-            initial["note"] = existing.note
             audit.record(
                 request, patient=patient, action="check_in.viewed", object_id=existing.public_id
             )
-        form = CheckInForm(initial=initial)
+        form = CheckInForm.for_day(local_date=local_date, existing=existing)
         status = 200
 
     return render(
