@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -28,10 +29,12 @@ from recovery.management.commands.bench import (
     Answer,
     Growth,
     Latency,
+    PageLoad,
     Report,
     Workspace,
     check_in_form,
     fetch,
+    first_paint,
     hidden_input,
     parse_sizes,
     percentile,
@@ -39,6 +42,7 @@ from recovery.management.commands.bench import (
     refusal,
     table,
     take_turns,
+    transfer_bytes,
 )
 
 
@@ -151,6 +155,32 @@ def test_a_missed_aim_is_reported_as_a_miss() -> None:
     assert [g["times_first_size"] for g in figures["dashboard_growth"]] == [1.0, 3.0]
 
 
+def test_transfer_counts_bytes_over_the_wire_and_nothing_for_cached_files() -> None:
+    entries = [{"transferSize": 13_773.0}, {"transferSize": 0.0}, {"transferSize": 6_227.0}, {}]
+    assert transfer_bytes(entries) == 20_000
+    assert transfer_bytes([]) == 0
+
+
+def test_first_paint_prefers_the_first_contentful_one() -> None:
+    assert first_paint({"first-paint": 80.0, "first-contentful-paint": 95.0}) == 95.0
+    assert first_paint({"first-paint": 80.0}) == 80.0
+    assert math.isnan(first_paint({}))
+
+
+def test_the_page_weight_is_reported_against_its_aim() -> None:
+    base = report(dashboard_ms=16.0, growth_ms=(16.0, 18.0), sqls=(7, 7))
+    heavy = PageLoad(61.0, 13.5, "uncompressed", 3, (150.0, 170.0, 160.0), (70.0, 72.0, 71.0), 13.5)
+    text = dataclasses.replace(base, page_load=heavy).as_text()
+    rows = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()]
+    assert ["transfer, cold load (document + resources)", "61.0 KB", "< 50 KB", "MISS"] in rows
+    assert ["first paint, cold load", "160 ms"] in rows
+    assert ["first paint, repeat visit (service worker)", "71 ms"] in rows
+    assert "MISS  check-in page under 50 KB compressed on a cold load (61.0 KB)" in text
+    skipped = dataclasses.replace(base, page_load_skipped="no Chromium")
+    assert "  skipped: no Chromium" in skipped.as_text()
+    assert skipped.as_json()["page_load"] == "no Chromium"
+
+
 # --- What counts as an answer ----------------------------------------------------------
 
 
@@ -260,6 +290,7 @@ def test_a_tiny_run_against_gunicorn_measures_every_endpoint() -> None:
         "--warmup",
         "1",
         "--json",
+        "--no-browser",
         "--verbosity",
         "0",
         *options,

@@ -6,12 +6,15 @@ seeded with `manage.py demo --patients N`, served by gunicorn with one sync
 worker on a free loopback port, with production settings (DEBUG off, static
 files collected into a temporary folder). Sign-in skips the UI: the bench
 opens sessions for a demo patient and the demo clinic's nurse in the scratch
-database and sends their cookies. docs/benchmark.md says how to read it.
+database and sends their cookies; Chromium (Playwright) then loads the
+patient's check-in page for its weight and first paint. docs/benchmark.md
+says how to read it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
 import math
@@ -148,6 +151,8 @@ class Report:
     latencies: tuple[Latency, ...]
     growth: tuple[Growth, ...]
     seconds: float
+    page_load: PageLoad | None = None
+    page_load_skipped: str = ""  # why there is no page_load, if so
 
     def baseline(self) -> Latency:
         return next(lat for lat in self.latencies if lat.endpoint == HEALTHZ)
@@ -192,6 +197,15 @@ class Report:
                         "in-process",
                     )
                 )
+        if self.page_load:
+            kb = self.page_load.cold_kb
+            aims.append(
+                Aim(
+                    f"check-in page under {WEIGHT_AIM_KB:g} KB compressed on a cold load",
+                    kb < WEIGHT_AIM_KB,
+                    f"{kb:.1f} KB",
+                )
+            )
         return aims
 
     def as_json(self) -> dict[str, Any]:
@@ -226,6 +240,10 @@ class Report:
                 }
                 for g in self.growth
             ],
+            # The check-in page in Chromium, or why it was skipped.
+            "page_load": dataclasses.asdict(self.page_load)
+            if self.page_load
+            else self.page_load_skipped,
             "aims": [{"aim": a.text, "passed": a.passed, "detail": a.detail} for a in self.aims()],
         }
 
@@ -288,6 +306,53 @@ class Report:
                     align="rrrrrr",
                 )
             )
+            lines.append("")
+        if self.page_load or self.page_load_skipped:
+            lines.append(f"The check-in page in Chromium (360×740), medians of {LOADS} loads:")
+        if self.page_load:
+            pl = self.page_load
+            lines.append(
+                table(
+                    ["measure", "value", "aim", "ok"],
+                    [
+                        [
+                            "transfer, cold load (document + resources)",
+                            f"{pl.cold_kb:.1f} KB",
+                            f"< {WEIGHT_AIM_KB:g} KB",
+                            verdict(pl.cold_kb < WEIGHT_AIM_KB),
+                        ],
+                        [
+                            f"  of which the HTML ({pl.document_encoding}), then {pl.resources} "
+                            "resources",
+                            f"{pl.document_kb:.1f} KB",
+                            "",
+                            "",
+                        ],
+                        [
+                            "transfer, repeat visit (service worker)",
+                            f"{pl.repeat_kb:.1f} KB",
+                            "",
+                            "",
+                        ],
+                        [
+                            "first paint, cold load",
+                            f"{percentile(pl.cold_paint_ms, 0.5):.0f} ms",
+                            "",
+                            "",
+                        ],
+                        [
+                            "first paint, repeat visit (service worker)",
+                            f"{percentile(pl.repeat_paint_ms, 0.5):.0f} ms",
+                            "",
+                            "",
+                        ],
+                    ],
+                    align="lrll",
+                )
+            )
+            lines.append("")
+        elif self.page_load_skipped:
+            lines.append(f"  skipped: {self.page_load_skipped}")
             lines.append("")
         aims = self.aims()
         lines.append("Aims:")
@@ -691,6 +756,97 @@ class Workspace:
         return send
 
 
+# --- In a browser (Playwright with Debian's Chromium) --------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+WEIGHT_AIM_KB = 50.0  # the check-in page and everything it loads, compressed, on a cold load
+LOADS = 5
+# What the page measured of itself once loaded: bytes over the wire, and first paint.
+PAGE_FIGURES = """() => ({
+  entries: [...performance.getEntriesByType('navigation'),
+            ...performance.getEntriesByType('resource')].map(e => ({
+    transferSize: e.transferSize})),
+  paint: Object.fromEntries(performance.getEntriesByType('paint').map(e => [e.name, e.startTime])),
+})"""
+
+
+def transfer_bytes(entries: Sequence[Mapping[str, float]]) -> int:
+    """Bytes over the wire of a page's navigation and resource entries: their transferSize
+    (headers and body as sent, so compressed if it was), 0 for what a cache or the service
+    worker's Cache Storage answered."""
+    return int(sum(e.get("transferSize", 0) for e in entries))
+
+
+def first_paint(paint: Mapping[str, float]) -> float:
+    return paint.get("first-contentful-paint", paint.get("first-paint", math.nan))
+
+
+@dataclass(frozen=True)
+class PageLoad:
+    cold_kb: float  # document and resources, compressed as served
+    document_kb: float
+    document_encoding: str
+    resources: int
+    cold_paint_ms: tuple[float, ...]
+    repeat_paint_ms: tuple[float, ...]  # with the service worker controlling the page
+    repeat_kb: float
+
+
+def load_in_browser(port: int, session: str) -> PageLoad:
+    """The patient's check-in page, LOADS times cold (a fresh context: no cache, no service
+    worker) then LOADS times again in one context once its service worker controls it."""
+    from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+    url = f"http://127.0.0.1:{port}{reverse('check_in')}"
+
+    def load(page: Page, *, again: bool = False) -> tuple[dict[str, Any], str]:
+        response = page.reload() if again else page.goto(url)
+        if response is None or response.status != 200:
+            raise CommandError(f"In Chromium, GET {url} answered {response and response.status}.")
+        page.wait_for_function("() => performance.getEntriesByType('paint').length > 0")
+        return page.evaluate(PAGE_FIGURES), response.headers.get("content-encoding", "uncompressed")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def context() -> BrowserContext:
+            made = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+            made.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}])
+            return made
+
+        cold = []
+        for _ in range(LOADS):
+            with context() as fresh:
+                cold.append(load(fresh.new_page()))
+        with context() as warm:
+            page = warm.new_page()
+            load(page)
+            page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+            page.reload()
+            page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+            repeat = [load(page, again=True)[0] for _ in range(LOADS)]
+        browser.close()
+    figures, encoding = cold[len(cold) // 2]
+    return PageLoad(
+        cold_kb=percentile([transfer_bytes(f["entries"]) for f, _ in cold], 0.5) / 1024,
+        document_kb=transfer_bytes(figures["entries"][:1]) / 1024,
+        document_encoding=encoding,
+        resources=len(figures["entries"]) - 1,
+        cold_paint_ms=tuple(first_paint(f["paint"]) for f, _ in cold),
+        repeat_paint_ms=tuple(first_paint(f["paint"]) for f in repeat),
+        repeat_kb=percentile([transfer_bytes(f["entries"]) for f in repeat], 0.5) / 1024,
+    )
+
+
 # --- In-process, on the scratch database (manage.py bench --probe) ---------------------
 
 
@@ -806,6 +962,7 @@ class Run:
     max_seconds: float
     database_url: str | None
     say: Callable[[str], None]
+    browser: bool = True
     growth: list[Growth] = field(default_factory=list)
 
     def __call__(self) -> Report:
@@ -855,6 +1012,10 @@ class Run:
                 )
             self.say(f"Measuring every endpoint in turn at {self.sizes[-1]:,} patients…")
             latencies = self.every_endpoint(workspace, probed)
+            page_load, skipped = None, "no Chromium" if self.browser else "--no-browser"
+            if self.browser and CHROMIUM.exists():
+                self.say("Loading the check-in page in Chromium…")
+                page_load = load_in_browser(workspace.port, probed["sessions"]["patient"])
         return Report(
             database=database,
             requests=self.requests,
@@ -862,6 +1023,8 @@ class Run:
             latencies=latencies,
             growth=tuple(self.growth),
             seconds=time.perf_counter() - started,
+            page_load=page_load,
+            page_load_skipped="" if page_load else skipped,
         )
 
     def every_endpoint(self, workspace: Workspace, probed: dict[str, Any]) -> tuple[Latency, ...]:
@@ -906,12 +1069,13 @@ class Command(BaseCommand):
         "Measure, against gunicorn (one sync worker on 127.0.0.1) with production settings, "
         "the median and 95th-percentile latency of /healthz (the baseline), the patient's "
         "check-in page, sending a check-in, the clinic dashboard's first page and a patient's "
-        "timeline, each also as a multiple of the baseline; and how the dashboard's time and "
-        "SQL count grow from 200 to 2,000 to 20,000 patients (`demo --patients`). Runs on a "
-        "scratch database made and dropped for the run (a temporary SQLite file, or the "
-        "PostgreSQL database --database-url names), never on the project's own. Aims are "
-        "printed PASS or MISS; a miss does not fail the command, an endpoint answering "
-        "anything but its expected status does."
+        "timeline, each also as a multiple of the baseline; the check-in page's compressed "
+        "transfer size and first paint in Chromium, cold and with the service worker; and "
+        "how the dashboard's time and SQL count grow from 200 to 2,000 to 20,000 patients "
+        "(`demo --patients`). Runs on a scratch database made and dropped for the run (a "
+        "temporary SQLite file, or the PostgreSQL database --database-url names), never on "
+        "the project's own. Aims are printed PASS or MISS; a miss does not fail the command, "
+        "an endpoint answering anything but its expected status does."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -950,6 +1114,11 @@ class Command(BaseCommand):
             "postgres://postgres@127.0.0.1:5432/aftercare_bench (default: a temporary SQLite "
             "file).",
         )
+        parser.add_argument(
+            "--no-browser",
+            action="store_true",
+            help="Skip loading the check-in page in Chromium (its weight and first paint).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
         parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
 
@@ -981,6 +1150,7 @@ class Command(BaseCommand):
             max_seconds=options["max_seconds"],
             database_url=options["database_url"],
             say=say,
+            browser=not options["no_browser"],
         )
         try:
             with stopped_cleanly_by_sigterm():
