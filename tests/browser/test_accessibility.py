@@ -241,3 +241,24 @@ def test_the_checks_can_fail(page: Page) -> None:
     assert any(p.startswith("axe: image-alt (critical)") and "img" in p for p in problems)
     assert any(p.startswith("the page is") for p in problems)
     assert 'tap target: <button> "Go" is 20.0px tall' in problems
+
+
+# Reminders
+
+
+@pytest.mark.parametrize("push", ["by email", "by push"])
+def test_reminders_page(
+    page: Page, patient: Patient, treatment: Treatment, push: str, settings: object
+) -> None:
+    if push == "by push":
+        # Any key pair turns on the "notifications on this phone" buttons.
+        settings.VAPID_PUBLIC_KEY = (  # type: ignore[attr-defined]
+            "BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U"
+        )
+        settings.VAPID_PRIVATE_KEY = "not used: nothing is sent here"  # type: ignore[attr-defined]
+    sign_in(page, patient)
+    page.goto("/reminders/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    button = page.get_by_role("button", name="Turn on notifications on this phone")
+    expect(button).to_have_count(1 if push == "by push" else 0)
+    assert_fits_a_phone(page)
