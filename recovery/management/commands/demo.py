@@ -1281,10 +1281,7 @@ def summary(*, clinics: Sequence[DemoClinic], generated: Generated | None) -> st
             lines.append(f"  {p.name} — {p.state}")
             lines.append(f"    {p.login_url}")
         lines.append("")
-    lines.append(
-        f"Clinicians sign in at {settings.SITE_URL}{reverse('admin:login')} (enrollment is in "
-        "the admin for now)."
-    )
+    lines.append(f"Clinicians sign in at {settings.SITE_URL}{reverse('clinic:sign_in')}.")
     lines.append(
         f"Patient links work once and expire after {settings.LOGIN_LINK_MAX_AGE_HOURS} hours; "
         "run `manage.py demo` again for fresh ones."
