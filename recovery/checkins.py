@@ -53,6 +53,20 @@ def refusal_for_date(
     return None
 
 
+def day_to_fill(*, treatment: Treatment, local_date: dt.date, today: dt.date) -> CheckIn | None:
+    """The day's check-in if it has one (to be replaced), None if it is new.
+
+    CheckInRefused if the day cannot be filled in today.
+    """
+    existing = CheckIn.objects.filter(treatment=treatment, local_date=local_date).first()
+    refusal = refusal_for_date(
+        treatment=treatment, local_date=local_date, today=today, exists=existing is not None
+    )
+    if refusal:
+        raise CheckInRefused(refusal)
+    return existing
+
+
 def open_dates(*, treatment: Treatment, today: dt.date) -> list[dt.date]:
     """The days the patient can fill in now, most recent first."""
     existing = set(
@@ -149,12 +163,7 @@ def record_check_in(
         if idempotency_key is not None and (done := _replayed(idempotency_key, treatment)):
             return RecordedCheckIn(done, replayed=True)
 
-        existing = CheckIn.objects.filter(treatment=treatment, local_date=local_date).first()
-        refusal = refusal_for_date(
-            treatment=treatment, local_date=local_date, today=today, exists=existing is not None
-        )
-        if refusal:
-            raise CheckInRefused(refusal)
+        existing = day_to_fill(treatment=treatment, local_date=local_date, today=today)
         if existing is not None and any(answers.ratings.get(s) is None for s in course.SYMPTOMS):
             # Sent from "Something feels wrong" before rating: keep the day's other answers.
             answers = course.Answers(

@@ -145,12 +145,10 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
         local_date = _parse_date(request.GET.get("date"), today)
         if local_date is None:
             return _refused(request, patient, "That is not a date.")
-        existing = treatment.check_ins.filter(local_date=local_date).first()
-        refusal = checkins.refusal_for_date(
-            treatment=treatment, local_date=local_date, today=today, exists=existing is not None
-        )
-        if refusal:
-            return _refused(request, patient, refusal)
+        try:
+            existing = checkins.day_to_fill(treatment=treatment, local_date=local_date, today=today)
+        except checkins.CheckInRefused as error:
+            return _refused(request, patient, str(error))
         if existing is not None:
             audit.record(
                 request, patient=patient, action="check_in.viewed", object_id=existing.public_id

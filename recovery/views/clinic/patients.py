@@ -323,12 +323,10 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
         if parsed is None:
             return _refused(request, clinician, patient, "That is not a date.")
         local_date = parsed
-        existing = treatment.check_ins.filter(local_date=local_date).first()
-        refusal = checkins.refusal_for_date(
-            treatment=treatment, local_date=local_date, today=today, exists=existing is not None
-        )
-        if refusal:
-            return _refused(request, clinician, patient, refusal)
+        try:
+            existing = checkins.day_to_fill(treatment=treatment, local_date=local_date, today=today)
+        except checkins.CheckInRefused as error:
+            return _refused(request, clinician, patient, str(error))
         if existing is not None:
             audit.record(
                 request, patient=patient, action="check_in.viewed", object_id=existing.public_id
