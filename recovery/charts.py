@@ -5,12 +5,23 @@ over a shaded band of what the expected course allows on that day: up to
 moderate in the first week, mild until the end of the second, none after.
 Points carry their rating as a shape and a text label, so the chart reads
 without color; the page also offers the same numbers as a table.
+
+The drawing (`Chart.svg`) is built here, not in a template: a diary's charts
+are a few hundred coordinates, which the template language would render one
+variable at a time (and would localize: a decimal comma breaks SVG). The
+frame — the expected band, the grid and the axis labels — is the same for
+every chart of one course and is drawn once per course. Numbers go into the
+markup as Python writes them; every word is escaped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from recovery import course
 from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS
@@ -29,20 +40,32 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """What every chart of one course shares."""
+
+    last_day: int
+    # The expected band, as a step polygon along the bottom axis.
+    expected_area: str
+    # The band, the grid lines and the axis labels, as SVG.
+    markup: str
+
+
+def x_of(day: float, last_day: int) -> float:
+    return round(LEFT + (WIDTH - LEFT - RIGHT) * day / last_day, 1)
+
+
+def y_of(rating: float) -> float:
+    return round(TOP + (HEIGHT - TOP - BOTTOM) * (1 - rating / course.RATING_MAX), 1)
+
+
+@dataclass(frozen=True)
 class Chart:
     symptom: str
     label: str
     points: tuple[Point, ...]
     # Runs of consecutive days, joined by a line; a missed day breaks the line.
     lines: tuple[str, ...]
-    expected_area: str
-    y_ticks: tuple[tuple[float, str], ...]
-    x_ticks: tuple[tuple[float, int], ...]
-    width: int = WIDTH
-    height: int = HEIGHT
-    plot_left: int = LEFT
-    plot_right: int = WIDTH - RIGHT
-    plot_bottom: int = HEIGHT - BOTTOM
+    frame: Frame
 
     @property
     def summary(self) -> str:
@@ -50,6 +73,25 @@ class Chart:
             return f"{self.label}: no check-ins yet."
         last = self.points[-1]
         return f"{self.label}: {last.word.lower()} on day {last.day}, the latest check-in."
+
+    @property
+    def svg(self) -> SafeString:
+        """The chart as an `<svg>` element, named by the page's `chart-<symptom>-title`."""
+        symptom = escape(self.symptom)
+        lines = "".join(f'<polyline class="trend" points="{line}"/>' for line in self.lines)
+        points = "".join(
+            f'<circle class="point rating-{p.rating}" cx="{p.x}" cy="{p.y}" r="4">'
+            f"<title>Day {p.day}: {escape(p.word)}</title></circle>"
+            for p in self.points
+        )
+        # Safe: numbers, fixed markup and the words escaped above.
+        return mark_safe(
+            f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+            f'aria-labelledby="chart-{symptom}-title chart-{symptom}-desc" class="chart-svg">'
+            f'<desc id="chart-{symptom}-desc">{escape(self.summary)} '
+            "The shaded area is the expected course.</desc>"
+            f"{self.frame.markup}{lines}{points}</svg>"
+        )
 
 
 def expected_max_rating(day: int, values: course.CourseValues) -> int:
@@ -61,19 +103,15 @@ def expected_max_rating(day: int, values: course.CourseValues) -> int:
     return 0
 
 
-def symptom_charts(
-    *, ratings_by_day: Sequence[tuple[int, dict[str, int | None]]], values: course.CourseValues
-) -> list[Chart]:
-    """One chart per symptom from (day, {symptom: rating}) pairs in day order."""
+@lru_cache(maxsize=64)
+def frame_for(values: course.CourseValues) -> Frame:
+    """The expected band and the axes of a course's charts (a few courses per clinic)."""
     last_day = values.diary_days
 
     def x(day: float) -> float:
-        return round(LEFT + (WIDTH - LEFT - RIGHT) * day / last_day, 1)
+        return x_of(day, last_day)
 
-    def y(rating: float) -> float:
-        return round(TOP + (HEIGHT - TOP - BOTTOM) * (1 - rating / course.RATING_MAX), 1)
-
-    # The expected band, as a step polygon along the bottom axis.
+    y = y_of
     corners = [(x(0), y(0))]
     for day in range(last_day + 1):
         allowed = expected_max_rating(day, values)
@@ -81,13 +119,29 @@ def symptom_charts(
     corners.append((x(last_day), y(0)))
     expected_area = " ".join(f"{cx},{cy}" for cx, cy in corners)
 
-    y_ticks = tuple((y(r), RATING_WORDS[r][0]) for r in range(course.RATING_MAX + 1))
-    x_ticks = tuple((x(d), d) for d in range(0, last_day + 1, 7))
+    grid = "".join(
+        f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(r)}" y2="{y(r)}"/>'
+        f'<text class="axis" x="{LEFT - 4}" y="{y(r)}" text-anchor="end" '
+        f'dominant-baseline="middle">{escape(RATING_WORDS[r][0])}</text>'
+        for r in range(course.RATING_MAX + 1)
+    )
+    days = "".join(
+        f'<text class="axis" x="{x(d)}" y="{HEIGHT - 6}" text-anchor="middle">Day {d}</text>'
+        for d in range(0, last_day + 1, 7)
+    )
+    markup = f'<polygon class="expected" points="{expected_area}"/>{grid}{days}'
+    return Frame(last_day=last_day, expected_area=expected_area, markup=markup)
 
+
+def symptom_charts(
+    *, ratings_by_day: Sequence[tuple[int, dict[str, int | None]]], values: course.CourseValues
+) -> list[Chart]:
+    """One chart per symptom from (day, {symptom: rating}) pairs in day order."""
+    frame = frame_for(values)
     charts = []
     for symptom in course.SYMPTOMS:
         points = tuple(
-            Point(day, rating, x(day), y(rating), RATING_WORDS[rating][0])
+            Point(day, rating, x_of(day, frame.last_day), y_of(rating), RATING_WORDS[rating][0])
             for day, ratings in ratings_by_day
             if (rating := ratings.get(symptom)) is not None
         )
@@ -104,9 +158,7 @@ def symptom_charts(
                 label=SYMPTOM_LABELS[symptom],
                 points=points,
                 lines=lines,
-                expected_area=expected_area,
-                y_ticks=y_ticks,
-                x_ticks=x_ticks,
+                frame=frame,
             )
         )
     return charts
