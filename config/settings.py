@@ -185,7 +185,8 @@ LOGOUT_REDIRECT_URL = "sign_in"
 # failures first and refuses a locked-out account before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the patient or clinician with the user.
+    "recovery.access.SignedInPersonBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

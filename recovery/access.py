@@ -7,12 +7,30 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from recovery.models import Alert, CheckIn, Clinician, Patient, Treatment, User
+
+
+class SignedInPersonBackend(ModelBackend):
+    """Django's password check, and a signed-in user loaded with who they are.
+
+    Each request loads its user from the session; loading the patient or the
+    clinician (and their clinic) in the same query saves every page one.
+    """
+
+    def get_user(self, user_id: Any) -> User | None:
+        people = User._default_manager.select_related("patient__clinic", "clinician__clinic")
+        try:
+            user = people.get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 def patient_for_request(request: HttpRequest) -> Patient:
@@ -21,7 +39,7 @@ def patient_for_request(request: HttpRequest) -> Patient:
     if not isinstance(user, User):
         raise Http404
     try:
-        return Patient.objects.select_related("clinic").get(user=user)
+        return user.patient
     except Patient.DoesNotExist:
         raise Http404 from None
 
@@ -54,21 +72,16 @@ def check_in_for_patient(patient: Patient, public_id: uuid.UUID) -> CheckIn:
 def clinician_for_request(request: HttpRequest) -> Clinician:
     """The signed-in clinician; anyone else (a patient, say) gets a 404.
 
-    Looked up once per request: the sign-in middleware (recovery/middleware.py) has
-    usually asked already, to hold back staff who still owe an authenticator code.
+    Loaded with the user (SignedInPersonBackend), so asking again costs nothing: the
+    sign-in middleware (recovery/middleware.py) has usually asked already.
     """
     user = request.user
     if not isinstance(user, User):
         raise Http404
-    memo = "_signed_in_clinician"
-    cached: tuple[int, Clinician | None] | None = getattr(request, memo, None)
-    if cached is None or cached[0] != user.pk:
-        clinician = Clinician.objects.select_related("clinic", "user").filter(user=user).first()
-        cached = (user.pk, clinician)
-        setattr(request, memo, cached)
-    if cached[1] is None:
-        raise Http404
-    return cached[1]
+    try:
+        return user.clinician
+    except Clinician.DoesNotExist:
+        raise Http404 from None
 
 
 def clinic_admin_for_request(request: HttpRequest) -> Clinician:

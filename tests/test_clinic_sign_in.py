@@ -473,10 +473,28 @@ def test_a_patient_is_not_bothered_by_the_clinic_sign_in(
     assert patient_client.get("/").status_code == 200
 
 
-def test_a_clinic_page_looks_the_clinician_up_once(client: Client, clinician: User) -> None:
-    """The middleware and the page share one lookup of who is signed in."""
+def test_a_clinic_page_looks_up_who_is_signed_in_once(client: Client, clinician: User) -> None:
+    """The user, their clinician row and clinic come in one query, which the middleware and
+    the page share."""
     client.force_login(clinician)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(DASHBOARD).status_code != 302
-    by_user = '"recovery_clinician"."user_id" ='
-    assert len([q for q in queries.captured_queries if by_user in q["sql"]]) == 1
+    sqls = [q["sql"] for q in queries.captured_queries]
+    by_user = [sql for sql in sqls if 'FROM "recovery_user"' in sql]
+    assert len(by_user) == 1
+    assert 'JOIN "recovery_clinician"' in by_user[0] and 'JOIN "recovery_clinic"' in by_user[0]
+    assert not [sql for sql in sqls if 'FROM "recovery_clinician"' in sql]
+
+
+def test_a_deactivated_account_is_signed_out_at_its_next_request(
+    client: Client, clinician: User
+) -> None:
+    client.force_login(clinician)
+    assert client.get(DASHBOARD).status_code == 200
+    clinician.is_active = False
+    clinician.save(update_fields=["is_active"])
+
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/clinic/sign-in/")

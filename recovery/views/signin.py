@@ -88,7 +88,7 @@ def confirm_sign_in(request: HtmxHttpRequest) -> HttpResponse:
         )
     except login_links.UnusableLink as error:
         return _link_problem(request, error.problem)
-    login(request, patient.user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, patient.user, backend="recovery.access.SignedInPersonBackend")
     request.session.pop(PENDING_LINK, None)
     request.session.set_expiry(settings.SESSION_COOKIE_AGE)
     return redirect("home")
