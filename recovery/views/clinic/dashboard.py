@@ -23,11 +23,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, course, triage
 from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS, clinic_reason_words
-from recovery.models import Alert, Clinician, Treatment, Triage, User
+from recovery.models import Alert, CheckIn, Clinician, Treatment, Triage, User
 from recovery.views.types import HtmxHttpRequest
 
 PER_PAGE = 25
@@ -59,17 +61,51 @@ def ago(then: dt.datetime, now: dt.datetime) -> str:
     return "1 day ago" if days == 1 else f"{days} days ago"
 
 
-@dataclass(frozen=True)
-class Rating:
-    short: str
-    label: str
-    value: int | None
+def _glance(symptom: str, value: int | None, *, last: bool) -> SafeString:
+    """One rating as the eye reads it ("Sw 2 ·"); the words are for screen readers."""
+    return format_html(
+        '<span class="glance" aria-hidden="true"><abbr title="{}">{}</abbr>&nbsp;{}{}</span> ',
+        SYMPTOM_LABELS[symptom],
+        SHORT_LABELS[symptom],
+        "–" if value is None else value,
+        "" if last else mark_safe("&nbsp;·"),
+    )
 
-    @property
-    def words(self) -> str:
-        if self.value is None:
-            return f"{self.label}: not rated"
-        return f"{self.label}: {self.value}, {RATING_WORDS[self.value][0].lower()}"
+
+def _heard(symptom: str, value: int | None) -> str:
+    if value is None:
+        return f"{SYMPTOM_LABELS[symptom]}: not rated"
+    return f"{SYMPTOM_LABELS[symptom]}: {value}, {RATING_WORDS[value][0].lower()}"
+
+
+# Every rating of every symptom, made once: a page shows 25 rows of six.
+_VALUES = (None, *range(course.RATING_MIN, course.RATING_MAX + 1))
+_GLANCES = {
+    (symptom, value, last): _glance(symptom, value, last=last)
+    for symptom in course.SYMPTOMS
+    for value in _VALUES
+    for last in (False, True)
+}
+_HEARD = {
+    (symptom, value): _heard(symptom, value) for symptom in course.SYMPTOMS for value in _VALUES
+}
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """A check-in's six ratings for the ratings cell."""
+
+    seen: SafeString
+    heard: str
+
+    @classmethod
+    def of(cls, check_in: CheckIn) -> Ratings:
+        ratings = check_in.ratings()
+        last = len(ratings) - 1
+        return cls(
+            seen=mark_safe("".join(_GLANCES[s, v, i == last] for i, (s, v) in enumerate(ratings))),
+            heard="; ".join(_HEARD[s, v] for s, v in ratings),
+        )
 
 
 @dataclass(frozen=True)
@@ -88,11 +124,12 @@ class OpenAlert:
 @dataclass(frozen=True)
 class Row:
     public_id: uuid.UUID
+    url: str
     name: str
     level: str  # the slug, as in ?level=
     triage: str  # the level in words
     day: str
-    ratings: tuple[Rating, ...] | None
+    ratings: Ratings | None
     checked_in_at: dt.datetime | None
     checked_in_ago: str
     alert: OpenAlert | None
@@ -141,17 +178,15 @@ def _day(treatment: Treatment) -> str:
 def _row(treatment: Treatment, now: dt.datetime) -> Row:
     latest = treatment.latest_check_in
     level = Triage(treatment.triage)
+    public_id = treatment.patient.public_id
     return Row(
-        public_id=treatment.patient.public_id,
+        public_id=public_id,
+        url=reverse("clinic:patient", kwargs={"public_id": public_id}),
         name=treatment.patient.name,
         level=level.name.lower(),
         triage=level.label,
         day=_day(treatment),
-        ratings=tuple(
-            Rating(SHORT_LABELS[s], SYMPTOM_LABELS[s], value) for s, value in latest.ratings()
-        )
-        if latest
-        else None,
+        ratings=Ratings.of(latest) if latest else None,
         checked_in_at=latest.updated_at if latest else None,
         checked_in_ago=ago(latest.updated_at, now) if latest else "none yet",
         alert=_open_alert(treatment.open_alert, now) if treatment.open_alert else None,
