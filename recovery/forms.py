@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -13,6 +14,30 @@ from recovery.models import CheckIn, Treatment, User
 
 RATING_CHOICES = [(value, word) for value, (word, _) in RATING_WORDS.items()]
 YES_NO = [("no", "No"), ("yes", "Yes")]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    word: str
+    hint: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of the form as the page asks it: a fieldset of large radio buttons."""
+
+    name: str
+    label: str
+    error: str  # the first error, or ""
+    error_id: str
+    choices: tuple[Choice, ...]
+
+
+# (word, hint) by the value sent, for the radio buttons.
+_RATING_CHOICES = {str(value): words for value, words in RATING_WORDS.items()}
+_YES_NO_CHOICES = {value: (word, "") for value, word in YES_NO}
 
 
 class CheckInForm(forms.Form):
@@ -65,6 +90,29 @@ class CheckInForm(forms.Form):
                     label = SYMPTOM_LABELS[symptom].lower()
                     self.add_error(symptom, f"Choose None, Mild, Moderate or Severe for {label}.")
         return data
+
+    def _question(self, name: str, choices: dict[str, tuple[str, str]]) -> Question:
+        field = self[name]
+        value = field.value()
+        chosen = "" if value is None else str(value)
+        return Question(
+            name=field.html_name,
+            label=str(field.label),
+            error=str(field.errors[0]) if field.errors else "",
+            error_id=f"{field.auto_id}-error",
+            choices=tuple(
+                Choice(option, word, hint, checked=option == chosen)
+                for option, (word, hint) in choices.items()
+            ),
+        )
+
+    def rating_questions(self) -> list[Question]:
+        """The six symptoms, each with the four words of the scale."""
+        return [self._question(symptom, _RATING_CHOICES) for symptom in course.SYMPTOMS]
+
+    def red_flag_questions(self) -> list[Question]:
+        """The six warning-sign questions, each answered no or yes."""
+        return [self._question(flag, _YES_NO_CHOICES) for flag in course.RED_FLAGS]
 
     @classmethod
     def for_day(cls, *, local_date: dt.date, existing: CheckIn | None) -> CheckInForm:

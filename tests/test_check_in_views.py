@@ -644,7 +644,8 @@ def test_a_bad_answer_is_shown_next_to_its_question_and_nothing_is_saved(
     field: str,
     error: str,
 ) -> None:
-    data = form_data(bruising=2)
+    key = uuid.uuid4()
+    data = form_data(bruising=2, key=key)
     for name, value in changes.items():
         if value is None:
             del data[name]
@@ -662,6 +663,7 @@ def test_a_bad_answer_is_shown_next_to_its_question_and_nothing_is_saved(
     # What was already answered is kept, and the same submission key is sent again.
     assert re.search(r'name="bruising" value="2"\s+checked', page)
     assert 'name="date" value="2026-11-25"' in page
+    assert f'name="idempotency_key" value="{key}"' in page
     assert nothing_saved()
 
 
@@ -704,6 +706,8 @@ def test_a_malformed_date_is_refused_when_sent(
 
     assert response.status_code == 422
     assert "Please check your answers" in text_of(response)
+    # The form sent back is for today, not for the malformed date.
+    assert 'name="date" value="2026-11-25"' in html_of(response)
     assert nothing_saved()
 
 

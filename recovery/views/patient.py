@@ -13,7 +13,6 @@ from recovery import access, audit, charts, checkins, course
 from recovery.forms import CheckInForm
 from recovery.guidance import (
     RATING_WORDS,
-    RED_FLAG_QUESTIONS,
     RED_FLAG_SHORT,
     SYMPTOM_LABELS,
     Guidance,
@@ -72,34 +71,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "recovery/patient/home.html", context)
 
 
-def _rating_rows(form: CheckInForm) -> list[dict[str, object]]:
-    """The six symptoms with their four options, for large radio buttons."""
-    rows = []
-    for symptom in course.SYMPTOMS:
-        field = form[symptom]
-        value = field.value()
-        chosen = str(value) if value not in (None, "") else None
-        rows.append(
-            {
-                "field": field,
-                "label": SYMPTOM_LABELS[symptom],
-                "options": [
-                    {"value": n, "word": word, "hint": hint, "checked": chosen == str(n)}
-                    for n, (word, hint) in RATING_WORDS.items()
-                ],
-            }
-        )
-    return rows
-
-
-def _red_flag_rows(form: CheckInForm) -> list[dict[str, object]]:
-    return [
-        {"field": form[flag], "question": RED_FLAG_QUESTIONS[flag], "value": form[flag].value()}
-        for flag in course.RED_FLAGS
-    ]
-
-
-def _parse_date(raw: str | None, default: dt.date) -> dt.date | None:
+def parse_date(raw: str | None, default: dt.date) -> dt.date | None:
     if not raw:
         return default
     try:
@@ -142,7 +114,7 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
         local_date = form.cleaned_data.get("date") or today
         status = 422
     else:
-        local_date = _parse_date(request.GET.get("date"), today)
+        local_date = parse_date(request.GET.get("date"), today)
         if local_date is None:
             return _refused(request, patient, "That is not a date.")
         try:
@@ -167,8 +139,8 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
             "local_date": local_date,
             "day": treatment.day_on(local_date),
             "is_today": local_date == today,
-            "rating_rows": _rating_rows(form),
-            "red_flag_rows": _red_flag_rows(form),
+            "rating_rows": form.rating_questions(),
+            "red_flag_rows": form.red_flag_questions(),
             "red_flags_first": red_flags_first,
             "offline_contact": pwa.offline_contact(
                 clinic=patient.clinic, treatment=treatment, day=treatment.day_on(local_date)

@@ -40,7 +40,7 @@ from recovery.views.clinic.alerts import (
     AlertPanel,
     resolve_form_for,
 )
-from recovery.views.patient import _parse_date, _rating_rows, _red_flag_rows
+from recovery.views.patient import parse_date
 from recovery.views.types import HtmxHttpRequest
 
 SCREENING_FLAGS = {
@@ -319,7 +319,7 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
         local_date = form.cleaned_data.get("date") or today
         status = 422
     else:
-        parsed = _parse_date(request.GET.get("date"), today)
+        parsed = parse_date(request.GET.get("date"), today)
         if parsed is None:
             return _refused(request, clinician, patient, "That is not a date.")
         local_date = parsed
@@ -349,8 +349,8 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
                 d for d in checkins.open_dates(treatment=treatment, today=today) if d != local_date
             ],
             "today": today,
-            "rating_rows": _rating_rows(form),
-            "red_flag_rows": _red_flag_rows(form),
+            "rating_rows": form.rating_questions(),
+            "red_flag_rows": form.red_flag_questions(),
         },
         status=status,
     )
