@@ -50,11 +50,12 @@ def current_treatment(patient: Patient, *, today: dt.date) -> Treatment | None:
     Before their first treatment, the upcoming one (its diary has not started);
     a session booked ahead does not hide the diary that is running.
     """
-    treatments = Treatment.objects.filter(patient=patient).select_related("product")
-    return (
-        treatments.filter(treated_on__lte=today).order_by("-treated_on", "-id").first()
-        or treatments.order_by("treated_on", "id").first()
+    # Newest first (Treatment.Meta.ordering), with what the check-in pages read of them.
+    treatments = list(
+        Treatment.objects.filter(patient=patient).select_related("product", "latest_check_in")
     )
+    started = (t for t in treatments if t.treated_on <= today)
+    return next(started, treatments[-1] if treatments else None)
 
 
 def check_in_for_patient(patient: Patient, public_id: uuid.UUID) -> CheckIn:

@@ -53,12 +53,30 @@ def refusal_for_date(
     return None
 
 
+def check_in_on(*, treatment: Treatment, local_date: dt.date) -> CheckIn | None:
+    """The treatment's check-in for `local_date`, if it has one.
+
+    The treatment's latest check-in (the one of the latest day, kept by record_check_in)
+    answers for its own day and every later one without a query: today's, usually. It is
+    read as loaded with `treatment`, so pass a treatment read in this request.
+    """
+    if treatment.latest_check_in_id is None:
+        return None
+    latest = treatment.latest_check_in
+    if latest is not None and latest.local_date <= local_date:
+        if latest.local_date < local_date:
+            return None
+        latest.treatment = treatment  # as treatment.check_ins would give it
+        return latest
+    return treatment.check_ins.filter(local_date=local_date).first()
+
+
 def day_to_fill(*, treatment: Treatment, local_date: dt.date, today: dt.date) -> CheckIn | None:
     """The day's check-in if it has one (to be replaced), None if it is new.
 
     CheckInRefused if the day cannot be filled in today.
     """
-    existing = CheckIn.objects.filter(treatment=treatment, local_date=local_date).first()
+    existing = check_in_on(treatment=treatment, local_date=local_date)
     refusal = refusal_for_date(
         treatment=treatment, local_date=local_date, today=today, exists=existing is not None
     )
@@ -69,16 +87,15 @@ def day_to_fill(*, treatment: Treatment, local_date: dt.date, today: dt.date) ->
 
 def open_dates(*, treatment: Treatment, today: dt.date) -> list[dt.date]:
     """The days the patient can fill in now, most recent first."""
-    existing = set(
-        treatment.check_ins.filter(local_date__gte=today - dt.timedelta(days=1)).values_list(
-            "local_date", flat=True
-        )
-    )
-    candidates = [today, today - dt.timedelta(days=1)]
     return [
         d
-        for d in candidates
-        if refusal_for_date(treatment=treatment, local_date=d, today=today, exists=d in existing)
+        for d in (today, today - dt.timedelta(days=1))
+        if refusal_for_date(
+            treatment=treatment,
+            local_date=d,
+            today=today,
+            exists=check_in_on(treatment=treatment, local_date=d) is not None,
+        )
         is None
     ]
 

@@ -948,12 +948,12 @@ def test_the_check_in_page_costs_a_fixed_number_of_queries(
     django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
 ) -> None:
     patient_client.get("/check-in/")  # warm up the session
-    # Session, user with patient and clinic, treatment and product, today's check-in.
-    with django_assert_max_num_queries(4):
+    # Session, user with patient and clinic, treatments with product and latest check-in.
+    with django_assert_max_num_queries(3):
         assert patient_client.get("/check-in/").status_code == 200
     factories.create_check_in(treatment=treatment, local_date=TODAY)
-    # ... and the audit row for reading the saved answers.
-    with django_assert_max_num_queries(5):
+    # ... and the audit row for reading today's saved answers (the latest check-in).
+    with django_assert_max_num_queries(4):
         assert patient_client.get("/check-in/").status_code == 200
 
 
@@ -977,9 +977,9 @@ def test_the_home_page_costs_a_fixed_number_of_queries(
     factories.create_check_in(treatment=treatment, local_date=YESTERDAY, swelling=3)
     factories.create_check_in(treatment=treatment, local_date=TODAY, swelling=3)
     patient_client.get("/")
-    # Session, user with patient and clinic, treatment and product, today's check-in, the
-    # open days, the audit row.
-    with django_assert_max_num_queries(6):
+    # Session, user with patient and clinic, treatments with product and latest check-in
+    # (today's), whether yesterday's is there, the audit row.
+    with django_assert_max_num_queries(5):
         assert patient_client.get("/").status_code == 200
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
 from django.utils import timezone
@@ -174,6 +176,44 @@ def test_yesterday_can_be_filled_in_once(treatment: Treatment) -> None:
 def test_open_dates(treatment: Treatment) -> None:
     assert checkins.open_dates(treatment=treatment, today=day(5)) == [day(5), day(4)]
     factories.create_check_in(treatment=treatment, local_date=day(4))
+    treatment.refresh_from_db()  # its latest check-in, as the next request reads it
     assert checkins.open_dates(treatment=treatment, today=day(5)) == [day(5)]
     assert checkins.open_dates(treatment=treatment, today=day(0)) == [day(0)]
     assert checkins.open_dates(treatment=treatment, today=day(32)) == []
+
+
+@pytest.mark.parametrize(
+    ("filled", "asked", "found"),
+    [
+        ([], 5, None),
+        ([3], 5, None),  # the latest is earlier: nothing that day
+        ([3, 5], 5, 5),  # the latest is that day's
+        ([3, 5], 3, 3),  # an earlier day: looked up
+        ([3, 5], 4, None),
+        ([3, 5], 2, None),
+    ],
+)
+def test_check_in_on_a_day(
+    treatment: Treatment, filled: list[int], asked: int, found: int | None
+) -> None:
+    for n in filled:
+        factories.create_check_in(treatment=treatment, local_date=day(n))
+    treatment = Treatment.objects.select_related("latest_check_in").get(pk=treatment.pk)
+
+    check_in = checkins.check_in_on(treatment=treatment, local_date=day(asked))
+
+    assert (check_in.local_date if check_in else None) == (day(found) if found else None)
+
+
+def test_check_in_on_today_needs_no_query_once_the_treatment_is_loaded(
+    treatment: Treatment, django_assert_num_queries: Callable[[int], AbstractContextManager[object]]
+) -> None:
+    factories.create_check_in(treatment=treatment, local_date=day(4))
+    factories.create_check_in(treatment=treatment, local_date=day(5))
+    treatment = Treatment.objects.select_related("latest_check_in").get(pk=treatment.pk)
+
+    with django_assert_num_queries(0):
+        assert checkins.check_in_on(treatment=treatment, local_date=day(5)) is not None
+        assert checkins.check_in_on(treatment=treatment, local_date=day(6)) is None
+    with django_assert_num_queries(1):
+        assert checkins.check_in_on(treatment=treatment, local_date=day(4)) is not None

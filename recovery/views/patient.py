@@ -57,7 +57,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "diary": _diary_state(treatment, today),
     }
     if treatment is not None:
-        todays = treatment.check_ins.filter(local_date=today).first()
+        todays = checkins.check_in_on(treatment=treatment, local_date=today)
         context.update(
             treatment=treatment,
             day=treatment.day_on(today),
