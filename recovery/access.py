@@ -50,10 +50,16 @@ def current_treatment(patient: Patient, *, today: dt.date) -> Treatment | None:
     Before their first treatment, the upcoming one (its diary has not started);
     a session booked ahead does not hide the diary that is running.
     """
-    # Newest first (Treatment.Meta.ordering), with what the check-in pages read of them.
-    treatments = list(
-        Treatment.objects.filter(patient=patient).select_related("product", "latest_check_in")
+    # With what the check-in pages read of them.
+    treatments = Treatment.objects.filter(patient=patient).select_related(
+        "product", "latest_check_in"
     )
+    return current_of(list(treatments), today=today)
+
+
+def current_of(treatments: list[Treatment], *, today: dt.date) -> Treatment | None:
+    """current_treatment among one patient's treatments, newest first (as Treatment's
+    default ordering gives them)."""
     started = (t for t in treatments if t.treated_on <= today)
     return next(started, treatments[-1] if treatments else None)
 

@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from recovery import checkins, course
 from recovery.models import (
@@ -32,6 +33,7 @@ from recovery.models import (
     Triage,
     User,
 )
+from recovery.views.clinic.patients import day_text, time_text
 from tests import factories
 from tests.conftest import TREATED_ON
 
@@ -699,3 +701,31 @@ def test_the_page_shows_a_missed_check_in_before_the_sweep_has_run(
     treatment.refresh_from_db()
     assert treatment.triage == Triage.ON_TRACK
     assert "Bellafill, day 5 of 30 · Missed check-in" in text_of(response)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Lisbon", "Asia/Kolkata", "UTC"])
+def test_the_timeline_writes_dates_and_times_as_the_date_filter_does(zone: str) -> None:
+    """Every day of a year, and every quarter hour around the daylight-saving changes of
+    the United States and of Europe."""
+    tz = ZoneInfo(zone)
+    for n in range(366):
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=n)
+        assert day_text(day) == date_format(day, "D j M")
+    changes = [
+        dt.date(2026, 3, 8),
+        dt.date(2026, 3, 29),
+        dt.date(2026, 10, 25),
+        dt.date(2026, 11, 1),
+    ]
+    for change in changes:
+        start = dt.datetime.combine(change, dt.time(), tzinfo=dt.UTC) - dt.timedelta(hours=12)
+        for quarter in range(48 * 4):
+            at = start + dt.timedelta(minutes=15 * quarter)
+            with timezone.override(tz):
+                django_says = date_format(timezone.localtime(at), "j M, H:i T")
+            if django_says.endswith(" "):
+                # The hour that comes twice when clocks go back: Django leaves the zone out,
+                # the timeline says which of the two it was.
+                assert time_text(at, tz) == django_says + at.astimezone(tz).tzname()
+            else:
+                assert time_text(at, tz) == django_says

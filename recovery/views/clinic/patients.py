@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.db.models import FETCH_RAISE, Prefetch
+from django.db.models import FETCH_RAISE
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, charts, checkins, course, triage
@@ -65,6 +70,25 @@ def _rating_word(rating: object) -> str:
     return RATING_WORDS[rating][0] if isinstance(rating, int) else "Not answered"
 
 
+# A table cell for each rating (or none), made once: a diary is 31 rows of six.
+_RATING_CELLS = {
+    rating: format_html("<td>{}</td>", _rating_word(rating))
+    for rating in (None, *range(course.RATING_MIN, course.RATING_MAX + 1))
+}
+
+
+def day_text(day: dt.date) -> str:
+    """ "Wed 25 Nov": the template's date:"D j M", without its per-call cost (a timeline
+    writes a date on every row)."""
+    return f"{WEEKDAYS_ABBR[day.weekday()]} {day.day} {MONTHS_3[day.month].title()}"
+
+
+def time_text(at: dt.datetime, zone: ZoneInfo) -> str:
+    """ "25 Nov, 14:02 EST" in `zone`: the template's date:"j M, H:i T" there."""
+    local = at.astimezone(zone)
+    return f"{local.day} {MONTHS_3[local.month].title()}, {local:%H:%M} {local.tzname()}"
+
+
 def _status_words(status: str) -> str:
     return STATUS_WORDS.get(course.Status(status), status)
 
@@ -88,7 +112,9 @@ class Revision:
 @dataclass(frozen=True)
 class CheckInRow:
     check_in: CheckIn
-    ratings: tuple[str, ...]
+    day: str  # its date, "Wed 25 Nov"
+    sent: str  # when it was last sent, in the clinic's time zone
+    rating_cells: SafeString
     red_flags: tuple[str, ...]
     # Warning signs answered yes in an earlier version of the day, no longer in the latest.
     withdrawn_red_flags: tuple[str, ...]
@@ -130,8 +156,10 @@ def _changes(before: Mapping[str, object], after: Mapping[str, object]) -> tuple
     return tuple(said) or ("Sent again with the same answers",)
 
 
-def _check_in_row(check_in: CheckIn) -> CheckInRow:
-    revisions: list[CheckInRevision] = list(check_in.revisions.all())  # prefetched
+def _check_in_row(
+    check_in: CheckIn, revisions: list[CheckInRevision], *, zone: ZoneInfo
+) -> CheckInRow:
+    """The check-in and its earlier versions, oldest first."""
     versions: list[tuple[Mapping[str, object], User | None]] = [
         ({**r.answers, "status": r.status}, r.entered_by) for r in revisions
     ]
@@ -151,7 +179,9 @@ def _check_in_row(check_in: CheckIn) -> CheckInRow:
     earlier_flags = {f for r in revisions for f in r.answers.get("red_flags") or []}
     return CheckInRow(
         check_in=check_in,
-        ratings=tuple(_rating_word(r) for _, r in check_in.ratings()),
+        day=day_text(check_in.local_date),
+        sent=time_text(check_in.updated_at, zone),
+        rating_cells=mark_safe("".join(_RATING_CELLS[r] for _, r in check_in.ratings())),
         red_flags=tuple(
             CLINIC_RED_FLAG_WORDS[f] for f in course.RED_FLAGS if f in check_in.red_flags
         ),
@@ -167,20 +197,25 @@ def _check_in_row(check_in: CheckIn) -> CheckInRow:
     )
 
 
-def _check_ins(treatment: Treatment) -> list[CheckIn]:
-    """The treatment's check-ins and their edits, loaded up front (a lazy fetch is a bug)."""
-    revisions = (
-        CheckInRevision.objects.select_related("entered_by__clinician")
+def _check_ins(treatment: Treatment) -> list[tuple[CheckIn, list[CheckInRevision]]]:
+    """The treatment's check-ins in date order, each with its edits, in two queries (a lazy
+    fetch is a bug). The edits are grouped here: prefetch_related's per-row querysets cost
+    more than the rows."""
+    revisions: dict[int, list[CheckInRevision]] = defaultdict(list)
+    for revision in (
+        CheckInRevision.objects.filter(check_in__treatment=treatment)
+        .select_related("entered_by__clinician")
         .order_by("replaced_at", "pk")
         .fetch_mode(FETCH_RAISE)
-    )
-    return list(
+    ):
+        revisions[revision.check_in_id].append(revision)
+    check_ins = (
         CheckIn.objects.filter(treatment=treatment)
         .select_related("entered_by__clinician")
-        .prefetch_related(Prefetch("revisions", queryset=revisions))
         .order_by("local_date")
         .fetch_mode(FETCH_RAISE)
     )
+    return [(check_in, revisions[check_in.pk]) for check_in in check_ins]
 
 
 # The treatments ----------------------------------------------------------------------------
@@ -224,18 +259,21 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     clinician = access.clinician_for_request(request)
     patient = access.patient_for_clinician(clinician, public_id)
     today = patient.today()
-    current = access.current_treatment(patient, today=today)
     treatments = list(
-        patient.treatments.select_related("product", "screening__went_ahead_by").order_by(
-            "-treated_on", "-id"
-        )
+        patient.treatments.select_related(
+            "product", "latest_check_in", "screening__went_ahead_by"
+        ).order_by("-treated_on", "-id")
     )
+    current = access.current_of(treatments, today=today)
+    by_id = {t.pk: t for t in treatments}
     all_alerts = list(
         Alert.objects.filter(treatment__patient=patient)
-        .select_related("treatment__product", "check_in", "acknowledged_by", "resolved_by")
+        .select_related("check_in", "acknowledged_by", "resolved_by")
         .order_by("-opened_at", "-pk")
         .fetch_mode(FETCH_RAISE)
     )
+    for alert in all_alerts:
+        alert.treatment = by_id[alert.treatment_id]
     open_alerts = [AlertPanel.of(a) for a in all_alerts if a.is_open]
     context: dict[str, object] = {
         "clinician": clinician,
@@ -252,8 +290,10 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     }
     if current is not None:
         current_triage = _triage_now(current, patient)
-        rows = _check_ins(current)
-        check_in_rows = [_check_in_row(c) for c in rows]
+        with_edits = _check_ins(current)
+        rows = [check_in for check_in, _ in with_edits]
+        zone = ZoneInfo(clinician.clinic.time_zone)
+        check_in_rows = [_check_in_row(c, edits, zone=zone) for c, edits in with_edits]
         context.update(
             treatment=current,
             triage_label=current_triage.label,
