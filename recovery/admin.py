@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
+from django.utils import timezone
 
-from recovery import audit
+from recovery import audit, triage
 from recovery.enrollment import add_treatment, new_patient_user
 from recovery.models import (
     AuditEvent,
@@ -124,6 +125,8 @@ class PatientAdmin(ClinicScopedAdmin[Patient]):
                 )
             else:
                 treatment.save()
+                # A changed date or product can move it on the dashboard (and its counts).
+                triage.refresh_triage(treatment, now=timezone.now())
                 audit.record(
                     request,
                     patient=form.instance,

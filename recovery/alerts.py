@@ -151,6 +151,7 @@ def resolve_alert(
         ).exists()
         treatment.save(update_fields=["open_alert", "superseded"])
         triage.refresh_triage(treatment, now=at)
+        triage.recount(treatment.clinic_id)  # it may have left the dashboard
         audit.record_event(
             actor=by,
             patient=treatment.patient,

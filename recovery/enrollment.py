@@ -246,6 +246,7 @@ def add_treatment(
             notes=notes,
         )
         triage.refresh_triage(treatment, now=at or timezone.now())
+        triage.recount(treatment.clinic_id)  # it is on the dashboard, the earlier ones off
         audit.record_event(
             actor=recorded_by,
             patient=patient,

@@ -222,6 +222,36 @@ class Treatment(models.Model):
         return self.treated_on + dt.timedelta(days=self.product.diary_days)
 
 
+class TriageCounts(models.Model):
+    """How many of a clinic's current treatments stand at each triage level.
+
+    Kept by recovery.triage.recount in the same transaction as every write that moves a
+    treatment between levels or on or off the dashboard, so that the dashboard reads six
+    numbers instead of counting the clinic's rows on every refresh.
+    """
+
+    clinic = models.OneToOneField(
+        Clinic, on_delete=models.CASCADE, primary_key=True, related_name="triage_counts"
+    )
+    # One per Triage level, named by its slug (Triage.X.name.lower()).
+    urgent = models.PositiveIntegerField(default=0)
+    contact_clinic = models.PositiveIntegerField(default=0)
+    missed_check_in = models.PositiveIntegerField(default=0)
+    watch = models.PositiveIntegerField(default=0)
+    on_track = models.PositiveIntegerField(default=0)
+    diary_finished = models.PositiveIntegerField(default=0)
+    counted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "triage counts"
+
+    def __str__(self) -> str:
+        return f"Triage counts of clinic {self.clinic_id}"
+
+    def by_level(self) -> dict[int, int]:
+        return {level.value: getattr(self, level.name.lower()) for level in Triage}
+
+
 RATING_RANGE = Q()
 for _symptom in course.SYMPTOMS:
     RATING_RANGE &= Q(**{f"{_symptom}__isnull": True}) | Q(

@@ -7,6 +7,11 @@ days decides missed check-in and diary finished, so each row also records
 when time alone will next change it (`triage_valid_until`), and
 `sweep_triage` brings due rows up to date — the dashboard runs it for its
 clinic before each read, touching only the rows that changed.
+
+How many of a clinic's treatments stand at each level is kept too
+(`TriageCounts`, by `recount`), in the transaction of every write that
+moves a treatment between levels or on or off the dashboard: the
+dashboard reads the counts, and counts only when it searches.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from recovery import course
-from recovery.models import Clinic, Treatment, Triage
+from recovery.models import Clinic, Treatment, Triage, TriageCounts
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,49 @@ def place_of(treatment: Treatment, *, now: dt.datetime) -> TriagePlace:
 
 
 def refresh_triage(treatment: Treatment, *, now: dt.datetime) -> None:
+    """Put the treatment in its place now; `treatment` is fresh (locked, or just made).
+
+    Callers that also took a treatment on or off the dashboard (`superseded`) recount."""
+    before = treatment.triage
     place = place_of(treatment, now=now)
     treatment.triage = place.triage
     treatment.triage_since = place.since
     treatment.triage_valid_until = place.valid_until
     treatment.save(update_fields=["triage", "triage_since", "triage_valid_until"])
+    if place.triage != before:
+        recount(treatment.clinic_id)
+
+
+def counts_of(treatments: QuerySet[Treatment]) -> dict[int, int]:
+    """How many of `treatments` stand at each level: a count over their rows."""
+    grouped = treatments.order_by().values_list("triage").annotate(n=Count("id"))
+    return dict(grouped)
+
+
+def recount(clinic_id: int) -> TriageCounts:
+    """Count the clinic's current treatments at each level again and keep the counts.
+
+    Its TriageCounts row is locked first, so a concurrent write's recount waits for this
+    one's transaction and then counts what it committed.
+    """
+    with transaction.atomic(savepoint=False):
+        counts, _ = TriageCounts.objects.select_for_update().get_or_create(clinic_id=clinic_id)
+        by_level = counts_of(Treatment.objects.filter(clinic_id=clinic_id, superseded=False))
+        for level in Triage:
+            setattr(counts, level.name.lower(), by_level.get(level, 0))
+        counts.counted_at = timezone.now()
+        counts.save()
+    return counts
+
+
+def treatment_deleted(sender: type[Treatment], instance: Treatment, **kwargs: object) -> None:
+    """A treatment deleted (in the admin, or with its patient) leaves the counts."""
+    recount(instance.clinic_id)
+
+
+def counts_for(clinic: Clinic) -> TriageCounts:
+    """The clinic's kept counts (counted now if it has none yet)."""
+    return TriageCounts.objects.filter(clinic=clinic).first() or recount(clinic.pk)
 
 
 def due_for_sweep(*, now: dt.datetime, clinic: Clinic | None = None) -> QuerySet[Treatment]:
@@ -84,13 +129,24 @@ def sweep_triage(*, now: dt.datetime, clinic: Clinic | None = None) -> int:
     # Usually none is due (the dashboard asks before every read): the cheapest question first.
     if not due_rows.exists():
         return 0
-    due = list(due_rows.select_related("product", "patient", "open_alert", "latest_check_in"))
-    for treatment in due:
-        place = place_of(treatment, now=now)
-        treatment.triage = place.triage
-        treatment.triage_since = place.since
-        treatment.triage_valid_until = place.valid_until
-    Treatment.objects.bulk_update(
-        due, ["triage", "triage_since", "triage_valid_until"], batch_size=500
-    )
+    with transaction.atomic():
+        # Locked, so that a check-in or an alert arriving meanwhile is not overwritten.
+        due = list(
+            due_rows.select_for_update(of=("self",)).select_related(
+                "product", "patient", "open_alert", "latest_check_in"
+            )
+        )
+        moved: set[int] = set()
+        for treatment in due:
+            place = place_of(treatment, now=now)
+            if place.triage != treatment.triage:
+                moved.add(treatment.clinic_id)
+            treatment.triage = place.triage
+            treatment.triage_since = place.since
+            treatment.triage_valid_until = place.valid_until
+        Treatment.objects.bulk_update(
+            due, ["triage", "triage_since", "triage_valid_until"], batch_size=500
+        )
+        for clinic_id in sorted(moved):
+            recount(clinic_id)
     return len(due)

@@ -9,7 +9,16 @@ from django.core.management import call_command
 from django.test import Client
 
 from recovery.clinicians import give_admin_access
-from recovery.models import AuditEvent, Clinic, Patient, Product, User
+from recovery.models import (
+    AuditEvent,
+    Clinic,
+    Patient,
+    Product,
+    Treatment,
+    Triage,
+    TriageCounts,
+    User,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +86,37 @@ def test_enrolling_in_the_admin_makes_a_patient_who_can_sign_in_by_link(
     assert not nadia.user.has_usable_password()
     assert nadia.treatments.get().product.code == "bellafill"
     assert AuditEvent.objects.filter(patient=nadia, action="patient.enrolled").exists()
+
+
+def test_changing_a_treatments_date_in_the_admin_moves_it_on_the_dashboard(
+    staff_client: Client, patient: Patient, treatment: Treatment
+) -> None:
+    assert treatment.triage == Triage.ON_TRACK
+    response = staff_client.post(
+        f"/admin/recovery/patient/{patient.pk}/change/",
+        {
+            "clinic": patient.clinic_id,
+            "name": patient.name,
+            "email": patient.email,
+            "mobile": "",
+            "date_of_birth": patient.date_of_birth.isoformat(),
+            "time_zone": patient.time_zone,
+            "language": "en",
+            "treatments-TOTAL_FORMS": "1",
+            "treatments-INITIAL_FORMS": "1",
+            "treatments-0-id": treatment.pk,
+            "treatments-0-patient": patient.pk,
+            "treatments-0-product": treatment.product_id,
+            "treatments-0-treated_on": "2026-09-01",  # the diary ended long ago
+            "treatments-0-session_number": "1",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    treatment.refresh_from_db()
+    assert treatment.triage == Triage.DIARY_FINISHED
+    counts = TriageCounts.objects.get(clinic=patient.clinic)
+    assert (counts.on_track, counts.diary_finished) == (0, 1)
 
 
 def test_a_clinician_cannot_enroll_into_another_clinic(

@@ -964,7 +964,8 @@ def test_sending_a_check_in_costs_a_fixed_number_of_queries(
 ) -> None:
     for n in range(4):
         factories.create_check_in(treatment=treatment, local_date=day(n))
-    # The write itself, plus keeping the treatment's latest check-in, alert and triage place.
+    # The write itself, plus keeping the treatment's latest check-in, alert and triage place,
+    # and the clinic's triage counts (this one moves the treatment from on track to watch).
     with django_assert_max_num_queries(16):
         assert send(patient_client, form_data(swelling=1)).status_code == 302
 

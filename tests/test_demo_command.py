@@ -37,6 +37,7 @@ from recovery.models import (
     Patient,
     Treatment,
     Triage,
+    TriageCounts,
     User,
 )
 from tests import factories
@@ -465,6 +466,12 @@ def test_every_treatment_is_kept_as_the_live_app_keeps_it() -> None:
         )
     assert not triage.due_for_sweep(now=NOW).exists()
     assert {t.triage for t in treatments} == set(Triage)
+    # And each clinic's dashboard counts are those of its rows, after a second run too.
+    run_demo()
+    for clinic in Clinic.objects.all():
+        current = Treatment.objects.filter(clinic=clinic, superseded=False)
+        by_level = TriageCounts.objects.get(clinic=clinic).by_level()
+        assert by_level == {level: current.filter(triage=level).count() for level in Triage}
 
 
 def test_the_alerts_are_those_the_live_app_makes_of_the_same_check_ins() -> None:

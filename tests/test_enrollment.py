@@ -657,7 +657,8 @@ def test_nothing_is_half_saved_when_a_step_fails(
 def test_enrolling_costs_a_fixed_number_of_queries(
     staff_client: Client, django_assert_max_num_queries: object
 ) -> None:
-    with django_assert_max_num_queries(25):  # type: ignore[operator]
+    # 30 with the clinic's triage counts, made here at the clinic's first enrollment.
+    with django_assert_max_num_queries(30):  # type: ignore[operator]
         response = staff_client.post(ENROLL, enrollment_data())
     assert response.status_code == 200
 

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from recovery import course, triage
-from recovery.models import Patient, Treatment, Triage
+from recovery import alerts, course, triage
+from recovery.models import Alert, Patient, Treatment, Triage, TriageCounts, User
 from tests import factories
 from tests.conftest import TREATED_ON
 
@@ -166,3 +166,83 @@ def test_an_open_alert_keeps_an_earlier_treatment_on_the_dashboard_until_resolve
         )
     treatment.refresh_from_db()
     assert treatment.superseded
+
+
+# The clinic's counts at each level, kept by the write functions --------------------------
+
+
+def kept(clinic_id: int) -> dict[str, int]:
+    by_level = TriageCounts.objects.get(clinic_id=clinic_id).by_level()
+    return {level.name.lower(): by_level[level] for level in Triage}
+
+
+def counted(clinic_id: int) -> dict[str, int]:
+    """What a count of the clinic's rows says (what the kept counts must always say)."""
+    by_level = triage.counts_of(Treatment.objects.filter(clinic_id=clinic_id, superseded=False))
+    return {level.name.lower(): by_level.get(level, 0) for level in Triage}
+
+
+def only(**levels: int) -> dict[str, int]:
+    return {level.name.lower(): levels.get(level.name.lower(), 0) for level in Triage}
+
+
+@pytest.mark.django_db
+def test_the_counts_follow_every_write_that_moves_a_treatment(
+    patient: Patient, second_patient: Patient, clinician: User
+) -> None:
+    clinic_id = patient.clinic_id
+    with at_local(d(0)):
+        first = factories.create_treatment(patient=patient, treated_on=d(0))
+        factories.create_treatment(patient=second_patient, treated_on=d(0))
+    assert kept(clinic_id) == counted(clinic_id) == only(on_track=2)
+
+    with at_local(d(2), hour=0):  # two days without a check-in
+        triage.sweep_triage(now=timezone.now())
+    assert kept(clinic_id) == counted(clinic_id) == only(missed_check_in=2)
+
+    with at_local(d(2)):
+        factories.create_check_in(treatment=first, local_date=d(2), red_flags=frozenset({"vision"}))
+    assert kept(clinic_id) == counted(clinic_id) == only(urgent=1, missed_check_in=1)
+
+    with at_local(d(3)):  # the next session, while the alert on the first is open
+        second = factories.create_treatment(patient=patient, treated_on=d(3))
+    assert kept(clinic_id) == counted(clinic_id) == only(urgent=1, on_track=1, missed_check_in=1)
+
+    alert = Alert.objects.get(treatment=first)
+    with at_local(d(3)):
+        alerts.resolve_alert(
+            alert=alert,
+            by=clinician,
+            outcome=Alert.Outcome.SEEN_IN_CLINIC,
+            note="Seen; fine.",
+            at=timezone.now(),
+            ip_address=None,
+        )
+    # The first treatment leaves the dashboard with its alert.
+    assert kept(clinic_id) == counted(clinic_id) == only(on_track=1, missed_check_in=1)
+
+    second.delete()  # as the admin deletes it
+    assert kept(clinic_id) == counted(clinic_id) == only(missed_check_in=1)
+    second_patient.treatments.all().delete()
+    assert kept(clinic_id) == counted(clinic_id) == only()
+
+
+@pytest.mark.django_db
+def test_a_check_in_that_keeps_the_level_leaves_the_counts_alone(treatment: Treatment) -> None:
+    with at_local(d(1)):
+        factories.create_check_in(treatment=treatment, local_date=d(1))
+    counts = TriageCounts.objects.get(clinic_id=treatment.clinic_id)
+    with at_local(d(2)):
+        factories.create_check_in(treatment=treatment, local_date=d(2))
+    assert TriageCounts.objects.get(clinic_id=treatment.clinic_id).counted_at == counts.counted_at
+    assert kept(treatment.clinic_id) == counted(treatment.clinic_id) == only(on_track=1)
+
+
+@pytest.mark.django_db
+def test_counts_for_a_clinic_never_counted_are_counted_once(treatment: Treatment) -> None:
+    TriageCounts.objects.all().delete()
+
+    counts = triage.counts_for(treatment.clinic)
+
+    assert counts.on_track == 1
+    assert TriageCounts.objects.count() == 1

@@ -47,7 +47,7 @@ from recovery.models import (
     Treatment,
     User,
 )
-from recovery.triage import place_of
+from recovery.triage import place_of, recount
 
 # One day's ratings, in the order of course.SYMPTOMS:
 # (swelling, redness, bruising, lumps, pain, itching), each 0 (none) to 3 (severe).
@@ -682,6 +682,8 @@ class DiaryWriter:
             treatment.triage_since = place.since
             treatment.triage_valid_until = place.valid_until
         save_kept_fields(self.treatments)
+        for clinic_id in sorted({t.clinic_id for t in self.treatments}):
+            recount(clinic_id)
         AuditEvent.objects.bulk_create(self.audit_events, batch_size=BATCH_SIZE)
 
 

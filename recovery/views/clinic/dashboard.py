@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.db.models.fetch_modes import FETCH_RAISE
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -239,12 +239,13 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     treatments: QuerySet[Treatment] = access.treatments_for_clinician(clinician).filter(
         superseded=False
     )
+    # The counts the write functions keep, or, for a search, the matching rows counted.
+    by_level: dict[int, int]
     if q:
         treatments = treatments.filter(patient__name__icontains=q)
-    by_level: dict[int, int] = {
-        group["triage"]: group["n"]
-        for group in treatments.order_by().values("triage").annotate(n=Count("id"))
-    }
+        by_level = triage.counts_of(treatments)
+    else:
+        by_level = triage.counts_for(clinician.clinic).by_level()
     counts = [
         LevelCount(
             slug=slug,
