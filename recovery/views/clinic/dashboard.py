@@ -176,6 +176,28 @@ def _day(treatment: Treatment) -> str:
     return str(treatment.day_on(today))
 
 
+# What a row reads of its treatment: loading only these saves a sixth of the page's query
+# (datetimes and JSON parsed for nothing); FETCH_RAISE makes a forgotten one an error.
+ROW_FIELDS = (
+    "triage",
+    "treated_on",
+    "patient__public_id",
+    "patient__name",
+    "patient__time_zone",
+    "product__diary_days",
+    *(f"latest_check_in__{symptom}" for symptom in course.SYMPTOMS),
+    "latest_check_in__updated_at",
+    *(
+        f"open_alert__{name}"
+        for name in ("public_id", "level", "reasons", "opened_at", "raised_at", "acknowledged_at")
+    ),
+    *(
+        f"open_alert__acknowledged_by__{name}"
+        for name in ("first_name", "last_name", "email", "username")
+    ),
+)
+
+
 def _patient_urls() -> Callable[[uuid.UUID], str]:
     """The patient page's address for any patient, reversed once for a page of rows."""
     marker = uuid.UUID(int=0)
@@ -273,6 +295,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         .select_related(
             "patient", "product", "latest_check_in", "open_alert", "open_alert__acknowledged_by"
         )
+        .only(*ROW_FIELDS)
         .fetch_mode(FETCH_RAISE)[start : start + PER_PAGE]
     )
     patient_url = _patient_urls()
