@@ -6,7 +6,7 @@ moderate in the first week, mild until the end of the second, none after.
 Points carry their rating as a shape and a text label, so the chart reads
 without color; the page also offers the same numbers as a table.
 
-The drawing (`Chart.svg`) is built here, not in a template: a diary's charts
+The drawing (`Chart.figure`, its `svg`) is built here, not in a template: a diary's charts
 are a few hundred coordinates, which the template language would render one
 variable at a time (and would localize: a decimal comma breaks SVG). The
 frame — the expected band, the grid and the axis labels — is the same for
@@ -73,6 +73,14 @@ class Chart:
             return f"{self.label}: no check-ins yet."
         last = self.points[-1]
         return f"{self.label}: {last.word.lower()} on day {last.day}, the latest check-in."
+
+    @property
+    def figure(self) -> SafeString:
+        """The chart with its caption, as the pages show it."""
+        return mark_safe(
+            f'<figure class="chart"><figcaption id="chart-{escape(self.symptom)}-title">'
+            f"{escape(self.label)}</figcaption>{self.svg}</figure>"
+        )
 
     @property
     def svg(self) -> SafeString:
