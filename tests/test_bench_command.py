@@ -25,6 +25,7 @@ from recovery.management.commands.bench import (
     CHECK_IN_SUBMIT,
     DASHBOARD,
     HEALTHZ,
+    SIGNED_IN_FLOOR,
     TIMELINE,
     Answer,
     Growth,
@@ -101,6 +102,7 @@ def report(*, dashboard_ms: float, growth_ms: tuple[float, float], sqls: tuple[i
         warmup=1,
         latencies=(
             Latency(HEALTHZ, samples(2.0)),
+            Latency(SIGNED_IN_FLOOR, samples(4.0)),
             Latency(CHECK_IN_PAGE, samples(5.0), sql=6),
             Latency(CHECK_IN_SUBMIT, samples(9.0)),
             Latency(DASHBOARD, samples(dashboard_ms), sql=sqls[-1]),
@@ -123,6 +125,9 @@ def test_the_report_prints_each_endpoint_against_the_baseline_and_its_aim() -> N
     assert "2.5×" in check_in and check_in.endswith("< 3×   PASS")
     submit = next(line for line in lines if line.startswith("submit a check-in"))
     assert submit.endswith("4.5×")  # no aim
+    floor = next(line for line in lines if line.startswith("signed-in floor (reference)"))
+    assert floor.endswith("2.0×")  # a reference, without an aim
+    assert "smallest page): 2.0× the baseline." in text
     rows = [re.split(r"\s{2,}", line.strip()) for line in lines]
     assert ["200", "150", "7", "8.0", "16.0", "1.00×"] in rows
     assert ["20,000", "15,000", "7", "9.0", "18.0", "1.12×"] in rows
@@ -300,13 +305,23 @@ def test_a_tiny_run_against_gunicorn_measures_every_endpoint() -> None:
     figures = json.loads(out.getvalue())
     assert [(e["endpoint"], e["requests"]) for e in figures["endpoints"]] == [
         ("healthz", 3),
+        ("signed_in_floor", 3),
         ("check_in_page", 3),
         ("check_in_submit", 3),
         ("dashboard", 3),
         ("timeline", 3),
     ]
     assert all(e["median_ms"] > 0 and e["p95_ms"] >= e["median_ms"] for e in figures["endpoints"])
-    assert [e["sql"] is None for e in figures["endpoints"]] == [True, False, True, False, False]
+    assert [e["sql"] is None for e in figures["endpoints"]] == [
+        True,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    floor = next(e for e in figures["endpoints"] if e["endpoint"] == "signed_in_floor")
+    assert floor["aim_times_baseline"] is None and floor["passed"] is None
     growth = figures["dashboard_growth"]
     assert [g["patients"] for g in growth] == [2, 4]
     assert all(g["sql"] > 0 and g["over_http_median_ms"] > 0 for g in growth)

@@ -40,9 +40,11 @@ from urllib.parse import urlencode
 import dj_database_url
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 
-from recovery import course
+from recovery import access, audit, course
 from recovery.management.commands.demo import RIVERSIDE
 
 # Who the bench signs in as: the demo's first clinic's nurse, and its first patient
@@ -53,12 +55,24 @@ DEFAULT_SIZES = (200, 2_000, 20_000)
 SERVER_START_SECONDS = 30.0
 SUBPROCESS_SECONDS = 600.0
 SETTINGS_MODULE = "aftercare_bench_settings"
-SETTINGS_SHIM = '''"""Aftercare's settings; static files go to the bench's scratch folder."""
+SETTINGS_SHIM = '''"""Aftercare's settings; static files go to the bench's scratch folder, and the
+bench's reference page is served beside the app's."""
 
 from config.settings import *  # noqa: F403
 
 STATIC_ROOT = {static_root!r}
+ROOT_URLCONF = "aftercare_bench_urls"
 '''
+URLS_SHIM = '''"""Aftercare's URLs, and the bench's reference page (only on its scratch server)."""
+
+from django.urls import path
+
+from config.urls import urlpatterns as app_urlpatterns
+from recovery.management.commands.bench import signed_in_floor
+
+urlpatterns = [path({path!r}, signed_in_floor), *app_urlpatterns]
+'''
+FLOOR_PATH = "/bench/signed-in-floor/"
 # The growth aim: the dashboard at the largest size takes at most this many times its time
 # at the smallest.
 GROWTH_AIM = 1.5
@@ -98,6 +112,9 @@ class Endpoint:
 
 
 HEALTHZ = Endpoint("healthz", "/healthz (baseline)", "GET", 200)
+# What every signed-in patient page costs before its own work (signed_in_floor): a
+# reference, to read the pages' aims against, with no aim of its own.
+SIGNED_IN_FLOOR = Endpoint("signed_in_floor", "signed-in floor (reference)", "GET", 200)
 CHECK_IN_PAGE = Endpoint("check_in_page", "check-in page", "GET", 200, aim=3.0)
 CHECK_IN_SUBMIT = Endpoint("check_in_submit", "submit a check-in", "POST", 302)
 DASHBOARD = Endpoint("dashboard", "dashboard, first page", "GET", 200, aim=10.0)
@@ -278,6 +295,13 @@ class Report:
                     align="lrrrrrll",
                 )
             )
+            floor = next((lat for lat in self.latencies if lat.endpoint == SIGNED_IN_FLOOR), None)
+            if floor is not None:
+                lines += [
+                    "The signed-in floor is what every signed-in patient page does before its",
+                    "own work (the session and the patient, their treatment, an audit row, the",
+                    f"smallest page): {self.times_baseline(floor):.1f}× the baseline.",
+                ]
             lines.append("")
         if self.growth:
             first = self.growth[0]
@@ -605,6 +629,7 @@ class Workspace:
         (folder / f"{SETTINGS_MODULE}.py").write_text(
             SETTINGS_SHIM.format(static_root=str(folder / "static"))
         )
+        (folder / "aftercare_bench_urls.py").write_text(URLS_SHIM.format(path=FLOOR_PATH[1:]))
         python_path = [str(folder), str(self.base_dir)]
         if os.environ.get("PYTHONPATH"):
             python_path.append(os.environ["PYTHONPATH"])
@@ -847,6 +872,23 @@ def load_in_browser(port: int, session: str) -> PageLoad:
     )
 
 
+# --- The reference page (served only by the scratch server's URLconf, URLS_SHIM) -------
+
+
+def signed_in_floor(request: HttpRequest) -> HttpResponse:
+    """What every signed-in patient page does before its own work: the session and the
+    patient with their clinic, their current treatment, an audit row, and the smallest page
+    (through the base template, its header and sign-out form)."""
+    patient = access.patient_for_request(request)
+    access.current_treatment(patient, today=patient.today())
+    audit.record(request, patient=patient, action="bench.floor_viewed")
+    return render(
+        request,
+        "recovery/patient/refused.html",
+        {"message": "The bench's reference page.", "clinic": patient.clinic},
+    )
+
+
 # --- In-process, on the scratch database (manage.py bench --probe) ---------------------
 
 
@@ -1039,6 +1081,7 @@ class Run:
         timeline = reverse("clinic:patient", kwargs={"public_id": probed["timeline_patient"]})
         requests = [
             (HEALTHZ, workspace.sender(HEALTHZ, reverse("healthz"), cookies={})),
+            (SIGNED_IN_FLOOR, workspace.sender(SIGNED_IN_FLOOR, FLOOR_PATH, cookies=patient)),
             (CHECK_IN_PAGE, workspace.sender(CHECK_IN_PAGE, check_in, cookies=patient)),
             (
                 CHECK_IN_SUBMIT,
@@ -1067,7 +1110,8 @@ class Run:
 class Command(BaseCommand):
     help = (
         "Measure, against gunicorn (one sync worker on 127.0.0.1) with production settings, "
-        "the median and 95th-percentile latency of /healthz (the baseline), the patient's "
+        "the median and 95th-percentile latency of /healthz (the baseline), the signed-in "
+        "floor (a reference page that does only what every signed-in page does), the patient's "
         "check-in page, sending a check-in, the clinic dashboard's first page and a patient's "
         "timeline, each also as a multiple of the baseline; the check-in page's compressed "
         "transfer size and first paint in Chromium, cold and with the service worker; and "
