@@ -6,12 +6,12 @@ moderate in the first week, mild until the end of the second, none after.
 Points carry their rating as a shape and a text label, so the chart reads
 without color; the page also offers the same numbers as a table.
 
-The drawing (`Chart.figure`, its `svg`) is built here, not in a template: a diary's charts
-are a few hundred coordinates, which the template language would render one
-variable at a time (and would localize: a decimal comma breaks SVG). The
-frame — the expected band, the grid and the axis labels — is the same for
-every chart of one course and is drawn once per course. Numbers go into the
-markup as Python writes them; every word is escaped.
+The drawing (`Chart.figure`, its `svg`) is built here, not in a template: a
+diary's charts are a few hundred coordinates, which the template language
+would render one variable at a time (and would localize: a decimal comma
+breaks SVG). The frame (the expected band, the grid and the axis labels) is
+the same for every chart of one course and is drawn once per course. Numbers
+go into the markup as Python writes them; every word is escaped.
 """
 
 from __future__ import annotations
@@ -44,9 +44,8 @@ class Frame:
     """What every chart of one course shares."""
 
     last_day: int
-    # The expected band, as a step polygon along the bottom axis.
-    expected_area: str
-    # The band, the grid lines and the axis labels, as SVG.
+    # The expected band (a step polygon along the bottom axis), the grid lines and the
+    # axis labels, as SVG.
     markup: str
 
 
@@ -119,17 +118,16 @@ def frame_for(values: course.CourseValues) -> Frame:
     def x(day: float) -> float:
         return x_of(day, last_day)
 
-    y = y_of
-    corners = [(x(0), y(0))]
+    corners = [(x(0), y_of(0))]
     for day in range(last_day + 1):
-        allowed = expected_max_rating(day, values)
-        corners += [(x(max(day - 0.5, 0)), y(allowed)), (x(min(day + 0.5, last_day)), y(allowed))]
-    corners.append((x(last_day), y(0)))
-    expected_area = " ".join(f"{cx},{cy}" for cx, cy in corners)
+        allowed = y_of(expected_max_rating(day, values))
+        corners += [(x(max(day - 0.5, 0)), allowed), (x(min(day + 0.5, last_day)), allowed)]
+    corners.append((x(last_day), y_of(0)))
+    band = " ".join(f"{cx},{cy}" for cx, cy in corners)
 
     grid = "".join(
-        f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(r)}" y2="{y(r)}"/>'
-        f'<text class="axis" x="{LEFT - 4}" y="{y(r)}" text-anchor="end" '
+        f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_of(r)}" y2="{y_of(r)}"/>'
+        f'<text class="axis" x="{LEFT - 4}" y="{y_of(r)}" text-anchor="end" '
         f'dominant-baseline="middle">{escape(RATING_WORDS[r][0])}</text>'
         for r in range(course.RATING_MAX + 1)
     )
@@ -137,8 +135,9 @@ def frame_for(values: course.CourseValues) -> Frame:
         f'<text class="axis" x="{x(d)}" y="{HEIGHT - 6}" text-anchor="middle">Day {d}</text>'
         for d in range(0, last_day + 1, 7)
     )
-    markup = f'<polygon class="expected" points="{expected_area}"/>{grid}{days}'
-    return Frame(last_day=last_day, expected_area=expected_area, markup=markup)
+    return Frame(
+        last_day=last_day, markup=f'<polygon class="expected" points="{band}"/>{grid}{days}'
+    )
 
 
 def symptom_charts(
