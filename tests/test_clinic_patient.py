@@ -33,6 +33,7 @@ from recovery.models import (
     Triage,
     User,
 )
+from recovery.templatetags.clinic_times import zoned
 from recovery.views.clinic.patients import day_text, time_text
 from tests import factories
 from tests.conftest import TREATED_ON
@@ -704,7 +705,7 @@ def test_the_page_shows_a_missed_check_in_before_the_sweep_has_run(
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Europe/Lisbon", "Asia/Kolkata", "UTC"])
-def test_the_timeline_writes_dates_and_times_as_the_date_filter_does(zone: str) -> None:
+def test_the_timeline_writes_dates_and_times_as_the_template_filters_do(zone: str) -> None:
     """Every day of a year, and every quarter hour around the daylight-saving changes of
     the United States and of Europe."""
     tz = ZoneInfo(zone)
@@ -722,10 +723,23 @@ def test_the_timeline_writes_dates_and_times_as_the_date_filter_does(zone: str) 
         for quarter in range(48 * 4):
             at = start + dt.timedelta(minutes=15 * quarter)
             with timezone.override(tz):
+                assert time_text(at, tz) == zoned(at, "j M, H:i")
                 django_says = date_format(timezone.localtime(at), "j M, H:i T")
-            if django_says.endswith(" "):
-                # The hour that comes twice when clocks go back: Django leaves the zone out,
-                # the timeline says which of the two it was.
-                assert time_text(at, tz) == django_says + at.astimezone(tz).tzname()
-            else:
+            if not django_says.endswith(" "):  # where Django names the zone, the same name
                 assert time_text(at, tz) == django_says
+
+
+def test_a_time_in_the_hour_that_comes_twice_says_which(
+    clinic_client: Client, patient: Patient, treatment: Treatment
+) -> None:
+    """New York's clocks went back at 2:00 on 1 November 2026: 1:30 came first in EDT,
+    then again an hour later in EST. The date filter's "T" names neither."""
+    check_in_on(treatment, 4, hour=11, swelling=3)
+    Alert.objects.update(opened_at=dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC))
+
+    said = text_of(clinic_client.get(page_path(patient)))
+
+    assert "Opened Sun 1 Nov, 01:30 EST" in said
+    assert "Opened 1 Nov, 01:30 EST" in said  # the alert history
+    Alert.objects.update(opened_at=dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC))
+    assert "Opened Sun 1 Nov, 01:30 EDT" in text_of(clinic_client.get(page_path(patient)))

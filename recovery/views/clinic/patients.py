@@ -84,7 +84,7 @@ def day_text(day: dt.date) -> str:
 
 
 def time_text(at: dt.datetime, zone: ZoneInfo) -> str:
-    """ "25 Nov, 14:02 EST" in `zone`: the template's date:"j M, H:i T" there."""
+    """ "25 Nov, 14:02 EST" in `zone`: what the template's zoned:"j M, H:i" writes there."""
     local = at.astimezone(zone)
     return f"{local.day} {MONTHS_3[local.month].title()}, {local:%H:%M} {local.tzname()}"
 
