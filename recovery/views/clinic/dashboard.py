@@ -80,7 +80,7 @@ def _heard(symptom: str, value: int | None) -> str:
 
 
 # Every rating of every symptom, made once: a page shows 25 rows of six.
-_VALUES = (None, *range(course.RATING_MIN, course.RATING_MAX + 1))
+_VALUES = (None, *RATING_WORDS)  # unrated, then each point of the scale
 _GLANCES = {
     (symptom, value, last): _glance(symptom, value, last=last)
     for symptom in course.SYMPTOMS

@@ -72,8 +72,7 @@ def _rating_word(rating: object) -> str:
 
 # A table cell for each rating (or none), made once: a diary is 31 rows of six.
 _RATING_CELLS = {
-    rating: format_html("<td>{}</td>", _rating_word(rating))
-    for rating in (None, *range(course.RATING_MIN, course.RATING_MAX + 1))
+    rating: format_html("<td>{}</td>", _rating_word(rating)) for rating in (None, *RATING_WORDS)
 }
 
 
