@@ -7,12 +7,13 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from django.utils import timezone
 
-from recovery import audit, triage
+from recovery import audit, locks, triage
 from recovery.enrollment import add_treatment, new_patient_user
 from recovery.models import (
     AuditEvent,
@@ -66,18 +67,22 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     list_display = ["name", "code", "early_days", "typical_days", "expected_max_days", "diary_days"]
 
 
+# What the admin edits of a treatment (the rest is kept by the write functions).
+TREATMENT_FIELDS = (
+    "product",
+    "treated_on",
+    "areas",
+    "injection_sites",
+    "session_number",
+    "lot_number",
+    "notes",
+)
+
+
 class TreatmentInline(admin.StackedInline[Treatment, Patient]):
     model = Treatment
     extra = 1
-    fields = [
-        "product",
-        "treated_on",
-        "areas",
-        "injection_sites",
-        "session_number",
-        "lot_number",
-        "notes",
-    ]
+    fields = TREATMENT_FIELDS
 
 
 @admin.register(Patient)
@@ -124,9 +129,16 @@ class PatientAdmin(ClinicScopedAdmin[Patient]):
                     recorded_by=request.user if isinstance(request.user, User) else None,
                 )
             else:
-                treatment.save()
-                # A changed date or product can move it on the dashboard (and its counts).
-                triage.refresh_triage(treatment, now=timezone.now())
+                # Only what the form edits, on the row as it is now: what the write
+                # functions keep on it (latest check-in, open alert, triage) may have
+                # moved since the form was loaded.
+                with transaction.atomic():
+                    locked = locks.treatment_for_update(treatment.pk)
+                    for name in TREATMENT_FIELDS:
+                        setattr(locked, name, getattr(treatment, name))
+                    locked.save(update_fields=TREATMENT_FIELDS)
+                    # A changed date or product can move it on the dashboard (and its counts).
+                    triage.keep_current(locked, now=timezone.now())
                 audit.record(
                     request,
                     patient=form.instance,

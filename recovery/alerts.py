@@ -8,6 +8,7 @@ stays open until a clinician resolves it with an outcome and a note.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,8 +16,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from recovery import audit, course, triage
-from recovery.models import Alert, CheckIn, Treatment, User
+from recovery import audit, course, locks, triage
+from recovery.models import Alert, CheckIn, Treatment, User, WarningSignReport
 
 ALERT_LEVELS = (course.Status.CONTACT_CLINIC, course.Status.URGENT)
 
@@ -30,36 +31,132 @@ def _merged(reasons: list[str], more: list[str]) -> list[str]:
 
 
 def open_or_raise_alert(*, check_in: CheckIn, at: dt.datetime) -> Alert | None:
-    """Call inside the transaction that saved `check_in` (its treatment row locked)."""
+    """Call inside the transaction that saved `check_in`, its treatment locked
+    (locks.treatment_for_update); the caller then keeps the treatment's row current
+    (triage.keep_current)."""
     status = check_in.course_status
     if status not in ALERT_LEVELS:
         return None
-    treatment = check_in.treatment
-    alert = Alert.objects.filter(treatment=treatment, resolved_at__isnull=True).first()
+    return _open_or_raise(
+        treatment=check_in.treatment,
+        status=status,
+        reasons=list(check_in.reasons),
+        at=at,
+        check_in=check_in,
+    )
+
+
+def _open_or_raise(
+    *,
+    treatment: Treatment,
+    status: course.Status,
+    reasons: list[str],
+    at: dt.datetime,
+    check_in: CheckIn | None = None,
+    report: WarningSignReport | None = None,
+) -> Alert:
+    alert = (
+        Alert.objects.select_for_update()
+        .filter(treatment=treatment, resolved_at__isnull=True)
+        .first()
+    )
     if alert is None:
         alert = Alert.objects.create(
             treatment=treatment,
             level=status.value,
-            reasons=list(check_in.reasons),
+            reasons=reasons,
             check_in=check_in,
+            report=report,
             opened_at=at,
         )
-        notify = True
+        action, notify = "alert.opened", True
     else:
         raised = course.Status(alert.level).rank < status.rank
-        alert.reasons = _merged(alert.reasons, list(check_in.reasons))
-        fields = ["reasons"]
+        merged = _merged(alert.reasons, reasons)
+        fields = []
+        if merged != alert.reasons:
+            alert.reasons = merged
+            fields.append("reasons")
         if raised:
-            alert.level, alert.raised_at, alert.check_in = status.value, at, check_in
-            fields += ["level", "raised_at", "check_in"]
-        alert.save(update_fields=fields)
-        notify = raised
-    if treatment.open_alert_id != alert.pk:
-        treatment.open_alert = alert
-        treatment.save(update_fields=["open_alert"])
+            alert.level, alert.raised_at, alert.check_in, alert.report = (
+                status.value,
+                at,
+                check_in,
+                report,
+            )
+            fields += ["level", "raised_at", "check_in", "report"]
+        action, notify = "", raised
+        if fields:
+            # What the clinician was shown is no longer what the alert says.
+            alert.version += 1
+            alert.save(update_fields=[*fields, "version"])
+            action = "alert.raised" if raised else "alert.reasons_added"
+    if action:
+        audit.record_event(
+            actor=None,
+            patient=treatment.patient,
+            action=action,
+            object_id=alert.public_id,
+            ip_address=None,
+        )
     if notify:
         transaction.on_commit(lambda: email_clinic(alert=alert))
     return alert
+
+
+def report_warning_signs(
+    *,
+    treatment: Treatment,
+    local_date: dt.date,
+    red_flags: frozenset[str],
+    note: str,
+    answered_at: dt.datetime | None,
+    refusal: str,
+    idempotency_key: uuid.UUID | None,
+    entered_by: User | None,
+    at: dt.datetime,
+    ip_address: str | None,
+) -> WarningSignReport:
+    """Keep warning signs that could not be saved as a check-in, and open or raise the alert.
+
+    Call inside a transaction holding the treatment's lock (locks.treatment_for_update).
+    The course decides the level (a red flag is urgent), as for a check-in.
+    """
+    answers = course.Answers(ratings={}, red_flags=red_flags)
+    assessment = course.assess(
+        day=treatment.day_on(local_date),
+        answers=answers,
+        previous=None,
+        course=treatment.product.course,
+    )
+    report = WarningSignReport.objects.create(
+        treatment=treatment,
+        local_date=local_date,
+        red_flags=[f for f in course.RED_FLAGS if f in red_flags],
+        note=note,
+        answered_at=answered_at,
+        received_at=at,
+        refusal=refusal,
+        idempotency_key=idempotency_key,
+        entered_by=entered_by,
+    )
+    audit.record_event(
+        actor=entered_by,
+        patient=treatment.patient,
+        action="warning_signs.reported",
+        object_id=report.public_id,
+        ip_address=ip_address,
+    )
+    if assessment.status in ALERT_LEVELS:
+        _open_or_raise(
+            treatment=treatment,
+            status=assessment.status,
+            reasons=list(assessment.reasons),
+            at=at,
+            report=report,
+        )
+    triage.keep_current(treatment, now=at)
+    return report
 
 
 def email_clinic(*, alert: Alert) -> None:
@@ -83,21 +180,49 @@ def email_clinic(*, alert: Alert) -> None:
     message.send()
 
 
-def acknowledge_alert(*, alert: Alert, by: User, at: dt.datetime, ip_address: str | None) -> Alert:
-    """A clinician says "I'm calling them"."""
-    with transaction.atomic():
-        alert = (
-            Alert.objects.select_for_update().select_related("treatment__patient").get(pk=alert.pk)
+class AlertChanged(AlertRefused):
+    """The alert changed after the clinician's page showed it: they must read it again."""
+
+    def __init__(self, alert: Alert) -> None:
+        self.alert = alert
+        super().__init__(
+            "This alert has changed since your page showed it "
+            f"(it is now {alert.get_level_display().lower()}). "
+            "Read it again below before you act on it; nothing was changed."
         )
-        if alert.resolved_at is not None:
-            raise AlertRefused("This alert is already resolved.")
+
+
+def _locked_open_alert(alert: Alert) -> tuple[Treatment, Alert]:
+    """The alert's treatment and the alert, locked in that order (docs/concurrency.md),
+    the alert as committed now; refused if it is resolved."""
+    treatment = locks.treatment_for_update(alert.treatment_id)
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    alert.treatment = treatment
+    if alert.resolved_at is not None:
+        raise AlertRefused("This alert is already resolved.")
+    return treatment, alert
+
+
+def _as_seen(alert: Alert, seen_version: int) -> None:
+    if alert.version != seen_version:
+        raise AlertChanged(alert)
+
+
+def acknowledge_alert(
+    *, alert: Alert, seen_version: int, by: User, at: dt.datetime, ip_address: str | None
+) -> Alert:
+    """A clinician says "I'm calling them", about the alert as their page showed it."""
+    with transaction.atomic():
+        treatment, alert = _locked_open_alert(alert)
         if alert.acknowledged_at is not None:
             raise AlertRefused("This alert is already acknowledged.")
+        _as_seen(alert, seen_version)
         alert.acknowledged_at, alert.acknowledged_by = at, by
-        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        alert.version += 1
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by", "version"])
         audit.record_event(
             actor=by,
-            patient=alert.treatment.patient,
+            patient=treatment.patient,
             action="alert.acknowledged",
             object_id=alert.public_id,
             ip_address=ip_address,
@@ -108,32 +233,33 @@ def acknowledge_alert(*, alert: Alert, by: User, at: dt.datetime, ip_address: st
 def resolve_alert(
     *,
     alert: Alert,
+    seen_version: int,
     by: User,
     outcome: Alert.Outcome,
     note: str,
     at: dt.datetime,
     ip_address: str | None,
 ) -> Alert:
-    """Close the alert with what came of it; the treatment goes back to its place by check-ins."""
+    """Close the alert, as the clinician's page showed it, with what came of it; the
+    treatment goes back to its place by check-ins.
+
+    AlertChanged if the alert has been raised, given a new reason or acknowledged since
+    that page showed version `seen_version`: nothing is resolved that was not shown.
+    """
     if outcome not in Alert.Outcome.values:
         raise AlertRefused(f"Unknown outcome: {outcome!r}.")
     if not note.strip():
         raise AlertRefused("Say what was done in a note.")
     with transaction.atomic():
-        # The treatment first, as record_check_in locks it: a check-in arriving meanwhile
-        # then waits and opens a new alert, instead of raising the one being resolved.
-        treatment = (
-            Treatment.objects.select_for_update(of=("self",))
-            .select_related("product", "patient", "latest_check_in")
-            .get(pk=alert.treatment_id)
-        )
-        alert = Alert.objects.select_for_update().get(pk=alert.pk)
-        if alert.resolved_at is not None:
-            raise AlertRefused("This alert is already resolved.")
+        # A check-in arriving meanwhile waits for the treatment's lock, then opens a new
+        # alert; one that came first has raised this one, and the version says so.
+        treatment, alert = _locked_open_alert(alert)
+        _as_seen(alert, seen_version)
         alert.resolved_at, alert.resolved_by = at, by
         alert.outcome, alert.outcome_note = outcome, note.strip()
         if alert.acknowledged_at is None:
             alert.acknowledged_at, alert.acknowledged_by = at, by
+        alert.version += 1
         alert.save(
             update_fields=[
                 "resolved_at",
@@ -142,15 +268,15 @@ def resolve_alert(
                 "outcome_note",
                 "acknowledged_at",
                 "acknowledged_by",
+                "version",
             ]
         )
-        treatment.open_alert = None
         # An earlier treatment stayed on the dashboard only for this alert.
         treatment.superseded = Treatment.objects.filter(
             patient_id=treatment.patient_id, pk__gt=treatment.pk
         ).exists()
-        treatment.save(update_fields=["open_alert", "superseded"])
-        triage.refresh_triage(treatment, now=at)
+        treatment.save(update_fields=["superseded"])
+        triage.keep_current(treatment, now=at)
         triage.recount(treatment.clinic_id)  # it may have left the dashboard
         audit.record_event(
             actor=by,

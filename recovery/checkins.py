@@ -8,18 +8,52 @@ one replaces it, and what it said before is kept as a revision.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils.formats import date_format
 
-from recovery import alerts, audit, course, triage
-from recovery.models import CheckIn, CheckInRevision, Treatment, User
+from recovery import alerts, audit, course, locks, triage
+from recovery.models import CheckIn, CheckInRevision, Treatment, User, WarningSignReport
 
 
 class CheckInRefused(Exception):
-    """The check-in cannot be saved; the message says why, in the patient's words."""
+    """The check-in cannot be saved; the message says why, in the patient's words.
+
+    `warning_signs`: the red flags it carried, which were kept and told to the clinic
+    all the same (record_check_in); the message then says so.
+    """
+
+    TOLD = "Your clinic has been told about the warning signs you reported."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        warning_signs: frozenset[str] | set[str] = frozenset(),
+        replayed_report: bool = False,
+    ) -> None:
+        self.warning_signs = frozenset(warning_signs)
+        self.replayed_report = replayed_report
+        super().__init__(f"{message} {self.TOLD}" if self.warning_signs else message)
+
+
+class SubmissionConflict(CheckInRefused):
+    """The same idempotency key came back with other answers (409)."""
+
+
+class CheckInChanged(CheckInRefused):
+    """The day's check-in changed after the form was filled in against it."""
+
+    def __init__(self, current: CheckIn | None) -> None:
+        self.current = current
+        super().__init__(
+            "The patient's check-in for this day has changed since you opened this form. "
+            "Read what it says now, then save again."
+        )
 
 
 @dataclass(frozen=True)
@@ -113,19 +147,48 @@ def _validate(answers: course.Answers) -> None:
             raise CheckInRefused(f"A rating must be between 0 and 3, not {rating}.")
 
 
-def _replayed(idempotency_key: uuid.UUID, treatment: Treatment) -> CheckIn | None:
-    """The check-in an earlier submission with the same key made, if any."""
+def submission_digest(*, local_date: dt.date, answers: course.Answers, note: str) -> str:
+    """What a submission sent, as a digest kept with its idempotency key."""
+    sent = {
+        "date": local_date.isoformat(),
+        "ratings": {s: answers.ratings.get(s) for s in course.SYMPTOMS},
+        "red_flags": sorted(answers.red_flags),
+        "note": note,
+    }
+    return hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Earlier:
+    """What an earlier submission with the same key made, and what it sent."""
+
+    check_in: CheckIn | None
+    digest: str
+    red_flags: frozenset[str]
+
+
+def _replayed(idempotency_key: uuid.UUID, treatment: Treatment) -> _Earlier | None:
+    """The earlier submission with the same key, if any (another patient's: refused)."""
     check_in = CheckIn.objects.filter(idempotency_key=idempotency_key).first()
-    if check_in is None:
-        revision = (
-            CheckInRevision.objects.filter(idempotency_key=idempotency_key)
-            .select_related("check_in")
-            .first()
-        )
-        check_in = revision.check_in if revision else None
-    if check_in is not None and check_in.treatment_id != treatment.pk:
+    if check_in is not None:
+        earlier = _Earlier(check_in, check_in.answers_digest, frozenset(check_in.red_flags))
+        owner = check_in.treatment_id
+    elif revision := (
+        CheckInRevision.objects.filter(idempotency_key=idempotency_key)
+        .select_related("check_in")
+        .first()
+    ):
+        flags = frozenset(revision.answers.get("red_flags", []))
+        earlier = _Earlier(revision.check_in, revision.answers_digest, flags)
+        owner = revision.check_in.treatment_id
+    elif report := WarningSignReport.objects.filter(idempotency_key=idempotency_key).first():
+        earlier = _Earlier(None, "", frozenset(report.red_flags))
+        owner = report.treatment_id
+    else:
+        return None
+    if owner != treatment.pk:
         raise CheckInRefused("This submission can't be accepted.")
-    return check_in
+    return earlier
 
 
 def previous_answers(*, treatment: Treatment, before: dt.date) -> course.Answers | None:
@@ -159,6 +222,8 @@ def record_check_in(
     answers: course.Answers,
     note: str = "",
     idempotency_key: uuid.UUID | None = None,
+    seen_version: int | None = None,
+    answered_at: dt.datetime | None = None,
     entered_by: User | None,
     today: dt.date,
     at: dt.datetime,
@@ -167,80 +232,161 @@ def record_check_in(
     """Save the answers for `local_date`, assessed against the check-in before it.
 
     Ratings left out (None) keep what an earlier check-in of the same day said.
-    A replay of an already saved submission (same idempotency key) changes
-    nothing and returns the check-in it made.
+    A replay of an already saved submission (same idempotency key, same answers)
+    changes nothing and returns the check-in it made; the same key with other
+    answers is refused (SubmissionConflict). `seen_version` is the version of the
+    day's check-in the form was filled in against (0: none yet); if the day's
+    check-in has changed since, CheckInChanged and nothing is saved.
+
+    Warning signs are never dropped: when the answers cannot be saved as a check-in
+    (the day cannot be filled in any more, or the key was used for other answers),
+    those answered yes are still kept and open or raise the alert (`answered_at`:
+    when the patient answered, by the phone's clock), and the refusal says so.
     """
+    digest = submission_digest(local_date=local_date, answers=answers, note=note)
     with transaction.atomic():
-        # One writer per treatment at a time: the day's row and its neighbours stay consistent.
-        treatment = (
-            Treatment.objects.select_for_update(of=("self",))
-            .select_related("product", "patient", "latest_check_in", "open_alert")
-            .get(pk=treatment.pk)
-        )
-        if idempotency_key is not None and (done := _replayed(idempotency_key, treatment)):
-            return RecordedCheckIn(done, replayed=True)
-
-        existing = day_to_fill(treatment=treatment, local_date=local_date, today=today)
-        if existing is not None and any(answers.ratings.get(s) is None for s in course.SYMPTOMS):
-            # Sent from "Something feels wrong" before rating: keep the day's other answers.
-            answers = course.Answers(
-                ratings={
-                    s: getattr(existing, s)
-                    if answers.ratings.get(s) is None
-                    else answers.ratings[s]
-                    for s in course.SYMPTOMS
-                },
-                red_flags=answers.red_flags,
-            )
-            note = note or existing.note
-        _validate(answers)
-
-        previous = previous_answers(treatment=treatment, before=local_date)
-        day = treatment.day_on(local_date)
-        assessment = course.assess(
-            day=day,
+        treatment = locks.treatment_for_update(treatment.pk)
+        outcome = _record_locked(
+            treatment=treatment,
+            local_date=local_date,
             answers=answers,
-            previous=previous,
-            course=treatment.product.course,
-        )
-        values = {
-            **{s: answers.ratings.get(s) for s in course.SYMPTOMS},
-            "red_flags": [f for f in course.RED_FLAGS if f in answers.red_flags],
-            "note": note,
-            "status": assessment.status.value,
-            "reasons": list(assessment.reasons),
-            "idempotency_key": idempotency_key,
-            "entered_by": entered_by,
-        }
-        if existing is None:
-            check_in = CheckIn.objects.create(
-                treatment=treatment,
-                local_date=local_date,
-                day=day,
-                created_at=at,
-                updated_at=at,
-                **values,
-            )
-            action = "check_in.created"
-        else:
-            _keep_revision(existing, replaced_at=at)
-            for name, value in values.items():
-                setattr(existing, name, value)
-            existing.updated_at = at
-            existing.save(update_fields=[*values, "updated_at"])
-            check_in = existing
-            action = "check_in.replaced"
-        for changed in (check_in, _reassess_next(check_in)):
-            if changed is not None:
-                alerts.open_or_raise_alert(check_in=changed, at=at)
-        _keep_latest(treatment, check_in, at=at)
-        audit.record_event(
-            actor=entered_by,
-            patient=treatment.patient,
-            action=action,
-            object_id=check_in.public_id,
+            note=note,
+            digest=digest,
+            idempotency_key=idempotency_key,
+            seen_version=seen_version,
+            entered_by=entered_by,
+            today=today,
+            at=at,
             ip_address=ip_address,
         )
+        if isinstance(outcome, CheckInRefused) and outcome.warning_signs:
+            # Committed with the refusal: the answers are not a check-in, their warning signs
+            # still reach the clinic.
+            alerts.report_warning_signs(
+                treatment=treatment,
+                local_date=local_date,
+                red_flags=outcome.warning_signs,
+                note=note,
+                answered_at=answered_at,
+                refusal=str(outcome),
+                idempotency_key=None if outcome.replayed_report else idempotency_key,
+                entered_by=entered_by,
+                at=at,
+                ip_address=ip_address,
+            )
+    if isinstance(outcome, CheckInRefused):
+        raise outcome
+    return outcome
+
+
+def _record_locked(
+    *,
+    treatment: Treatment,
+    local_date: dt.date,
+    answers: course.Answers,
+    note: str,
+    digest: str,
+    idempotency_key: uuid.UUID | None,
+    seen_version: int | None,
+    entered_by: User | None,
+    today: dt.date,
+    at: dt.datetime,
+    ip_address: str | None,
+) -> RecordedCheckIn | CheckInRefused:
+    """record_check_in's work, with the treatment locked; a refusal is returned, not raised,
+    so that the warning signs it carries can be kept in the same transaction."""
+    if idempotency_key is not None and (earlier := _replayed(idempotency_key, treatment)):
+        if earlier.check_in is not None and earlier.digest in ("", digest):
+            return RecordedCheckIn(earlier.check_in, replayed=True)
+        new_flags = answers.red_flags & set(course.RED_FLAGS) - earlier.red_flags
+        if earlier.check_in is None:  # refused before, its warning signs kept: refuse again
+            told = f" {CheckInRefused.TOLD}" if earlier.red_flags and not new_flags else ""
+            return CheckInRefused(
+                f"This check-in was already sent and could not be saved.{told}",
+                warning_signs=new_flags,
+                replayed_report=True,
+            )
+        return SubmissionConflict(
+            "This check-in was already sent with other answers, so nothing was changed. "
+            "Please check in again.",
+            warning_signs=new_flags,
+            replayed_report=True,
+        )
+
+    # The day's row as committed now (never a copy read before the lock): a check-in for
+    # a day that has one always replaces it.
+    existing = CheckIn.objects.filter(treatment=treatment, local_date=local_date).first()
+    refusal = refusal_for_date(
+        treatment=treatment, local_date=local_date, today=today, exists=existing is not None
+    )
+    if refusal:
+        return CheckInRefused(refusal, warning_signs=answers.red_flags & set(course.RED_FLAGS))
+    if seen_version is not None and seen_version != (existing.version if existing else 0):
+        return CheckInChanged(existing)
+    if existing is not None and any(answers.ratings.get(s) is None for s in course.SYMPTOMS):
+        # Sent from "Something feels wrong" before rating: keep the day's other answers.
+        answers = course.Answers(
+            ratings={
+                s: getattr(existing, s) if answers.ratings.get(s) is None else answers.ratings[s]
+                for s in course.SYMPTOMS
+            },
+            red_flags=answers.red_flags,
+        )
+        note = note or existing.note
+    try:
+        _validate(answers)
+    except CheckInRefused as error:
+        return error
+
+    previous = previous_answers(treatment=treatment, before=local_date)
+    day = treatment.day_on(local_date)
+    assessment = course.assess(
+        day=day,
+        answers=answers,
+        previous=previous,
+        course=treatment.product.course,
+    )
+    values = {
+        **{s: answers.ratings.get(s) for s in course.SYMPTOMS},
+        "red_flags": [f for f in course.RED_FLAGS if f in answers.red_flags],
+        "note": note,
+        "status": assessment.status.value,
+        "reasons": list(assessment.reasons),
+        "idempotency_key": idempotency_key,
+        "answers_digest": digest if idempotency_key is not None else "",
+        "entered_by": entered_by,
+    }
+    if existing is None:
+        check_in = CheckIn.objects.create(
+            treatment=treatment,
+            local_date=local_date,
+            day=day,
+            created_at=at,
+            updated_at=at,
+            **values,
+        )
+        action = "check_in.created"
+    else:
+        _keep_revision(existing, replaced_at=at)
+        for name, value in values.items():
+            setattr(existing, name, value)
+        existing.updated_at = at
+        existing.version += 1
+        existing.save(update_fields=[*values, "updated_at", "version"])
+        check_in = existing
+        action = "check_in.replaced"
+    check_in.treatment = treatment
+    for changed in (check_in, _reassess_next(check_in)):
+        if changed is not None:
+            alerts.open_or_raise_alert(check_in=changed, at=at)
+    triage.keep_current(treatment, now=at)
+    audit.record_event(
+        actor=entered_by,
+        patient=treatment.patient,
+        action=action,
+        object_id=check_in.public_id,
+        ip_address=ip_address,
+    )
     return RecordedCheckIn(check_in, replayed=False)
 
 
@@ -255,22 +401,11 @@ def _keep_revision(check_in: CheckIn, *, replaced_at: dt.datetime) -> None:
         status=check_in.status,
         reasons=check_in.reasons,
         idempotency_key=check_in.idempotency_key,
+        answers_digest=check_in.answers_digest,
         recorded_at=check_in.updated_at,
         replaced_at=replaced_at,
         entered_by=check_in.entered_by,
     )
-
-
-def _keep_latest(treatment: Treatment, check_in: CheckIn, *, at: dt.datetime) -> None:
-    """Keep the treatment's denormalized latest check-in, open alert and triage place current."""
-    latest = treatment.latest_check_in
-    if latest is None or check_in.local_date >= latest.local_date:
-        treatment.latest_check_in = check_in
-    else:
-        latest.refresh_from_db(fields=["status", "reasons"])
-    treatment.save(update_fields=["latest_check_in"])
-    treatment.refresh_from_db(fields=["open_alert"])
-    triage.refresh_triage(treatment, now=at)
 
 
 def _reassess_next(check_in: CheckIn) -> CheckIn | None:

@@ -50,6 +50,12 @@ class CheckInForm(forms.Form):
 
     date = forms.DateField(widget=forms.HiddenInput)
     idempotency_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # The version of the day's check-in the form was filled in against (0: none yet). The
+    # clinic's form sends it back, and a check-in changed meanwhile is not overwritten.
+    version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # When the patient answered, by the phone's clock: set by offline.js on a check-in
+    # kept on the phone, which may reach the server hours later.
+    answered_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
     note = forms.CharField(
         required=False,
         max_length=2000,
@@ -120,7 +126,11 @@ class CheckInForm(forms.Form):
 
         Each form gets a fresh idempotency key: sending it twice saves it once.
         """
-        initial: dict[str, object] = {"date": local_date, "idempotency_key": uuid.uuid4()}
+        initial: dict[str, object] = {
+            "date": local_date,
+            "idempotency_key": uuid.uuid4(),
+            "version": existing.version if existing is not None else 0,
+        }
         if existing is not None:
             initial.update({s: getattr(existing, s) for s in course.SYMPTOMS})
             initial.update(
@@ -130,20 +140,41 @@ class CheckInForm(forms.Form):
         return cls(initial=initial)
 
     def record(
-        self, *, treatment: Treatment, entered_by: User, today: dt.date, ip_address: str | None
+        self,
+        *,
+        treatment: Treatment,
+        entered_by: User,
+        today: dt.date,
+        ip_address: str | None,
+        check_version: bool = False,
+        answered_at: dt.datetime | None = None,
     ) -> checkins.RecordedCheckIn:
-        """Save the valid form's answers (checkins.CheckInRefused if the day cannot take them)."""
+        """Save the valid form's answers (checkins.CheckInRefused if the day cannot take them).
+
+        `check_version`: refuse (checkins.CheckInChanged) if the day's check-in is no longer
+        the version the form was filled in against; a form without one counts as stale.
+        """
+        seen_version = self.cleaned_data["version"]
         return checkins.record_check_in(
             treatment=treatment,
             local_date=self.cleaned_data["date"],
             answers=self.answers(),
             note=self.cleaned_data["note"],
             idempotency_key=self.cleaned_data["idempotency_key"],
+            seen_version=(-1 if seen_version is None else seen_version) if check_version else None,
+            answered_at=answered_at,
             entered_by=entered_by,
             today=today,
             at=timezone.now(),
             ip_address=ip_address,
         )
+
+    def clean_answered_at(self) -> dt.datetime | None:
+        """A phone's clock may be wrong: a time still to come is taken as now."""
+        at: dt.datetime | None = self.cleaned_data.get("answered_at")
+        if at is not None and at > timezone.now():
+            return timezone.now()
+        return at
 
     def answers(self) -> course.Answers:
         data = self.cleaned_data

@@ -285,6 +285,12 @@ class CheckIn(models.Model):
     # Made on the phone for each submission; a replay of the same key is answered
     # with the check-in it already made.
     idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    # A digest of the answers that submission sent (checkins.submission_digest): a replay
+    # of the key with other answers is refused, not silently taken for the first.
+    answers_digest = models.CharField(max_length=64, blank=True)
+    # 1 when made, one more each time it is replaced: a form carries the version it was
+    # filled in against (the clinic's, taking a check-in by phone), and a stale one is refused.
+    version = models.PositiveIntegerField(default=1)
     entered_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -330,6 +336,7 @@ class CheckInRevision(models.Model):
     status = models.CharField(max_length=20, choices=CheckIn.Status.choices)
     reasons = models.JSONField(default=list)
     idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    answers_digest = models.CharField(max_length=64, blank=True)
     recorded_at = models.DateTimeField()
     replaced_at = models.DateTimeField()
     entered_by = models.ForeignKey(
@@ -411,6 +418,18 @@ class Alert(models.Model):
         related_name="+",
         help_text="The check-in that opened or last raised the alert.",
     )
+    report = models.ForeignKey(
+        "WarningSignReport",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The warning signs, sent outside a check-in, that opened or last raised it.",
+    )
+    # 1 when opened, one more at every change (raised, a new reason, acknowledged,
+    # resolved): the clinic's forms carry the version they showed, and the write
+    # functions refuse a stale one (alerts.AlertChanged).
+    version = models.PositiveIntegerField(default=1)
     opened_at = models.DateTimeField()
     raised_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -447,6 +466,39 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class WarningSignReport(models.Model):
+    """Warning signs a patient answered yes to that could not be saved as a check-in.
+
+    A check-in answered on the phone offline is sent later for the day it was made; when
+    that day can no longer be filled in (or its key was already used for other answers),
+    the check-in is refused but its warning signs are not dropped: they are kept here and
+    open or raise the alert, with the time the patient answered.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    treatment = models.ForeignKey(
+        Treatment, on_delete=models.CASCADE, related_name="warning_sign_reports"
+    )
+    local_date = models.DateField(help_text="The day the patient answered, in their time zone.")
+    red_flags = models.JSONField(default=list)
+    note = models.TextField(blank=True, max_length=2000)
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient answered, by the phone's clock."
+    )
+    received_at = models.DateTimeField()
+    refusal = models.TextField(help_text="Why it could not be saved as a check-in.")
+    idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    entered_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["received_at"]
+
+    def __str__(self) -> str:
+        return f"Warning signs received {self.received_at:%Y-%m-%d %H:%M}"
 
 
 class Screening(models.Model):

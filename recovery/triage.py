@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from recovery import course
-from recovery.models import Clinic, Treatment, Triage, TriageCounts
+from recovery import course, locks
+from recovery.models import Alert, CheckIn, Clinic, Treatment, Triage, TriageCounts
 
 
 @dataclass(frozen=True)
@@ -76,12 +76,32 @@ def refresh_triage(treatment: Treatment, *, now: dt.datetime) -> None:
     """Put the treatment in its place now; `treatment` is fresh (locked, or just made).
 
     Callers that also took a treatment on or off the dashboard (`superseded`) recount."""
+    _place(treatment, now=now, also=[])
+
+
+def keep_current(treatment: Treatment, *, now: dt.datetime) -> None:
+    """Recompute what is kept on the treatment's row from its rows, and put it in its place.
+
+    `treatment` is locked in this transaction (locks.treatment_for_update): its latest
+    check-in (the one of the latest day) and its open alert are read here, after the
+    lock, so that a write which waited for another never keeps what it read before.
+    """
+    treatment.latest_check_in = (
+        CheckIn.objects.filter(treatment=treatment).order_by("-local_date").first()
+    )
+    treatment.open_alert = Alert.objects.filter(
+        treatment=treatment, resolved_at__isnull=True
+    ).first()
+    _place(treatment, now=now, also=["latest_check_in", "open_alert"])
+
+
+def _place(treatment: Treatment, *, now: dt.datetime, also: list[str]) -> None:
     before = treatment.triage
     place = place_of(treatment, now=now)
     treatment.triage = place.triage
     treatment.triage_since = place.since
     treatment.triage_valid_until = place.valid_until
-    treatment.save(update_fields=["triage", "triage_since", "triage_valid_until"])
+    treatment.save(update_fields=[*also, "triage", "triage_since", "triage_valid_until"])
     if place.triage != before:
         recount(treatment.clinic_id)
 
@@ -130,12 +150,13 @@ def sweep_triage(*, now: dt.datetime, clinic: Clinic | None = None) -> int:
     if not due_rows.exists():
         return 0
     with transaction.atomic():
-        # Locked, so that a check-in or an alert arriving meanwhile is not overwritten.
-        due = list(
-            due_rows.select_for_update(of=("self",)).select_related(
-                "product", "patient", "open_alert", "latest_check_in"
-            )
-        )
+        # Locked, so that a check-in or an alert arriving meanwhile is not overwritten, and
+        # read again after the lock; one that a write has moved meanwhile may not be due.
+        due = [
+            treatment
+            for treatment in locks.treatments_for_update(due_rows.values_list("pk", flat=True))
+            if treatment.triage_valid_until is not None and treatment.triage_valid_until <= now
+        ]
         moved: set[int] = set()
         for treatment in due:
             place = place_of(treatment, now=now)

@@ -4,12 +4,28 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 
 from recovery.models import Clinic, Patient, Treatment, User
 from tests import factories
 
 TREATED_ON = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """SQLite tests use a database file (one per worker), not a shared in-memory one:
+    the concurrency tests' threads then each get a connection of their own that waits for
+    the write lock, as the app's processes do."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(
+            tmp_path_factory.mktemp("db") / "test.sqlite3"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -110,6 +110,11 @@ def resolve_path(alert: Alert) -> str:
     return f"/clinic/alerts/{alert.public_id}/resolve/"
 
 
+def shown(alert: Alert, **data: str) -> dict[str, str]:
+    """A form's data as sent from a page that shows the alert as it is now (its version)."""
+    return {"version": str(Alert.objects.get(pk=alert.pk).version), **data}
+
+
 def patient_path(patient: Patient) -> str:
     return f"/clinic/patients/{patient.public_id}/"
 
@@ -117,6 +122,7 @@ def patient_path(patient: Patient) -> str:
 def resolve_directly(alert: Alert, by: User, n: int = 5, hour: int = 13) -> Alert:
     return alerts.resolve_alert(
         alert=alert,
+        seen_version=alert.version,
         by=by,
         outcome=Alert.Outcome.ADVISED_AT_HOME,
         note="Called; advised a cold compress.",
@@ -344,26 +350,31 @@ def test_the_domain_refuses_twice_and_an_empty_note(treatment: Treatment, clinic
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
     acknowledged = alerts.acknowledge_alert(
-        alert=alert, by=clinician, at=moment(5, 9), ip_address=None
+        alert=alert, seen_version=alert.version, by=clinician, at=moment(5, 9), ip_address=None
     )
     assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == (clinician, moment(5, 9))
 
     with pytest.raises(alerts.AlertRefused, match="already acknowledged"):
-        alerts.acknowledge_alert(alert=alert, by=clinician, at=moment(5, 10), ip_address=None)
+        alerts.acknowledge_alert(
+            alert=alert, seen_version=alert.version, by=clinician, at=moment(5, 10), ip_address=None
+        )
     with pytest.raises(alerts.AlertRefused, match="note"):
         alerts.resolve_alert(
             alert=alert,
+            seen_version=alert.version,
             by=clinician,
             outcome=Alert.Outcome.REFERRED,
             note="   ",
             at=moment(5, 11),
             ip_address=None,
         )
-    resolve_directly(alert, clinician)
+    resolve_directly(acknowledged, clinician)
     with pytest.raises(alerts.AlertRefused, match="already resolved"):
-        resolve_directly(alert, clinician, hour=14)
+        resolve_directly(acknowledged, clinician, hour=14)
     with pytest.raises(alerts.AlertRefused, match="already resolved"):
-        alerts.acknowledge_alert(alert=alert, by=clinician, at=moment(5, 15), ip_address=None)
+        alerts.acknowledge_alert(
+            alert=alert, seen_version=alert.version, by=clinician, at=moment(5, 15), ip_address=None
+        )
     alert.refresh_from_db()
     assert (alert.acknowledged_at, alert.resolved_at) == (moment(5, 9), moment(5, 13))
 
@@ -375,6 +386,7 @@ def test_the_domain_refuses_an_unknown_outcome(treatment: Treatment, clinician: 
     with pytest.raises(alerts.AlertRefused, match="outcome"):
         alerts.resolve_alert(
             alert=alert,
+            seen_version=alert.version,
             by=clinician,
             outcome="cured",  # type: ignore[arg-type]
             note="Done.",
@@ -394,7 +406,7 @@ def test_im_calling_them_records_who_and_when(
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    response = clinic_client.post(acknowledge_path(alert), REMOTE_ADDR="203.0.113.9")
+    response = clinic_client.post(acknowledge_path(alert), shown(alert), REMOTE_ADDR="203.0.113.9")
 
     assert response.status_code == 302
     assert response["Location"] == patient_path(patient)
@@ -420,13 +432,13 @@ def test_acknowledging_twice_is_refused_and_says_who_is_calling(
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
-    clinic_client.post(acknowledge_path(alert))
+    clinic_client.post(acknowledge_path(alert), shown(alert))
     colleague = factories.create_clinician(clinic=clinic, email="doctor@riverside.example")
     other = Client()
     other.force_login(colleague)
 
     with at_local(5, 11):
-        response = other.post(acknowledge_path(alert))
+        response = other.post(acknowledge_path(alert), shown(alert))
 
     assert response.status_code == 400
     said = text_of(response)
@@ -445,6 +457,7 @@ def test_acknowledging_with_htmx_swaps_only_the_alert_panel(
 
     response = clinic_client.post(
         acknowledge_path(alert),
+        shown(alert),
         headers={"HX-Request": "true", "HX-Target": f"alert-{alert.public_id}"},
     )
 
@@ -460,7 +473,9 @@ def test_acknowledging_with_htmx_swaps_only_the_alert_panel(
 
     again = clinic_client.post(
         acknowledge_path(alert),
-        {"heading_level": "2"},  # sent from the resolve page, where the panel is under the h1
+        shown(
+            alert, heading_level="2"
+        ),  # sent from the resolve page, where the panel is under the h1
         headers={"HX-Request": "true", "HX-Target": f"alert-{alert.public_id}"},
     )
     assert again.status_code == 400
@@ -476,7 +491,7 @@ def test_a_boosted_acknowledge_gets_the_whole_page(
     alert = the_alert()
 
     response = clinic_client.post(
-        acknowledge_path(alert), headers={"HX-Request": "true", "HX-Boosted": "true"}
+        acknowledge_path(alert), shown(alert), headers={"HX-Request": "true", "HX-Boosted": "true"}
     )
 
     assert response.status_code == 302
@@ -521,7 +536,7 @@ def test_acknowledge_then_resolve_records_who_and_when_and_shows_it(
 ) -> None:
     check_in_on(treatment, 2, flags=["severe_pain"])
     alert = the_alert()
-    clinic_client.post(acknowledge_path(alert))
+    clinic_client.post(acknowledge_path(alert), shown(alert))
     colleague = factories.create_clinician(clinic=clinic, email="doctor@riverside.example")
     doctor = Client()
     doctor.force_login(colleague)
@@ -529,7 +544,11 @@ def test_acknowledge_then_resolve_records_who_and_when_and_shows_it(
     with at_local(5, 16, 30):
         response = doctor.post(
             resolve_path(alert),
-            {"outcome": "seen_in_clinic", "note": "  Seen at 4pm; no sign of a blocked vessel.  "},
+            shown(
+                alert,
+                outcome="seen_in_clinic",
+                note="  Seen at 4pm; no sign of a blocked vessel.  ",
+            ),
             REMOTE_ADDR="203.0.113.7",
         )
 
@@ -574,7 +593,7 @@ def test_bad_resolve_input_is_shown_again_and_nothing_is_saved(
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    response = clinic_client.post(resolve_path(alert), data)
+    response = clinic_client.post(resolve_path(alert), shown(alert, **data))
 
     assert response.status_code == 422
     said = text_of(response)
@@ -595,11 +614,13 @@ def test_resolving_twice_is_refused(
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
-    data = {"outcome": "could_not_reach", "note": "No answer; left a message."}
+    data = shown(alert, outcome="could_not_reach", note="No answer; left a message.")
     assert clinic_client.post(resolve_path(alert), data).status_code == 302
 
     with at_local(5, 11):
-        again = clinic_client.post(resolve_path(alert), {"outcome": "referred", "note": "Again"})
+        again = clinic_client.post(
+            resolve_path(alert), shown(alert, outcome="referred", note="Again")
+        )
 
     assert again.status_code == 400
     assert "This alert is already resolved." in text_of(again)
@@ -612,7 +633,7 @@ def test_resolving_twice_is_refused(
     assert "Could not reach" in text_of(page)
     assert 'name="outcome"' not in page.content.decode()
     # Acknowledging it now is refused too.
-    assert clinic_client.post(acknowledge_path(alert)).status_code == 400
+    assert clinic_client.post(acknowledge_path(alert), shown(alert)).status_code == 400
 
 
 # Who may act on an alert -------------------------------------------------------------------
@@ -625,7 +646,7 @@ def test_another_clinics_alert_is_not_found(
     alert = the_alert()
     client.force_login(other_clinician)
 
-    assert client.post(acknowledge_path(alert)).status_code == 404
+    assert client.post(acknowledge_path(alert), shown(alert)).status_code == 404
     assert client.get(resolve_path(alert)).status_code == 404
     data = {"outcome": "referred", "note": "Not mine."}
     assert client.post(resolve_path(alert), data).status_code == 404
@@ -638,7 +659,7 @@ def test_patients_cannot_act_on_alerts(patient_client: Client, treatment: Treatm
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    assert patient_client.post(acknowledge_path(alert)).status_code == 404
+    assert patient_client.post(acknowledge_path(alert), shown(alert)).status_code == 404
     assert patient_client.get(resolve_path(alert)).status_code == 404
     data = {"outcome": "referred", "note": "Me."}
     assert patient_client.post(resolve_path(alert), data).status_code == 404
@@ -657,7 +678,7 @@ def test_the_alert_actions_need_csrf(treatment: Treatment, clinician: User) -> N
     client = Client(enforce_csrf_checks=True)
     client.force_login(clinician)
 
-    assert client.post(acknowledge_path(alert)).status_code == 403
+    assert client.post(acknowledge_path(alert), shown(alert)).status_code == 403
     data = {"outcome": "referred", "note": "x"}
     assert client.post(resolve_path(alert), data).status_code == 403
     alert.refresh_from_db()

@@ -187,7 +187,12 @@ WALKS: dict[str, list[Walk]] = {
         Walk(lambda w: f"/clinic/patients/{_patient_id(w)}/audit/", "get", ADMINS_RECORD)
     ],
     "clinic:acknowledge_alert": [
-        Walk(lambda w: f"/clinic/alerts/{w.alert.public_id}/acknowledge/", "post", CLINICS_RECORD)
+        Walk(
+            lambda w: f"/clinic/alerts/{w.alert.public_id}/acknowledge/",
+            "post",
+            CLINICS_RECORD,
+            lambda w: {"version": str(w.alert.version)},
+        )
     ],
     "clinic:resolve_alert": [
         Walk(lambda w: f"/clinic/alerts/{w.alert.public_id}/resolve/", "get", CLINICS_RECORD),
@@ -195,7 +200,11 @@ WALKS: dict[str, list[Walk]] = {
             lambda w: f"/clinic/alerts/{w.alert.public_id}/resolve/",
             "post",
             {**CLINICS_RECORD},
-            lambda w: {"outcome": "advised_at_home", "note": "Called; settling."},
+            lambda w: {
+                "outcome": "advised_at_home",
+                "note": "Called; settling.",
+                "version": str(w.alert.version),
+            },
         ),
     ],
 }
@@ -258,14 +267,20 @@ def test_refused_visitors_change_nothing(client: Client, world: World, role: str
     client.force_login(user)
     if role == "clinician":
         # Their own clinic's alert: allowed, so check the audit names them.
-        client.post(f"/clinic/alerts/{world.alert.public_id}/acknowledge/")
+        client.post(
+            f"/clinic/alerts/{world.alert.public_id}/acknowledge/",
+            {"version": str(world.alert.version)},
+        )
         world.alert.refresh_from_db()
         assert world.alert.acknowledged_by == user
         return
-    client.post(f"/clinic/alerts/{world.alert.public_id}/acknowledge/")
+    client.post(
+        f"/clinic/alerts/{world.alert.public_id}/acknowledge/",
+        {"version": str(world.alert.version)},
+    )
     client.post(
         f"/clinic/alerts/{world.alert.public_id}/resolve/",
-        {"outcome": "advised_at_home", "note": "x"},
+        {"outcome": "advised_at_home", "note": "x", "version": str(world.alert.version)},
     )
     world.alert.refresh_from_db()
     assert (world.alert.acknowledged_at, world.alert.resolved_at) == (None, None)

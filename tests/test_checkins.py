@@ -11,7 +11,14 @@ import pytest
 from django.utils import timezone
 
 from recovery import checkins, course
-from recovery.models import AuditEvent, CheckIn, CheckInRevision, Treatment
+from recovery.models import (
+    Alert,
+    AuditEvent,
+    CheckIn,
+    CheckInRevision,
+    Treatment,
+    WarningSignReport,
+)
 from tests import factories
 from tests.conftest import TREATED_ON
 
@@ -71,11 +78,46 @@ def test_replacing_todays_check_in_keeps_the_old_answers(treatment: Treatment) -
 def test_a_replayed_submission_changes_nothing(treatment: Treatment) -> None:
     key = uuid.uuid4()
     first = record(treatment, day(5), answers(swelling=2), key=key)
-    replay = record(treatment, day(5), answers(swelling=3), key=key)
+    replay = record(treatment, day(5), answers(swelling=2), key=key)
     assert replay.replayed and not first.replayed
     assert replay.check_in.pk == first.check_in.pk
     assert CheckIn.objects.get().swelling == 2
     assert not CheckInRevision.objects.exists()
+
+
+def test_a_key_replayed_with_other_answers_is_refused_and_changes_nothing(
+    treatment: Treatment,
+) -> None:
+    """Fails on the old code, which answered the replay with the first check-in."""
+    key = uuid.uuid4()
+    record(treatment, day(5), answers(swelling=2), key=key)
+    for on, other in ((day(5), answers(swelling=3)), (day(4), answers(swelling=2))):
+        with pytest.raises(checkins.SubmissionConflict, match="already sent with other answers"):
+            record(treatment, on, other, key=key, today=day(5))
+    assert CheckIn.objects.get().swelling == 2
+    assert not CheckInRevision.objects.exists()
+    assert not Alert.objects.exists()
+    assert not WarningSignReport.objects.exists()
+
+
+def test_a_key_replayed_with_a_new_warning_sign_is_refused_but_raises_the_alert(
+    treatment: Treatment,
+) -> None:
+    key = uuid.uuid4()
+    record(treatment, day(5), answers(swelling=3), key=key)  # severe: contact clinic
+    alert = Alert.objects.get()
+    assert alert.level == "contact_clinic"
+
+    with pytest.raises(checkins.SubmissionConflict) as refused:
+        record(treatment, day(5), answers(swelling=3, red_flags=frozenset({"vision"})), key=key)
+
+    assert "Your clinic has been told" in str(refused.value)
+    assert CheckIn.objects.get().red_flags == []  # the check-in is as it was
+    report = WarningSignReport.objects.get()
+    assert (report.red_flags, report.idempotency_key) == (["vision"], None)
+    alert.refresh_from_db()
+    assert (alert.level, alert.report, alert.version) == ("urgent", report, 2)
+    assert alert.reasons == ["severe:swelling", "red_flag:vision"]
 
 
 def test_a_replay_of_a_replaced_submission_does_not_undo_the_replacement(

@@ -107,10 +107,12 @@ def form_data(
     flags: Iterable[str] = (),
     note: str = "",
     key: uuid.UUID | None = None,
+    version: int = 0,
     **ratings: int | str | None,
 ) -> dict[str, str]:
-    """What the check-in form sends: every symptom rated 0 unless given (None leaves it out)."""
-    data = {"date": local_date.isoformat(), "note": note}
+    """What the check-in form sends: every symptom rated 0 unless given (None leaves it out),
+    filled in against `version` of the day's check-in (0: the day had none)."""
+    data = {"date": local_date.isoformat(), "note": note, "version": str(version)}
     if key is not None:
         data["idempotency_key"] = str(key)
     for symptom in SYMPTOMS:
@@ -339,12 +341,18 @@ def test_the_alert_history_shows_outcomes(
     check_in_on(treatment, 2, swelling=3)
     alert = Alert.objects.get()
     with at_local(day(2), 13):
-        response = clinic_client.post(f"/clinic/alerts/{alert.public_id}/acknowledge/")
+        response = clinic_client.post(
+            f"/clinic/alerts/{alert.public_id}/acknowledge/", {"version": "1"}
+        )
         assert response.status_code == 302
     with at_local(day(2), 13, 20):
         response = clinic_client.post(
             f"/clinic/alerts/{alert.public_id}/resolve/",
-            {"outcome": "advised_at_home", "note": "Cold compress; call back tomorrow."},
+            {
+                "outcome": "advised_at_home",
+                "note": "Cold compress; call back tomorrow.",
+                "version": "2",
+            },
         )
         assert response.status_code == 302
 
@@ -559,7 +567,9 @@ def test_a_check_in_by_phone_replaces_todays_and_keeps_the_patients_version(
     assert "From the app" in html_of(response)
     assert AuditEvent.objects.filter(action="check_in.viewed", actor=clinician).count() == 1
 
-    response = clinic_client.post(check_in_path(patient), form_data(swelling=2, note="By phone"))
+    response = clinic_client.post(
+        check_in_path(patient), form_data(swelling=2, note="By phone", version=1)
+    )
 
     assert response.status_code == 302
     saved = CheckIn.objects.get()

@@ -189,7 +189,11 @@ def populate(clinic: Clinic, n: int, *, by: User, start: int = 0) -> None:
             assert treatment.open_alert is not None
             if i % 10 == 0:
                 alerts.acknowledge_alert(
-                    alert=treatment.open_alert, by=by, at=timezone.now(), ip_address=None
+                    alert=treatment.open_alert,
+                    seen_version=treatment.open_alert.version,
+                    by=by,
+                    at=timezone.now(),
+                    ip_address=None,
                 )
         elif kind == 1:
             check_in(treatment, swelling=3)
@@ -397,7 +401,11 @@ def test_a_row_at_a_glance(
         treatment.refresh_from_db()
         assert treatment.open_alert is not None
         alerts.acknowledge_alert(
-            alert=treatment.open_alert, by=clinician, at=timezone.now(), ip_address=None
+            alert=treatment.open_alert,
+            seen_version=treatment.open_alert.version,
+            by=clinician,
+            at=timezone.now(),
+            ip_address=None,
         )
 
     response = clinic_client.get(URL)

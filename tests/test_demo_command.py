@@ -398,14 +398,16 @@ def through_the_live_app(treatment: Treatment) -> Treatment:
             done = resolutions.pop(0)
             assert done.acknowledged_by is not None and done.resolved_by is not None
             open_alert = Alert.objects.get(treatment=twin, resolved_at__isnull=True)
-            alerts.acknowledge_alert(
+            acknowledged = alerts.acknowledge_alert(
                 alert=open_alert,
+                seen_version=open_alert.version,
                 by=done.acknowledged_by,
                 at=done.acknowledged_at,  # type: ignore[arg-type]
                 ip_address=None,
             )
             alerts.resolve_alert(
-                alert=open_alert,
+                alert=acknowledged,
+                seen_version=acknowledged.version,
                 by=done.resolved_by,
                 outcome=Alert.Outcome(done.outcome),
                 note=done.outcome_note,

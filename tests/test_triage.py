@@ -132,6 +132,7 @@ def test_after_its_alert_is_resolved_a_worrying_check_in_still_reads_watch(
         assert treatment.open_alert is not None
         alerts.resolve_alert(
             alert=treatment.open_alert,
+            seen_version=treatment.open_alert.version,
             by=clinician,  # type: ignore[arg-type]
             outcome=Alert.Outcome.ADVISED_AT_HOME,
             note="Called; advised cold compresses.",
@@ -157,7 +158,8 @@ def test_an_open_alert_keeps_an_earlier_treatment_on_the_dashboard_until_resolve
         treatment.refresh_from_db()
         assert not treatment.superseded  # its urgent alert is still open
         alerts.resolve_alert(
-            alert=Alert.objects.get(),
+            alert=(alert := Alert.objects.get()),
+            seen_version=alert.version,
             by=clinician,  # type: ignore[arg-type]
             outcome=Alert.Outcome.SEEN_IN_CLINIC,
             note="Seen the same day.",
@@ -212,6 +214,7 @@ def test_the_counts_follow_every_write_that_moves_a_treatment(
     with at_local(d(3)):
         alerts.resolve_alert(
             alert=alert,
+            seen_version=alert.version,
             by=clinician,
             outcome=Alert.Outcome.SEEN_IN_CLINIC,
             note="Seen; fine.",

@@ -80,13 +80,47 @@ def parse_date(raw: str | None, default: dt.date) -> dt.date | None:
         return None
 
 
-def _refused(request: HtmxHttpRequest, patient: Patient, message: str) -> HttpResponse:
-    return render(
-        request,
-        "recovery/patient/refused.html",
-        {"message": message, "clinic": patient.clinic},
-        status=400,
-    )
+def _refused(
+    request: HtmxHttpRequest,
+    patient: Patient,
+    message: str,
+    *,
+    status: int = 400,
+    guidance: Guidance | None = None,
+) -> HttpResponse:
+    context = {"message": message, "clinic": patient.clinic, "guidance": guidance}
+    if guidance is not None:
+        context["status_label"] = CheckIn.Status(guidance.status).label
+    return render(request, "recovery/patient/refused.html", context, status=status)
+
+
+def _refused_check_in(
+    request: HtmxHttpRequest,
+    patient: Patient,
+    treatment: Treatment,
+    error: checkins.CheckInRefused,
+    *,
+    local_date: dt.date,
+) -> HttpResponse:
+    """Not saved; warning signs it carried were told to the clinic all the same, and the
+    patient is told what to do about them as after any check-in."""
+    guidance = None
+    if error.warning_signs:
+        assessment = course.assess(
+            day=treatment.day_on(local_date),
+            answers=course.Answers(ratings={}, red_flags=error.warning_signs),
+            previous=None,
+            course=treatment.product.course,
+        )
+        guidance = guidance_for(
+            status=assessment.status,
+            reasons=assessment.reasons,
+            day=treatment.day_on(local_date),
+            clinic_name=patient.clinic.name,
+            values=treatment.product.course,
+        )
+    status = 409 if isinstance(error, checkins.SubmissionConflict) else 400
+    return _refused(request, patient, str(error), status=status, guidance=guidance)
 
 
 @require_http_methods(["GET", "POST"])
@@ -107,9 +141,12 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
                     entered_by=patient.user,
                     today=today,
                     ip_address=audit.client_ip(request),
+                    answered_at=form.cleaned_data["answered_at"],
                 )
             except checkins.CheckInRefused as error:
-                return _refused(request, patient, str(error))
+                return _refused_check_in(
+                    request, patient, treatment, error, local_date=form.cleaned_data["date"]
+                )
             return redirect("check_in_result", public_id=recorded.check_in.public_id)
         local_date = form.cleaned_data.get("date") or today
         status = 422
@@ -143,7 +180,10 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
             "red_flag_rows": form.red_flag_questions(),
             "red_flags_first": red_flags_first,
             "offline_contact": pwa.offline_contact(
-                clinic=patient.clinic, treatment=treatment, day=treatment.day_on(local_date)
+                clinic=patient.clinic,
+                treatment=treatment,
+                day=treatment.day_on(local_date),
+                time_zone=patient.time_zone,
             ),
         },
         status=status,

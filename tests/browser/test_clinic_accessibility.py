@@ -215,7 +215,11 @@ def everyone(clinic: Clinic, alert_patient: Patient) -> dict[Triage, Patient]:
     check_in(contact, swelling=3)
     acknowledger = factories.create_clinician(clinic=clinic, email="doctor@riverside.example")
     alerts.acknowledge_alert(
-        alert=alert_of(contact.patient), by=acknowledger, at=timezone.now(), ip_address=None
+        alert=(alert := alert_of(contact.patient)),
+        seen_version=alert.version,
+        by=acknowledger,
+        at=timezone.now(),
+        ip_address=None,
     )
     missed = treated(clinic, "Mia Missed", days_ago=5)
     watch = treated(clinic, "Walt Watch", days_ago=10)
@@ -381,7 +385,8 @@ def test_resolve_alert_page_of_a_resolved_alert(
     desk: Page, clinician: User, alert_patient: Patient, sign_in: SignIn
 ) -> None:
     alert = alerts.resolve_alert(
-        alert=alert_of(alert_patient),
+        alert=(alert := alert_of(alert_patient)),
+        seen_version=alert.version,
         by=clinician,
         outcome=Alert.Outcome.REFERRED,
         note="Sent to the eye clinic.",

@@ -49,6 +49,12 @@ class AlertPanel:
 
 
 class ResolveAlertForm(forms.Form):
+    # The version of the alert the page showed (alerts.resolve_alert refuses a stale one).
+    version = forms.IntegerField(
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={"required": "This page is out of date: open the alert again."},
+    )
     outcome = forms.ChoiceField(
         label="Outcome",
         choices=Alert.Outcome.choices,
@@ -114,24 +120,49 @@ def _alert_page(
     return render(request, "recovery/clinic/resolve_alert.html", context, status=status)
 
 
+def _seen_version(request: HtmxHttpRequest) -> int | None:
+    """The version of the alert that the clinician's page showed, as its form sent it."""
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        return None
+    return version if version >= 1 else None
+
+
 @require_http_methods(["POST"])
 def acknowledge(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """ "I'm calling them": the clinician says they have the alert in hand.
 
     Acknowledging an alert that is already acknowledged or resolved is refused
-    (400) with who did it and when, so two people don't call the same patient.
+    (400) with who did it and when, so two people don't call the same patient;
+    one that has changed since the clinician's page showed it is refused (409)
+    and shown as it is now.
     """
     clinician = access.clinician_for_request(request)
     alert = access.alert_for_clinician(clinician, public_id)
+    seen_version = _seen_version(request)
     try:
+        if seen_version is None:
+            raise alerts.AlertRefused("This page is out of date: read the alert again below.")
         alert = alerts.acknowledge_alert(
-            alert=alert, by=clinician.user, at=timezone.now(), ip_address=audit.client_ip(request)
+            alert=alert,
+            seen_version=seen_version,
+            by=clinician.user,
+            at=timezone.now(),
+            ip_address=audit.client_ip(request),
         )
     except alerts.AlertRefused as error:
+        status = 409 if isinstance(error, alerts.AlertChanged) else 400
         alert = access.alert_for_clinician(clinician, public_id)
+        audit.record(
+            request,
+            patient=alert.treatment.patient,
+            action="alert.viewed",
+            object_id=alert.public_id,
+        )
         if _wants_panel(request, alert):
-            return _panel(request, clinician, alert, message=str(error), status=400)
-        return _alert_page(request, clinician, alert, message=str(error), status=400)
+            return _panel(request, clinician, alert, message=str(error), status=status)
+        return _alert_page(request, clinician, alert, message=str(error), status=status)
     if _wants_panel(request, alert):
         return _panel(request, clinician, alert, status=200)
     return redirect("clinic:patient", public_id=alert.treatment.patient.public_id)
@@ -139,7 +170,12 @@ def acknowledge(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Close the alert with its outcome and a note; a resolved alert stays resolved (400)."""
+    """Close the alert with its outcome and a note; a resolved alert stays resolved (400).
+
+    The form carries the version of the alert its page showed: if the alert has been
+    raised, given a new reason or acknowledged since, nothing is resolved (409) and the
+    alert is shown as it is now, the clinician's outcome and note kept to send again.
+    """
     clinician = access.clinician_for_request(request)
     alert = access.alert_for_clinician(clinician, public_id)
     patient = alert.treatment.patient
@@ -159,6 +195,7 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
             try:
                 alerts.resolve_alert(
                     alert=alert,
+                    seen_version=form.cleaned_data["version"],
                     by=clinician.user,
                     outcome=Alert.Outcome(form.cleaned_data["outcome"]),
                     note=form.cleaned_data["note"],
@@ -167,7 +204,18 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 )
             except alerts.AlertRefused as error:
                 alert = access.alert_for_clinician(clinician, public_id)
-                return _alert_page(request, clinician, alert, message=str(error), status=400)
+                audit.record(
+                    request, patient=patient, action="alert.viewed", object_id=alert.public_id
+                )
+                changed = isinstance(error, alerts.AlertChanged) and alert.is_open
+                return _alert_page(
+                    request,
+                    clinician,
+                    alert,
+                    form=resolve_form_for(alert, request.POST) if changed else None,
+                    message=str(error),
+                    status=409 if changed else 400,
+                )
             messages.success(request, "The alert is resolved.")
             return redirect("clinic:patient", public_id=patient.public_id)
         status = 422

@@ -354,7 +354,10 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
                     entered_by=clinician.user,
                     today=today,
                     ip_address=audit.client_ip(request),
+                    check_version=True,
                 )
+            except checkins.CheckInChanged as error:
+                return _changed(request, clinician, patient, treatment, form, error, today=today)
             except checkins.CheckInRefused as error:
                 return _refused(request, clinician, patient, str(error))
             saved_on = date_format(recorded.check_in.local_date, "l j F")
@@ -378,10 +381,75 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
         form = CheckInForm.for_day(local_date=local_date, existing=existing)
         status = 200
 
+    return _check_in_page(
+        request,
+        clinician,
+        patient,
+        treatment,
+        form,
+        local_date=local_date,
+        today=today,
+        status=status,
+    )
+
+
+def _changed(
+    request: HtmxHttpRequest,
+    clinician: Clinician,
+    patient: Patient,
+    treatment: Treatment,
+    form: CheckInForm,
+    error: checkins.CheckInChanged,
+    *,
+    today: dt.date,
+) -> HttpResponse:
+    """The day's check-in changed after the clinician opened the form: nothing saved (409);
+    what it says now, and the clinician's answers kept, to save again against it."""
+    current = error.current
+    data = request.POST.copy()
+    data["version"] = str(current.version if current is not None else 0)
+    data["idempotency_key"] = str(uuid.uuid4())
+    if current is not None:
+        audit.record(
+            request, patient=patient, action="check_in.viewed", object_id=current.public_id
+        )
+    extra: dict[str, object] = {"changed": str(error), "current": current}
+    if current is not None:
+        extra.update(
+            current_status=_status_words(current.status),
+            current_reasons=[clinic_reason_words(r) for r in current.reasons],
+            current_saved=time_text(current.updated_at, ZoneInfo(clinician.clinic.time_zone)),
+        )
+    return _check_in_page(
+        request,
+        clinician,
+        patient,
+        treatment,
+        CheckInForm(data),
+        local_date=form.cleaned_data["date"],
+        today=today,
+        status=409,
+        **extra,
+    )
+
+
+def _check_in_page(
+    request: HtmxHttpRequest,
+    clinician: Clinician,
+    patient: Patient,
+    treatment: Treatment,
+    form: CheckInForm,
+    *,
+    local_date: dt.date,
+    today: dt.date,
+    status: int,
+    **extra: object,
+) -> HttpResponse:
     return render(
         request,
         "recovery/clinic/check_in.html",
         {
+            **extra,
             "clinician": clinician,
             "patient": patient,
             "treatment": treatment,

@@ -1,0 +1,48 @@
+"""The one way a write takes hold of a treatment: lock its row alone, then read.
+
+Every write that changes a treatment's check-ins, its alert or what is kept on
+its row (latest check-in, open alert, triage place, the clinic's counts) runs
+in one transaction that locks, in this order:
+
+1. the Treatment row(s), in primary-key order, with a ``SELECT … FOR UPDATE``
+   that joins nothing;
+2. then the treatment's Alert row, when the write acts on one;
+3. last, the clinic's TriageCounts row (``triage.recount``).
+
+Everything the write decides from is read *after* its lock, in new queries.
+A lock taken together with joined rows (``select_related``) is not enough on
+PostgreSQL: a writer that waited for the row gets the row's new version but
+the joined rows as they were before it waited (READ COMMITTED re-checks only
+the locked row), so it would decide from a latest check-in or an open alert
+that another transaction has just replaced. See docs/concurrency.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from recovery.models import Treatment
+
+# What the write functions read of a treatment once they hold its lock.
+LOCKED_WITH = ("product", "patient", "clinic", "latest_check_in", "open_alert")
+
+
+def treatment_for_update(pk: int) -> Treatment:
+    """Lock the treatment's row, then load it (and what is kept on it) as committed now.
+
+    Call inside ``transaction.atomic()``; Treatment.DoesNotExist if it is gone.
+    """
+    Treatment.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
+    return Treatment.objects.select_related(*LOCKED_WITH).get(pk=pk)
+
+
+def treatments_for_update(pks: Iterable[int]) -> list[Treatment]:
+    """Lock several treatments' rows in primary-key order, then load them, in that order."""
+    ordered = sorted(set(pks))
+    locked = list(
+        Treatment.objects.select_for_update()
+        .filter(pk__in=ordered)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(Treatment.objects.select_related(*LOCKED_WITH).filter(pk__in=locked).order_by("pk"))

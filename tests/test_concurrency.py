@@ -1,0 +1,361 @@
+"""Writes that race, run truly at once: each in its own thread, on its own connection.
+
+Every write that moves a treatment's kept fields locks the treatment's row alone and
+reads after the lock (recovery/locks.py, docs/concurrency.md). To make a race happen
+the same way every time, a third connection holds the treatment's lock while the
+writers start, and lets go once they are all waiting for it: on PostgreSQL each writer
+then gets the row as the one before it left it, and must not decide from anything it
+read before the lock. On SQLite the writers queue for the database's write lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import close_old_connections, connection, transaction
+from django.test import Client
+
+from recovery import triage
+from recovery.models import Alert, CheckIn, CheckInRevision, Patient, Treatment, TriageCounts, User
+from tests import factories
+from tests.conftest import TREATED_ON
+from tests.test_check_in_views import form_data
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)  # 10:00 in New York: day 5
+TODAY = TREATED_ON + dt.timedelta(days=5)
+YESTERDAY = TODAY - dt.timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _now() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def _waiting_for_locks() -> int:
+    """How many other connections wait for a lock (PostgreSQL); SQLite cannot say."""
+    if connection.vendor != "postgresql":
+        return -1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+def _wait_until_waiting(n: int) -> None:
+    if connection.vendor != "postgresql":
+        time.sleep(0.3)  # SQLite: the writers block at BEGIN IMMEDIATE
+        return
+    deadline = time.monotonic() + 10
+    while _waiting_for_locks() < n:
+        assert time.monotonic() < deadline, "the writers never reached the lock"
+        time.sleep(0.01)
+
+
+def _in_thread(work: Callable[[], Any], results: dict[str, Any], name: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            results[name] = work()
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            results[name] = error
+        finally:
+            close_old_connections()
+            connection.close()
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread
+
+
+def race(treatment: Treatment, writes: list[tuple[str, Callable[[], Any]]]) -> dict[str, Any]:
+    """Run `writes` at once, in the order given, all of them waiting for the treatment's
+    lock (held meanwhile on another connection) before any goes ahead."""
+    results: dict[str, Any] = {}
+    release, held = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            Treatment.objects.select_for_update().filter(pk=treatment.pk).exists()
+            held.set()
+            release.wait(10)
+
+    holder = _in_thread(hold, results, "holder")
+    held.wait(10)
+    threads = []
+    for i, (name, write) in enumerate(writes, start=1):
+        threads.append(_in_thread(write, results, name))
+        _wait_until_waiting(i)  # each queued behind the one before it
+    release.set()
+    for thread in [holder, *threads]:
+        thread.join(30)
+        assert not thread.is_alive(), f"{thread.name} is stuck"
+    return results
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def consistent(treatment: Treatment) -> None:
+    """What is kept on the treatment's row is what its rows say, and so are the counts."""
+    treatment = Treatment.objects.select_related(
+        "product", "patient", "latest_check_in", "open_alert"
+    ).get(pk=treatment.pk)
+    latest = CheckIn.objects.filter(treatment=treatment).order_by("-local_date").first()
+    open_alert = Alert.objects.filter(treatment=treatment, resolved_at__isnull=True).first()
+    assert treatment.latest_check_in == latest
+    assert treatment.open_alert == open_alert
+    assert treatment.triage == triage.place_of(treatment, now=NOW).triage
+    counts = TriageCounts.objects.get(clinic_id=treatment.clinic_id).by_level()
+    recounted = triage.counts_of(
+        Treatment.objects.filter(clinic_id=treatment.clinic_id, superseded=False)
+    )
+    assert {level: counts[level] for level in counts} == {
+        level: recounted.get(level, 0) for level in counts
+    }
+
+
+@pytest.fixture
+def patient(clinic: Any) -> Patient:
+    return factories.create_patient(clinic=clinic, name="Ana Patient", email="ana@example.com")
+
+
+@pytest.fixture
+def treatment(patient: Patient) -> Treatment:
+    with time_machine.travel(NOW - dt.timedelta(days=5), tick=False):
+        return factories.create_treatment(patient=patient, treated_on=TREATED_ON)
+
+
+def test_yesterdays_and_todays_check_in_sent_together_keep_today_as_the_latest(
+    patient: Patient, treatment: Treatment
+) -> None:
+    """On PostgreSQL the old code kept yesterday as the latest when it came second (its
+    lock came with the latest check-in as read before it waited), and then every later
+    check-in that day answered 500 (a second row for today)."""
+    phone = signed_in(patient.user)
+    results = race(
+        treatment,
+        [
+            ("today", lambda: phone.post("/check-in/", form_data(TODAY, swelling=1))),
+            ("yesterday", lambda: phone.post("/check-in/", form_data(YESTERDAY, swelling=2))),
+        ],
+    )
+
+    assert [results[n].status_code for n in ("today", "yesterday")] == [302, 302]
+    today = CheckIn.objects.get(treatment=treatment, local_date=TODAY)
+    treatment.refresh_from_db()
+    assert treatment.latest_check_in == today
+    consistent(treatment)
+
+    # "Something feels wrong" later the same day replaces today's check-in.
+    response = phone.post("/check-in/", form_data(TODAY, flags=["vision"], swelling=None))
+    assert response.status_code == 302
+    assert CheckIn.objects.filter(treatment=treatment).count() == 2
+    assert CheckIn.objects.get(treatment=treatment, local_date=TODAY).red_flags == ["vision"]
+    consistent(treatment)
+
+
+def test_a_resolve_from_a_page_shown_before_the_alert_was_raised_is_refused(
+    patient: Patient, treatment: Treatment, clinician: User
+) -> None:
+    """The old code closed the urgent eyesight alert, unseen, from the page that showed it
+    at contact clinic."""
+    phone, desk = signed_in(patient.user), signed_in(clinician)
+    assert phone.post("/check-in/", form_data(TODAY, pain=3)).status_code == 302  # severe
+    alert = Alert.objects.get()
+    shown = alert.version
+    assert alert.level == "contact_clinic"
+
+    results = race(
+        treatment,
+        [
+            (
+                "eyesight",
+                lambda: phone.post("/check-in/", form_data(TODAY, pain=3, flags=["vision"])),
+            ),
+            (
+                "resolve",
+                lambda: desk.post(
+                    f"/clinic/alerts/{alert.public_id}/resolve/",
+                    {"outcome": "advised_at_home", "note": "Called", "version": str(shown)},
+                ),
+            ),
+        ],
+    )
+
+    assert results["eyesight"].status_code == 302
+    alert.refresh_from_db()
+    if results["resolve"].status_code == 302:
+        # It went first (SQLite's waiters are not served in turn): it closed what it showed,
+        # and the warning sign after it opened a new alert.
+        assert connection.vendor == "sqlite"
+        assert (alert.level, alert.reasons) == ("contact_clinic", ["severe:pain"])
+        assert alert.resolved_at is not None
+        alert = Alert.objects.get(resolved_at__isnull=True)
+        assert (alert.level, alert.reasons) == ("urgent", ["red_flag:vision"])
+        consistent(treatment)
+        return
+    assert results["resolve"].status_code == 409
+    said = results["resolve"].content.decode()
+    assert "This alert has changed since your page showed it" in said
+    assert "eyesight" in said.lower()  # the alert is shown as it is now
+    assert (alert.level, alert.resolved_at) == ("urgent", None)
+    assert alert.reasons == ["severe:pain", "red_flag:vision"]
+    treatment.refresh_from_db()
+    assert treatment.triage == triage.Triage.URGENT
+    consistent(treatment)
+
+
+def test_a_resolve_and_a_new_warning_sign_at_once_leave_the_warning_sign_open(
+    patient: Patient, treatment: Treatment, clinician: User
+) -> None:
+    """The resolve goes first: the check-in waiting behind it opens a new alert, and the
+    triage place follows the rows (the old code could keep one read before the lock)."""
+    phone, desk = signed_in(patient.user), signed_in(clinician)
+    assert phone.post("/check-in/", form_data(YESTERDAY, pain=3)).status_code == 302
+    alert = Alert.objects.get()
+
+    results = race(
+        treatment,
+        [
+            (
+                "resolve",
+                lambda: desk.post(
+                    f"/clinic/alerts/{alert.public_id}/resolve/",
+                    {"outcome": "advised_at_home", "note": "Called", "version": str(alert.version)},
+                ),
+            ),
+            ("allergy", lambda: phone.post("/check-in/", form_data(TODAY, flags=["allergy"]))),
+        ],
+    )
+
+    assert results["allergy"].status_code == 302
+    alert.refresh_from_db()
+    if results["resolve"].status_code == 409:  # the check-in went first (SQLite)
+        assert connection.vendor == "sqlite"
+        assert (alert.level, alert.resolved_at) == ("urgent", None)
+        assert alert.reasons == ["severe:pain", "red_flag:allergy"]
+        consistent(treatment)
+        return
+    assert results["resolve"].status_code == 302
+    assert alert.resolved_at is not None
+    new = Alert.objects.get(resolved_at__isnull=True)
+    assert (new.level, new.reasons) == ("urgent", ["red_flag:allergy"])
+    consistent(treatment)
+
+
+def test_acknowledging_an_alert_raised_meanwhile_is_refused(
+    patient: Patient, treatment: Treatment, clinician: User
+) -> None:
+    phone, desk = signed_in(patient.user), signed_in(clinician)
+    assert phone.post("/check-in/", form_data(TODAY, swelling=3)).status_code == 302
+    alert = Alert.objects.get()
+
+    results = race(
+        treatment,
+        [
+            (
+                "stroke",
+                lambda: phone.post("/check-in/", form_data(TODAY, swelling=3, flags=["stroke"])),
+            ),
+            (
+                "acknowledge",
+                lambda: desk.post(
+                    f"/clinic/alerts/{alert.public_id}/acknowledge/",
+                    {"version": str(alert.version)},
+                ),
+            ),
+        ],
+    )
+
+    alert.refresh_from_db()
+    if results["acknowledge"].status_code == 302:  # it went first (SQLite)
+        assert connection.vendor == "sqlite"
+        assert alert.acknowledged_at is not None and alert.version == 3
+    else:
+        assert results["acknowledge"].status_code == 409
+        assert (alert.level, alert.acknowledged_at) == ("urgent", None)
+    assert alert.level == "urgent"
+    consistent(treatment)
+
+
+def test_replays_of_one_key_at_once_make_one_check_in_and_one_alert(
+    patient: Patient, treatment: Treatment
+) -> None:
+    key = uuid.uuid4()
+    data = form_data(TODAY, flags=["infection"], key=key)
+    phones = [signed_in(patient.user) for _ in range(4)]
+    results = race(
+        treatment,
+        [
+            (f"replay {i}", lambda phone=phone: phone.post("/check-in/", data))  # type: ignore[misc]
+            for i, phone in enumerate(phones)
+        ],
+    )
+
+    assert {r.status_code for r in results.values() if r is not None} == {302}
+    assert CheckIn.objects.count() == 1
+    assert Alert.objects.count() == 1
+    consistent(treatment)
+
+
+def test_one_key_with_two_sets_of_answers_at_once_saves_the_first_and_refuses_the_other(
+    patient: Patient, treatment: Treatment
+) -> None:
+    key = uuid.uuid4()
+    phone = signed_in(patient.user)
+    results = race(
+        treatment,
+        [
+            ("first", lambda: phone.post("/check-in/", form_data(TODAY, swelling=1, key=key))),
+            ("other", lambda: phone.post("/check-in/", form_data(TODAY, swelling=2, key=key))),
+        ],
+    )
+
+    statuses = {name: results[name].status_code for name in ("first", "other")}
+    assert sorted(statuses.values()) == [302, 409]
+    saved = 1 if statuses["first"] == 302 else 2  # SQLite may serve the second first
+    assert CheckIn.objects.get().swelling == saved
+    assert not CheckInRevision.objects.exists()
+    consistent(treatment)
+
+
+def test_the_sweep_and_a_check_in_at_once_keep_the_check_in(
+    patient: Patient, treatment: Treatment
+) -> None:
+    """The sweep moves a treatment that missed two days; a check-in arriving meanwhile is
+    not overwritten by the place the sweep computed from what it read before."""
+    with time_machine.travel(NOW + dt.timedelta(days=3), tick=True):
+        later = TODAY + dt.timedelta(days=3)
+        phone = signed_in(patient.user)
+        at = NOW + dt.timedelta(days=3)
+        results = race(
+            treatment,
+            [
+                ("check-in", lambda: phone.post("/check-in/", form_data(later, swelling=1))),
+                ("sweep", lambda: triage.sweep_triage(now=at)),
+            ],
+        )
+        assert results["check-in"].status_code == 302
+        assert not isinstance(results["sweep"], Exception), results["sweep"]
+        treatment = Treatment.objects.select_related(
+            "product", "patient", "latest_check_in", "open_alert"
+        ).get(pk=treatment.pk)
+        assert treatment.latest_check_in is not None
+        assert treatment.latest_check_in.local_date == later
+        assert treatment.triage == triage.place_of(treatment, now=at).triage
+        assert treatment.triage != triage.Triage.MISSED_CHECK_IN
