@@ -272,7 +272,7 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     by_id = {t.pk: t for t in treatments}
     all_alerts = list(
         Alert.objects.filter(treatment__patient=patient)
-        .select_related("check_in", "acknowledged_by", "resolved_by")
+        .select_related("check_in", "report", "acknowledged_by", "resolved_by")
         .order_by("-opened_at", "-pk")
         .fetch_mode(FETCH_RAISE)
     )
@@ -306,6 +306,11 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
             diary_days=current.product.diary_days,
             check_in_rows=check_in_rows,
             red_flag_days=[r for r in check_in_rows if r.red_flags or r.withdrawn_red_flags],
+            # Warning signs that reached the clinic without a check-in (recovery/alerts.py).
+            warning_sign_reports=[
+                (report, [CLINIC_RED_FLAG_WORDS[f] for f in report.red_flags])
+                for report in current.warning_sign_reports.order_by("received_at")
+            ],
             note_days=[r for r in check_in_rows if r.check_in.note],
             charts=charts.symptom_charts(
                 ratings_by_day=[(c.day, dict(c.ratings())) for c in rows],
