@@ -110,7 +110,11 @@ class PatientAdmin(ClinicScopedAdmin[Patient]):
             obj.user = user
         super().save_model(request, obj, form, change)
         audit.record(
-            request, patient=obj, action="patient.changed" if change else "patient.enrolled"
+            request,
+            patient=obj,
+            action=AuditEvent.Action.PATIENT_CHANGED
+            if change
+            else AuditEvent.Action.PATIENT_ENROLLED,
         )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
@@ -142,7 +146,7 @@ class PatientAdmin(ClinicScopedAdmin[Patient]):
                 audit.record(
                     request,
                     patient=form.instance,
-                    action="treatment.changed",
+                    action=AuditEvent.Action.TREATMENT_CHANGED,
                     object_id=treatment.public_id,
                 )
 
@@ -151,7 +155,7 @@ class PatientAdmin(ClinicScopedAdmin[Patient]):
     ) -> Patient | None:
         patient = super().get_object(request, object_id, from_field)
         if patient is not None:
-            audit.record(request, patient=patient, action="patient.viewed_in_admin")
+            audit.record(request, patient=patient, action=AuditEvent.Action.PATIENT_VIEWED_IN_ADMIN)
         return patient
 
 

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from recovery import audit, course, locks, triage
-from recovery.models import Alert, CheckIn, Treatment, User, WarningSignReport
+from recovery.models import Alert, AuditEvent, CheckIn, Treatment, User, WarningSignReport
 
 ALERT_LEVELS = (course.Status.CONTACT_CLINIC, course.Status.URGENT)
 
@@ -69,7 +69,7 @@ def _open_or_raise(
             report=report,
             opened_at=at,
         )
-        action, notify = "alert.opened", True
+        action, notify = AuditEvent.Action.ALERT_OPENED, True
     else:
         raised = course.Status(alert.level).rank < status.rank
         merged = _merged(alert.reasons, reasons)
@@ -85,12 +85,14 @@ def _open_or_raise(
                 report,
             )
             fields += ["level", "raised_at", "check_in", "report"]
-        action, notify = "", raised
+        action, notify = None, raised
         if fields:
             # What the clinician was shown is no longer what the alert says.
             alert.version += 1
             alert.save(update_fields=[*fields, "version"])
-            action = "alert.raised" if raised else "alert.reasons_added"
+            action = (
+                AuditEvent.Action.ALERT_RAISED if raised else AuditEvent.Action.ALERT_REASONS_ADDED
+            )
     if action:
         audit.record_event(
             actor=None,
@@ -143,7 +145,7 @@ def report_warning_signs(
     audit.record_event(
         actor=entered_by,
         patient=treatment.patient,
-        action="warning_signs.reported",
+        action=AuditEvent.Action.WARNING_SIGNS_REPORTED,
         object_id=report.public_id,
         ip_address=ip_address,
     )
@@ -223,7 +225,7 @@ def acknowledge_alert(
         audit.record_event(
             actor=by,
             patient=treatment.patient,
-            action="alert.acknowledged",
+            action=AuditEvent.Action.ALERT_ACKNOWLEDGED,
             object_id=alert.public_id,
             ip_address=ip_address,
         )
@@ -281,7 +283,7 @@ def resolve_alert(
         audit.record_event(
             actor=by,
             patient=treatment.patient,
-            action="alert.resolved",
+            action=AuditEvent.Action.ALERT_RESOLVED,
             object_id=alert.public_id,
             ip_address=ip_address,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from recovery.models import AuditEvent, Patient, User
+from recovery.models import AuditAction, AuditEvent, Patient, User
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -16,7 +16,7 @@ def record_event(
     *,
     actor: User | None,
     patient: Patient | None,
-    action: str,
+    action: AuditAction,
     object_id: object = "",
     ip_address: str | None,
 ) -> AuditEvent:
@@ -30,7 +30,7 @@ def record_event(
 
 
 def record(
-    request: HttpRequest, *, patient: Patient, action: str, object_id: object = ""
+    request: HttpRequest, *, patient: Patient, action: AuditAction, object_id: object = ""
 ) -> AuditEvent:
     """Record what the signed-in user of `request` did to `patient`'s record."""
     actor = request.user if isinstance(request.user, User) else None

@@ -17,7 +17,14 @@ from django.db import transaction
 from django.utils.formats import date_format
 
 from recovery import alerts, audit, course, locks, triage
-from recovery.models import CheckIn, CheckInRevision, Treatment, User, WarningSignReport
+from recovery.models import (
+    AuditEvent,
+    CheckIn,
+    CheckInRevision,
+    Treatment,
+    User,
+    WarningSignReport,
+)
 
 
 class CheckInRefused(Exception):
@@ -365,7 +372,7 @@ def _record_locked(
             updated_at=at,
             **values,
         )
-        action = "check_in.created"
+        action = AuditEvent.Action.CHECK_IN_CREATED
     else:
         _keep_revision(existing, replaced_at=at)
         for name, value in values.items():
@@ -374,7 +381,7 @@ def _record_locked(
         existing.version += 1
         existing.save(update_fields=[*values, "updated_at", "version"])
         check_in = existing
-        action = "check_in.replaced"
+        action = AuditEvent.Action.CHECK_IN_REPLACED
     check_in.treatment = treatment
     for changed in (check_in, _reassess_next(check_in)):
         if changed is not None:

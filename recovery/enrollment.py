@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from recovery import audit, login_links, triage
-from recovery.models import Clinic, Patient, Product, Screening, Treatment, User
+from recovery.models import AuditEvent, Clinic, Patient, Product, Screening, Treatment, User
 
 # The checklist's rules (recovery-course.md, "Before treatment").
 MINIMUM_AGE = 22  # "over 21": FDA reads it as 22 or older
@@ -206,7 +206,7 @@ def enroll_patient(
         audit.record_event(
             actor=enrolled_by,
             patient=patient,
-            action="patient.enrolled",
+            action=AuditEvent.Action.PATIENT_ENROLLED,
             object_id=patient.public_id,
             ip_address=ip_address,
         )
@@ -250,7 +250,7 @@ def add_treatment(
         audit.record_event(
             actor=recorded_by,
             patient=patient,
-            action="treatment.added",
+            action=AuditEvent.Action.TREATMENT_ADDED,
             object_id=treatment.public_id,
             ip_address=ip_address,
         )
@@ -308,7 +308,11 @@ def add_screened_treatment(
         audit.record_event(
             actor=recorded_by,
             patient=patient,
-            action="screening.went_ahead_with_warnings" if warnings else "screening.recorded",
+            action=(
+                AuditEvent.Action.SCREENING_WENT_AHEAD
+                if warnings
+                else AuditEvent.Action.SCREENING_RECORDED
+            ),
             object_id=treatment.public_id,
             ip_address=ip_address,
         )

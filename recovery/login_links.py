@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from recovery import audit
-from recovery.models import LoginLink, Patient, User
+from recovery.models import AuditEvent, LoginLink, Patient, User
 
 
 class LinkProblem(enum.StrEnum):
@@ -79,7 +79,7 @@ def redeem_login_link(*, token_hash: str, at: dt.datetime, ip_address: str | Non
         audit.record_event(
             actor=link.patient.user,
             patient=link.patient,
-            action="patient.signed_in",
+            action=AuditEvent.Action.PATIENT_SIGNED_IN,
             ip_address=ip_address,
         )
     return link.patient
@@ -98,7 +98,7 @@ def hand_out_login_link(
         audit.record_event(
             actor=issued_by,
             patient=patient,
-            action="patient.login_link_issued",
+            action=AuditEvent.Action.LOGIN_LINK_ISSUED,
             ip_address=ip_address,
         )
     return url
@@ -139,7 +139,7 @@ def email_login_link(
         audit.record_event(
             actor=sent_by,
             patient=patient,
-            action="patient.login_link_emailed",
+            action=AuditEvent.Action.LOGIN_LINK_EMAILED,
             ip_address=ip_address,
         )
 

@@ -366,21 +366,74 @@ class LoginLink(models.Model):
         return f"Login link created {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class AuditAction(models.TextChoices):
+    """Everything the audit trail can say: a closed list, in words for the clinic."""
+
+    # The patient's own pages and sign-in.
+    PATIENT_SIGNED_IN = "patient.signed_in", "Signed in with a link"
+    LOGIN_LINK_ISSUED = "patient.login_link_issued", "Made a sign-in link"
+    LOGIN_LINK_EMAILED = "patient.login_link_emailed", "Emailed a sign-in link"
+    HOME_VIEWED = "patient.home_viewed", "Opened their home page"
+    RECOVERY_VIEWED = "recovery.viewed", "Opened My recovery"
+    REMINDERS_VIEWED = "reminders.viewed", "Opened the reminder settings"
+    REMINDERS_CHANGED = "reminders.changed", "Changed the reminder settings"
+    PUSH_SUBSCRIBED = "push.subscribed", "Turned on notifications on a phone"
+    PUSH_UNSUBSCRIBED = "push.unsubscribed", "Turned off notifications on a phone"
+    REMINDER_SENT = "reminder.sent", "Sent a daily reminder"
+    NUDGE_SENT = "nudge.sent", "Sent a nudge after missed check-ins"
+    # Check-ins and alerts.
+    CHECK_IN_CREATED = "check_in.created", "Saved a check-in"
+    CHECK_IN_REPLACED = "check_in.replaced", "Changed a check-in"
+    CHECK_IN_VIEWED = "check_in.viewed", "Viewed a check-in"
+    WARNING_SIGNS_REPORTED = "warning_signs.reported", "Sent warning signs (not a check-in)"
+    ALERT_OPENED = "alert.opened", "Alert opened"
+    ALERT_RAISED = "alert.raised", "Alert raised to a higher level"
+    ALERT_REASONS_ADDED = "alert.reasons_added", "Alert given another reason"
+    ALERT_VIEWED = "alert.viewed", "Viewed an alert"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", "Acknowledged an alert"
+    ALERT_RESOLVED = "alert.resolved", "Resolved an alert"
+    # The clinic's pages.
+    DASHBOARD_VIEWED = "dashboard.viewed", "Viewed the dashboard"
+    PATIENT_VIEWED = "patient.viewed", "Viewed the timeline"
+    CHECK_INS_EXPORTED = "check_ins.exported", "Exported check-ins"
+    AUDIT_TRAIL_VIEWED = "audit_trail.viewed", "Viewed the audit trail"
+    # The record itself.
+    PATIENT_ENROLLED = "patient.enrolled", "Enrolled the patient"
+    PATIENT_CHANGED = "patient.changed", "Changed the patient's details"
+    TREATMENT_ADDED = "treatment.added", "Recorded a treatment"
+    TREATMENT_CHANGED = "treatment.changed", "Changed a treatment"
+    TREATMENT_DELETED = "treatment.deleted", "Deleted a treatment"
+    SCREENING_RECORDED = "screening.recorded", "Recorded the pre-treatment checklist"
+    SCREENING_WENT_AHEAD = (
+        "screening.went_ahead_with_warnings",
+        "Went ahead despite checklist warnings",
+    )
+    # The admin.
+    PATIENT_VIEWED_IN_ADMIN = "patient.viewed_in_admin", "Viewed the record in the admin"
+
+
 class AuditEvent(models.Model):
     """Who read or changed which patient's record, when and from where. Append-only."""
+
+    Action = AuditAction
 
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     patient = models.ForeignKey(
         Patient, on_delete=models.SET_NULL, null=True, related_name="audit_events"
     )
-    action = models.CharField(max_length=50)
+    action = models.CharField(max_length=50, choices=Action.choices)
     object_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["patient", "-at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="audit_action_known", condition=Q(action__in=AuditAction.values)
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

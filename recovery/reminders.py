@@ -21,7 +21,15 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 
 from recovery import access, audit, course, push, triage
-from recovery.models import Patient, PushSubscription, ReminderSettings, Treatment, Triage, User
+from recovery.models import (
+    AuditEvent,
+    Patient,
+    PushSubscription,
+    ReminderSettings,
+    Treatment,
+    Triage,
+    User,
+)
 
 DEFAULT_TIME = dt.time(19, 0)
 CHECK_IN_PATH = "/check-in/"
@@ -31,6 +39,11 @@ class Kind(enum.StrEnum):
     REMINDER = "reminder"
     NUDGE = "nudge"
 
+
+SENT_ACTIONS = {
+    Kind.REMINDER: AuditEvent.Action.REMINDER_SENT,
+    Kind.NUDGE: AuditEvent.Action.NUDGE_SENT,
+}
 
 # What the phone shows; the same for every patient, and nothing about their health.
 MESSAGES: dict[Kind, dict[str, str]] = {
@@ -73,7 +86,7 @@ def update_settings(
         audit.record_event(
             actor=actor,
             patient=patient,
-            action="reminders.changed",
+            action=AuditEvent.Action.REMINDERS_CHANGED,
             object_id=f"{row.reminder_time:%H:%M} {'on' if reminders_on else 'off'}",
             ip_address=ip_address,
         )
@@ -92,7 +105,7 @@ def save_subscription(
         audit.record_event(
             actor=actor,
             patient=patient,
-            action="push.subscribed",
+            action=AuditEvent.Action.PUSH_SUBSCRIBED,
             object_id=row.pk,
             ip_address=ip_address,
         )
@@ -108,7 +121,7 @@ def delete_subscription(
             audit.record_event(
                 actor=actor,
                 patient=patient,
-                action="push.unsubscribed",
+                action=AuditEvent.Action.PUSH_UNSUBSCRIBED,
                 object_id=row.pk,
                 ip_address=ip_address,
             )
@@ -240,6 +253,6 @@ def deliver(*, patient_id: int, kind: Kind) -> str:
     if channel == "email":
         _email(patient, kind)
     audit.record_event(
-        actor=None, patient=patient, action=f"{kind.value}.sent", object_id=channel, ip_address=None
+        actor=None, patient=patient, action=SENT_ACTIONS[kind], object_id=channel, ip_address=None
     )
     return channel

@@ -130,7 +130,7 @@ def test_a_clinic_admin_reads_a_patients_audit_trail(
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "check_in.created" in page and "patient.enrolled" in page
+    assert "Saved a check-in" in page and "Enrolled the patient" in page
     assert AuditEvent.objects.filter(patient=patient, action="audit_trail.viewed").exists()
 
 

@@ -18,7 +18,7 @@ from recovery.guidance import (
     Guidance,
     guidance_for,
 )
-from recovery.models import CheckIn, Patient, Treatment
+from recovery.models import AuditEvent, CheckIn, Patient, Treatment
 from recovery.views import pwa
 from recovery.views.types import HtmxHttpRequest
 
@@ -67,7 +67,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
             open_dates=checkins.open_dates(treatment=treatment, today=today),
             yesterday=today - dt.timedelta(days=1),
         )
-    audit.record(request, patient=patient, action="patient.home_viewed")
+    audit.record(request, patient=patient, action=AuditEvent.Action.HOME_VIEWED)
     return render(request, "recovery/patient/home.html", context)
 
 
@@ -160,7 +160,10 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
             return _refused(request, patient, str(error))
         if existing is not None:
             audit.record(
-                request, patient=patient, action="check_in.viewed", object_id=existing.public_id
+                request,
+                patient=patient,
+                action=AuditEvent.Action.CHECK_IN_VIEWED,
+                object_id=existing.public_id,
             )
         form = CheckInForm.for_day(local_date=local_date, existing=existing)
         status = 200
@@ -204,7 +207,12 @@ def _answer_words(check_in: CheckIn) -> list[tuple[str, str]]:
 def check_in_result(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     patient = access.patient_for_request(request)
     check_in = access.check_in_for_patient(patient, public_id)
-    audit.record(request, patient=patient, action="check_in.viewed", object_id=check_in.public_id)
+    audit.record(
+        request,
+        patient=patient,
+        action=AuditEvent.Action.CHECK_IN_VIEWED,
+        object_id=check_in.public_id,
+    )
     return render(
         request,
         "recovery/patient/result.html",
@@ -235,5 +243,5 @@ def my_recovery(request: HtmxHttpRequest) -> HttpResponse:
             ),
             symptoms=[SYMPTOM_LABELS[s] for s in course.SYMPTOMS],
         )
-    audit.record(request, patient=patient, action="recovery.viewed")
+    audit.record(request, patient=patient, action=AuditEvent.Action.RECOVERY_VIEWED)
     return render(request, "recovery/patient/recovery.html", context)

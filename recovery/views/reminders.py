@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, push, reminders
-from recovery.models import User
+from recovery.models import AuditEvent, User
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -51,7 +51,7 @@ def reminder_settings(request: HtmxHttpRequest) -> HttpResponse:
         form = ReminderForm(
             initial={"reminder_time": current.reminder_time, "reminders_on": current.reminders_on}
         )
-        audit.record(request, patient=patient, action="reminders.viewed")
+        audit.record(request, patient=patient, action=AuditEvent.Action.REMINDERS_VIEWED)
     return render(
         request,
         "recovery/patient/reminders.html",

@@ -46,6 +46,7 @@ from django.urls import reverse
 
 from recovery import access, audit, course
 from recovery.management.commands.demo import RIVERSIDE
+from recovery.models import AuditAction
 
 # Who the bench signs in as: the demo's first clinic's nurse, and its first patient
 # (on day 5 of an on-track diary, so today's check-in can be sent again and again).
@@ -881,7 +882,8 @@ def signed_in_floor(request: HttpRequest) -> HttpResponse:
     (through the base template, its header and sign-out form)."""
     patient = access.patient_for_request(request)
     access.current_treatment(patient, today=patient.today())
-    audit.record(request, patient=patient, action="bench.floor_viewed")
+    # What every signed-in patient page writes (recovery.views.patient.home does the same).
+    audit.record(request, patient=patient, action=AuditAction.HOME_VIEWED)
     return render(
         request,
         "recovery/patient/refused.html",

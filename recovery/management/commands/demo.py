@@ -366,7 +366,7 @@ def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
         audit.record_event(
             actor=None,
             patient=patient,
-            action="treatment.deleted",
+            action=AuditEvent.Action.TREATMENT_DELETED,
             object_id=public_id,
             ip_address=None,
         )
@@ -637,7 +637,7 @@ class DiaryWriter:
                         at=day.at,
                         actor_id=user_id,
                         patient=treatment.patient,
-                        action="check_in.created",
+                        action=AuditEvent.Action.CHECK_IN_CREATED,
                         object_id=str(uuid.UUID(public_id)),
                     )
                 )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit, course
 from recovery.guidance import clinic_reason_words
-from recovery.models import Alert, Clinician
+from recovery.models import Alert, AuditEvent, Clinician
 from recovery.views.types import HtmxHttpRequest
 
 # The clinician's words for a check-in's status (the patient's are in CheckIn.Status).
@@ -157,7 +157,7 @@ def acknowledge(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         audit.record(
             request,
             patient=alert.treatment.patient,
-            action="alert.viewed",
+            action=AuditEvent.Action.ALERT_VIEWED,
             object_id=alert.public_id,
         )
         if _wants_panel(request, alert):
@@ -180,7 +180,12 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     alert = access.alert_for_clinician(clinician, public_id)
     patient = alert.treatment.patient
     if alert.resolved_at is not None:
-        audit.record(request, patient=patient, action="alert.viewed", object_id=alert.public_id)
+        audit.record(
+            request,
+            patient=patient,
+            action=AuditEvent.Action.ALERT_VIEWED,
+            object_id=alert.public_id,
+        )
         return _alert_page(
             request,
             clinician,
@@ -205,7 +210,10 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
             except alerts.AlertRefused as error:
                 alert = access.alert_for_clinician(clinician, public_id)
                 audit.record(
-                    request, patient=patient, action="alert.viewed", object_id=alert.public_id
+                    request,
+                    patient=patient,
+                    action=AuditEvent.Action.ALERT_VIEWED,
+                    object_id=alert.public_id,
                 )
                 changed = isinstance(error, alerts.AlertChanged) and alert.is_open
                 return _alert_page(
@@ -222,5 +230,7 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     else:
         form = resolve_form_for(alert)
         status = 200
-    audit.record(request, patient=patient, action="alert.viewed", object_id=alert.public_id)
+    audit.record(
+        request, patient=patient, action=AuditEvent.Action.ALERT_VIEWED, object_id=alert.public_id
+    )
     return _alert_page(request, clinician, alert, form=form, status=status)

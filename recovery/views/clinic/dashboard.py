@@ -30,7 +30,7 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, course, triage
 from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS, clinic_reason_words
-from recovery.models import Alert, CheckIn, Clinician, Treatment, Triage, User
+from recovery.models import Alert, AuditEvent, CheckIn, Clinician, Treatment, Triage, User
 from recovery.views.types import HtmxHttpRequest
 
 PER_PAGE = 25
@@ -304,7 +304,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     audit.record_event(
         actor=clinician.user,
         patient=None,  # a list, not one patient's record
-        action="dashboard.viewed",
+        action=AuditEvent.Action.DASHBOARD_VIEWED,
         ip_address=audit.client_ip(request),
     )
 

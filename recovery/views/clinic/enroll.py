@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from recovery import access, audit, enrollment, login_links
 from recovery.forms_clinic import EnrollmentForm, TreatmentForm
-from recovery.models import Clinician, Patient, Product, Screening, Treatment
+from recovery.models import AuditEvent, Clinician, Patient, Product, Screening, Treatment
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -231,7 +231,12 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
             not_before=not_before,
             initial=_new_treatment_initial(patient, latest, today),
         )
-        audit.record(request, patient=patient, action="patient.viewed", object_id=patient.public_id)
+        audit.record(
+            request,
+            patient=patient,
+            action=AuditEvent.Action.PATIENT_VIEWED,
+            object_id=patient.public_id,
+        )
         status = 200
 
     return render(

@@ -126,7 +126,7 @@ def export_check_ins(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRe
         AuditEvent(
             actor=clinician.user,
             patient_id=patient_id,
-            action="check_ins.exported",
+            action=AuditEvent.Action.CHECK_INS_EXPORTED,
             object_id=f"{start}..{end}",
             ip_address=audit.client_ip(request),
         )
@@ -150,7 +150,12 @@ def audit_trail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Who read or changed this patient's record; for clinic admins. Reading it is audited too."""
     clinician = access.clinic_admin_for_request(request)
     patient = access.patient_for_clinician(clinician, public_id)
-    audit.record(request, patient=patient, action="audit_trail.viewed", object_id=patient.public_id)
+    audit.record(
+        request,
+        patient=patient,
+        action=AuditEvent.Action.AUDIT_TRAIL_VIEWED,
+        object_id=patient.public_id,
+    )
     events = (
         AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("-at", "-id")
     )

@@ -30,6 +30,7 @@ from recovery.guidance import (
 )
 from recovery.models import (
     Alert,
+    AuditEvent,
     CheckIn,
     CheckInRevision,
     Clinician,
@@ -318,7 +319,12 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
             ),
             can_check_in=bool(checkins.open_dates(treatment=current, today=today)),
         )
-    audit.record(request, patient=patient, action="patient.viewed", object_id=patient.public_id)
+    audit.record(
+        request,
+        patient=patient,
+        action=AuditEvent.Action.PATIENT_VIEWED,
+        object_id=patient.public_id,
+    )
     return render(request, "recovery/clinic/patient.html", context)
 
 
@@ -381,7 +387,10 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
             return _refused(request, clinician, patient, str(error))
         if existing is not None:
             audit.record(
-                request, patient=patient, action="check_in.viewed", object_id=existing.public_id
+                request,
+                patient=patient,
+                action=AuditEvent.Action.CHECK_IN_VIEWED,
+                object_id=existing.public_id,
             )
         form = CheckInForm.for_day(local_date=local_date, existing=existing)
         status = 200
@@ -416,7 +425,10 @@ def _changed(
     data["idempotency_key"] = str(uuid.uuid4())
     if current is not None:
         audit.record(
-            request, patient=patient, action="check_in.viewed", object_id=current.public_id
+            request,
+            patient=patient,
+            action=AuditEvent.Action.CHECK_IN_VIEWED,
+            object_id=current.public_id,
         )
     extra: dict[str, object] = {"changed": str(error), "current": current}
     if current is not None:
