@@ -22,7 +22,9 @@ def record_event(
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         actor=actor,
+        actor_ref=actor.get_username() if actor is not None else "",
         patient=patient,
+        patient_ref=patient.public_id if patient is not None else None,
         action=action,
         object_id=str(object_id),
         ip_address=ip_address,
@@ -40,4 +42,27 @@ def record(
         action=action,
         object_id=object_id,
         ip_address=client_ip(request),
+    )
+
+
+def patient_deleted(sender: type[Patient], instance: Patient, **kwargs: object) -> None:
+    """A patient's record deleted (in the admin, or a shell): the deletion is on the trail,
+    and the trail's rows keep the patient's public id."""
+    record_event(
+        actor=None,
+        patient=instance,
+        action=AuditAction.PATIENT_DELETED,
+        object_id=instance.public_id,
+        ip_address=None,
+    )
+
+
+def user_deleted(sender: type[User], instance: User, **kwargs: object) -> None:
+    """A user account deleted: recorded with its username, which the trail's rows keep."""
+    record_event(
+        actor=None,
+        patient=None,
+        action=AuditAction.USER_DELETED,
+        object_id=instance.get_username(),
+        ip_address=None,
     )

@@ -408,8 +408,29 @@ class AuditAction(models.TextChoices):
         "screening.went_ahead_with_warnings",
         "Went ahead despite checklist warnings",
     )
+    PATIENT_DELETED = "patient.deleted", "Deleted the patient's record"
+    USER_DELETED = "user.deleted", "Deleted a user account"
     # The admin.
     PATIENT_VIEWED_IN_ADMIN = "patient.viewed_in_admin", "Viewed the record in the admin"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Audit rows are only ever added: a bulk change or deletion is refused here too (and,
+    on PostgreSQL, by a trigger: see docs/data-protection.md)."""
+
+    def update(self, **kwargs: object) -> int:
+        # The one change allowed: a deleted user's or patient's link emptied (on_delete
+        # SET_NULL); the row keeps their identifiers in actor_ref and patient_ref.
+        if (
+            kwargs
+            and set(kwargs) <= {"actor", "patient"}
+            and all(v is None for v in kwargs.values())
+        ):
+            return super().update(**kwargs)
+        raise ValueError("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events cannot be deleted.")
 
 
 class AuditEvent(models.Model):
@@ -422,9 +443,15 @@ class AuditEvent(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.SET_NULL, null=True, related_name="audit_events"
     )
+    # Who and which patient, kept for ever: a deleted user or patient leaves the links above
+    # empty, never these (nor the row).
+    actor_ref = models.CharField(max_length=150, blank=True, help_text="The actor's username.")
+    patient_ref = models.UUIDField(null=True, blank=True, help_text="The patient's public id.")
     action = models.CharField(max_length=50, choices=Action.choices)
     object_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at"]

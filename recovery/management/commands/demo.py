@@ -637,6 +637,7 @@ class DiaryWriter:
                         at=day.at,
                         actor_id=user_id,
                         patient=treatment.patient,
+                        patient_ref=treatment.patient.public_id,
                         action=AuditEvent.Action.CHECK_IN_CREATED,
                         object_id=str(uuid.UUID(public_id)),
                     )
@@ -1074,9 +1075,22 @@ def create_generated_patients(
     for patient, username in zip(patients, usernames, strict=True):
         patient.user_id = user_pks[username]
     RowInserter(Patient, concrete_attnames(Patient)).insert_objects(patients)
-    enrolled = RowInserter(AuditEvent, ("at", "patient_id", "action", "object_id"))
+    enrolled = RowInserter(
+        AuditEvent, ("at", "patient_id", "patient_ref", "actor_ref", "action", "object_id")
+    )
     at = enrolled.field("at").get_db_prep_save(now, enrolled.connection)
-    enrolled.insert((at, p.pk, "patient.enrolled", str(p.public_id)) for p in patients)
+    ref = enrolled.field("patient_ref")
+    enrolled.insert(
+        (
+            at,
+            p.pk,
+            ref.get_db_prep_save(p.public_id, enrolled.connection),
+            "",
+            AuditEvent.Action.PATIENT_ENROLLED.value,
+            str(p.public_id),
+        )
+        for p in patients
+    )
     return patients
 
 
