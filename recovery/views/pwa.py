@@ -109,11 +109,15 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 SAVED_ON_PHONE = "Saved on this phone — it will be sent when you are back online"
 
 
-def offline_contact(*, clinic: Clinic, treatment: Treatment, day: int) -> dict[str, object]:
+def offline_contact(
+    *, clinic: Clinic, treatment: Treatment, day: int, time_zone: str
+) -> dict[str, object]:
     """What the check-in page needs to tell a patient what to do without a connection.
 
     Embedded in the page as non-executable JSON (`#clinic-contact`) and kept by
     offline.js in IndexedDB; the words are guidance.py's, not copies in JavaScript.
+    `time_zone` is the patient's (IANA name): a check-in kept on the phone is dated by
+    the phone's clock in that zone, not by the day the kept page was made for.
     """
 
     def urgent(*codes: str) -> Guidance:
@@ -127,6 +131,7 @@ def offline_contact(*, clinic: Clinic, treatment: Treatment, day: int) -> dict[s
 
     return {
         "clinic": clinic.name,
+        "time_zone": time_zone,
         "phone": clinic.phone,
         "phone_uri": clinic.phone_uri,
         "after_hours_phone": clinic.after_hours_phone,
