@@ -1,4 +1,9 @@
-"""The admin: enrollment for now, clinic and course settings, a read-only audit trail."""
+"""The admin: clinic and course settings for superusers; patient data read-only.
+
+Clinic staff may read their own clinic's patients, check-ins and (clinic admins only) audit
+rows here; every read is audited. Nobody adds patient data in the admin (enrollment has one
+door, the clinic's page); a superuser's corrections go through the write functions.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,14 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import ForeignKey, Model, QuerySet
-from django.forms import ModelChoiceField
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from recovery import audit, locks, triage
-from recovery.enrollment import add_treatment, new_patient_user
+from recovery.enrollment import move_patient
 from recovery.models import (
+    AuditAction,
     AuditEvent,
     CheckIn,
     Clinic,
@@ -67,7 +72,8 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     list_display = ["name", "code", "early_days", "typical_days", "expected_max_days", "diary_days"]
 
 
-# What the admin edits of a treatment (the rest is kept by the write functions).
+# What a superuser may correct of a treatment in the admin (the rest is kept by the write
+# functions); new treatments are recorded on the clinic's patient page.
 TREATMENT_FIELDS = (
     "product",
     "treated_on",
@@ -79,76 +85,119 @@ TREATMENT_FIELDS = (
 )
 
 
+def _superuser(request: HttpRequest) -> bool:
+    return bool(request.user.is_superuser)
+
+
+class ReadOnlyForStaff[M: Model](ClinicScopedAdmin[M]):
+    """Patient data: clinic staff may read it here (their clinic's only), never change it.
+
+    Enrollment has one door, the clinic's enrollment page and its write function, so nobody
+    adds patient data here; a superuser may correct what the write functions allow.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request)
+
+
 class TreatmentInline(admin.StackedInline[Treatment, Patient]):
     model = Treatment
-    extra = 1
+    extra = 0
     fields = TREATMENT_FIELDS
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request)
+
+
+def audit_listed(request: HttpRequest, response: Any, action: AuditAction, patient_of: Any) -> None:
+    """A list page of patient data: one audit row for each patient it showed."""
+    changelist = getattr(response, "context_data", {}).get("cl")
+    if changelist is None:
+        return
+    actor = request.user if isinstance(request.user, User) else None
+    patients = {}
+    for row in changelist.result_list:
+        patient = patient_of(row)
+        if patient is not None:
+            patients[patient.pk] = patient
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=actor,
+            actor_ref=actor.get_username() if actor else "",
+            patient=patient,
+            patient_ref=patient.public_id,
+            action=action,
+            ip_address=audit.client_ip(request),
+        )
+        for patient in patients.values()
+    )
 
 
 @admin.register(Patient)
-class PatientAdmin(ClinicScopedAdmin[Patient]):
+class PatientAdmin(ReadOnlyForStaff[Patient]):
     clinic_path = "clinic"
     list_display = ["name", "clinic", "email", "mobile", "created_at"]
     list_select_related = ["clinic"]
     search_fields = ["name", "email", "mobile"]
-    exclude = ["user"]
+    fields = ["clinic", "name", "email", "mobile", "date_of_birth", "time_zone", "language"]
     inlines = [TreatmentInline]
 
-    def formfield_for_foreignkey(
-        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> ModelChoiceField[Any] | None:
-        clinic = clinic_of(request)
-        if db_field.name == "clinic" and clinic is not None:
-            kwargs["queryset"] = Clinic.objects.filter(pk=clinic.pk)
-            kwargs["initial"] = clinic
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        audit_listed(request, response, AuditEvent.Action.PATIENT_LISTED_IN_ADMIN, lambda p: p)
+        return response
 
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
-        if not change:
-            user = new_patient_user()
-            user.save()
-            obj.user = user
-        super().save_model(request, obj, form, change)
-        audit.record(
-            request,
-            patient=obj,
-            action=AuditEvent.Action.PATIENT_CHANGED
-            if change
-            else AuditEvent.Action.PATIENT_ENROLLED,
-        )
+        """A superuser's correction; a new clinic moves everything of the patient's with
+        them (enrollment.move_patient), never the patient alone."""
+        actor = request.user if isinstance(request.user, User) else None
+        details = [f for f in form.changed_data if f != "clinic"]
+        if details:
+            obj.save(update_fields=details)
+            audit.record(request, patient=obj, action=AuditEvent.Action.PATIENT_CHANGED)
+        if "clinic" in form.changed_data:
+            move_patient(
+                patient=obj, to_clinic=obj.clinic, by=actor, ip_address=audit.client_ip(request)
+            )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """New treatments go through add_treatment, which keeps the dashboard's fields."""
+        """A superuser's correction of a treatment: only the fields the form edits, on the
+        row as it is now (what the write functions keep on it may have moved since the form
+        was loaded), and its place on the dashboard recomputed."""
         for treatment in formset.save(commit=False):
-            if treatment.pk is None:
-                add_treatment(
-                    patient=form.instance,
-                    product=treatment.product,
-                    treated_on=treatment.treated_on,
-                    areas=treatment.areas,
-                    injection_sites=treatment.injection_sites,
-                    session_number=treatment.session_number,
-                    lot_number=treatment.lot_number,
-                    notes=treatment.notes,
-                    recorded_by=request.user if isinstance(request.user, User) else None,
-                )
-            else:
-                # Only what the form edits, on the row as it is now: what the write
-                # functions keep on it (latest check-in, open alert, triage) may have
-                # moved since the form was loaded.
-                with transaction.atomic():
-                    locked = locks.treatment_for_update(treatment.pk)
-                    for name in TREATMENT_FIELDS:
-                        setattr(locked, name, getattr(treatment, name))
-                    locked.save(update_fields=TREATMENT_FIELDS)
-                    # A changed date or product can move it on the dashboard (and its counts).
-                    triage.keep_current(locked, now=timezone.now())
-                audit.record(
-                    request,
-                    patient=form.instance,
-                    action=AuditEvent.Action.TREATMENT_CHANGED,
-                    object_id=treatment.public_id,
-                )
+            with transaction.atomic():
+                locked = locks.treatment_for_update(treatment.pk)
+                for name in TREATMENT_FIELDS:
+                    setattr(locked, name, getattr(treatment, name))
+                locked.save(update_fields=TREATMENT_FIELDS)
+                triage.keep_current(locked, now=timezone.now())
+            audit.record(
+                request,
+                patient=form.instance,
+                action=AuditEvent.Action.TREATMENT_CHANGED,
+                object_id=treatment.public_id,
+            )
+        for treatment in formset.deleted_objects:
+            public_id = treatment.public_id
+            treatment.delete()
+            audit.record(
+                request,
+                patient=form.instance,
+                action=AuditEvent.Action.TREATMENT_DELETED,
+                object_id=public_id,
+            )
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None
@@ -160,22 +209,59 @@ class PatientAdmin(ClinicScopedAdmin[Patient]):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(ClinicScopedAdmin[CheckIn]):
+class CheckInAdmin(ReadOnlyForStaff[CheckIn]):
     clinic_path = "treatment__patient__clinic"
     list_display = ["treatment", "local_date", "day", "status"]
     list_select_related = ["treatment__patient", "treatment__product"]
     readonly_fields = [f.name for f in CheckIn._meta.get_fields() if f.concrete]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # check-ins change only through record_check_in (the history is kept)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        audit_listed(
+            request,
+            response,
+            AuditEvent.Action.PATIENT_LISTED_IN_ADMIN,
+            lambda check_in: check_in.treatment.patient,
+        )
+        return response
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> CheckIn | None:
+        check_in = super().get_object(request, object_id, from_field)
+        if check_in is not None:
+            audit.record(
+                request,
+                patient=check_in.treatment.patient,
+                action=AuditEvent.Action.CHECK_IN_VIEWED_IN_ADMIN,
+                object_id=check_in.public_id,
+            )
+        return check_in
+
+
+def _reads_audit(request: HttpRequest) -> bool:
+    """Only clinic admins (and superusers) read audit rows, here as on the clinic's pages."""
+    if request.user.is_superuser:
+        return True
+    clinician: Clinician | None = getattr(request.user, "clinician", None)
+    return clinician is not None and clinician.role == Clinician.Role.ADMIN
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ClinicScopedAdmin[AuditEvent]):
     clinic_path = "patient__clinic"
-    list_display = ["at", "actor", "patient", "action", "object_id", "ip_address"]
-    list_select_related = ["actor", "patient"]
+    list_display = ["at", "actor_ref", "patient", "action", "object_id", "ip_address"]
+    list_select_related = ["patient"]
     list_filter = ["action"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _reads_audit(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return _reads_audit(request) and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -185,3 +271,10 @@ class AuditEventAdmin(ClinicScopedAdmin[AuditEvent]):
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        audit_listed(
+            request, response, AuditEvent.Action.AUDIT_VIEWED_IN_ADMIN, lambda event: event.patient
+        )
+        return response

@@ -11,13 +11,10 @@ from recovery import access
 from recovery.models import Clinician, User
 
 STAFF_GROUP = "Clinic staff"
-# What clinic staff may do in the admin (always within their own clinic).
+# What clinic staff may do in the admin (always within their own clinic): read. The audit
+# rows only for clinic admins (recovery/admin.py), as on the clinic's pages.
 STAFF_PERMISSIONS = [
-    "add_patient",
-    "change_patient",
     "view_patient",
-    "add_treatment",
-    "change_treatment",
     "view_treatment",
     "view_checkin",
     "view_auditevent",

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from recovery import audit, login_links, triage
+from recovery import audit, locks, login_links, triage
 from recovery.models import AuditEvent, Clinic, Patient, Product, Screening, Treatment, User
 
 # The checklist's rules (recovery-course.md, "Before treatment").
@@ -208,6 +208,38 @@ def enroll_patient(
             patient=patient,
             action=AuditEvent.Action.PATIENT_ENROLLED,
             object_id=patient.public_id,
+            ip_address=ip_address,
+        )
+    return patient
+
+
+def move_patient(
+    *, patient: Patient, to_clinic: Clinic, by: User | None, ip_address: str | None = None
+) -> Patient:
+    """Move a patient, and everything of theirs, to another clinic, in one audited write.
+
+    The patient's treatments carry their clinic (the dashboard reads one indexed table), so
+    they move with the patient, in the same transaction: from then on the new clinic sees
+    them on its dashboard, exports and alerts (and gets their alert emails), the old one
+    does not. The admin changes a patient's clinic only through here.
+    """
+    with transaction.atomic():
+        # The treatments first, as every write that moves them does (docs/concurrency.md).
+        treatments = locks.treatments_for_update(patient.treatments.values_list("pk", flat=True))
+        patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+        from_clinic = patient.clinic
+        if from_clinic.pk == to_clinic.pk:
+            return patient
+        patient.clinic = to_clinic
+        patient.save(update_fields=["clinic"])
+        Treatment.objects.filter(pk__in=[t.pk for t in treatments]).update(clinic=to_clinic)
+        for clinic_id in sorted((from_clinic.pk, to_clinic.pk)):
+            triage.recount(clinic_id)
+        audit.record_event(
+            actor=by,
+            patient=patient,
+            action=AuditEvent.Action.PATIENT_MOVED,
+            object_id=to_clinic.public_id,
             ip_address=ip_address,
         )
     return patient

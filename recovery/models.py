@@ -400,6 +400,7 @@ class AuditAction(models.TextChoices):
     # The record itself.
     PATIENT_ENROLLED = "patient.enrolled", "Enrolled the patient"
     PATIENT_CHANGED = "patient.changed", "Changed the patient's details"
+    PATIENT_MOVED = "patient.moved", "Moved the patient to another clinic"
     TREATMENT_ADDED = "treatment.added", "Recorded a treatment"
     TREATMENT_CHANGED = "treatment.changed", "Changed a treatment"
     TREATMENT_DELETED = "treatment.deleted", "Deleted a treatment"
@@ -412,6 +413,9 @@ class AuditAction(models.TextChoices):
     USER_DELETED = "user.deleted", "Deleted a user account"
     # The admin.
     PATIENT_VIEWED_IN_ADMIN = "patient.viewed_in_admin", "Viewed the record in the admin"
+    PATIENT_LISTED_IN_ADMIN = "patient.listed_in_admin", "Listed in the admin"
+    CHECK_IN_VIEWED_IN_ADMIN = "check_in.viewed_in_admin", "Viewed a check-in in the admin"
+    AUDIT_VIEWED_IN_ADMIN = "audit.viewed_in_admin", "Read the audit trail in the admin"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
