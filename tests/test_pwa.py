@@ -3,6 +3,7 @@ check-in page carries for offline use."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import struct
@@ -124,6 +125,8 @@ def test_check_in_page_carries_the_clinic_contact(
     assert found is not None
     contact = json.loads(found.group(1))
     assert contact["clinic"] == clinic.name
+    # offline.js dates a check-in kept on the phone by the phone's clock in this zone.
+    assert contact["time_zone"] == patient.time_zone == "America/New_York"
     assert contact["phone_uri"] == clinic.phone_uri
     assert contact["after_hours_uri"] == clinic.after_hours_uri
     assert contact["emergency_uri"] == clinic.emergency_uri
@@ -138,6 +141,23 @@ def test_check_in_page_carries_the_clinic_contact(
     assert contact["saved"] == ("Saved on this phone — it will be sent when you are back online")
     # No inline script that could run: only JSON.
     assert re.findall(r"<script(?![^>]*(?:src=|application/json))", html) == []
+
+
+def test_only_todays_check_in_is_dated_by_the_phone_when_kept_offline(
+    patient_client: Client, patient: Patient, treatment: Treatment
+) -> None:
+    today = patient.today()
+    yesterday = today - dt.timedelta(days=1)
+    form = re.compile(r'<form method="post" action="/check-in/[^"]*" class="check-in-form"([^>]*)>')
+
+    todays = form.search(patient_client.get("/check-in/?first=red_flags").content.decode())
+    yesterdays = form.search(patient_client.get(f"/check-in/?date={yesterday}").content.decode())
+
+    assert todays is not None and yesterdays is not None
+    assert " data-for-today " in todays.group(1)
+    assert f'data-day="{treatment.day_on(today)}"' in todays.group(1)
+    assert "data-for-today" not in yesterdays.group(1)
+    assert f'data-day="{treatment.day_on(yesterday)}"' in yesterdays.group(1)
 
 
 def test_clinic_pages_do_not_load_the_offline_script(client: Client, clinician: object) -> None:

@@ -6,12 +6,21 @@
  *
  * - Every submission carries an idempotency key made on the phone; the server
  *   stores each key once, so sending a queued item twice gives one check-in.
+ * - Today's check-in kept on the phone is for the day the patient answered it, by
+ *   the phone's clock in the patient's time zone (#clinic-contact's time_zone), not
+ *   the day a page kept for offline use was made for; `answered_at` says when. The
+ *   server checks that the day may still be filled in.
  * - A redirect to a check-in's result is success: the item is removed. A 400
- *   (e.g. too old) or 422 is final: the item is removed and the patient is told
- *   why on the next page. A network error or a server error: kept for a retry.
+ *   (e.g. too old), 409 (its key was sent before with other answers) or 422 is
+ *   final: the item is removed and the patient is told why, on every page until
+ *   they say they have read it ("refused" notices stay in IndexedDB until then).
+ *   A network error or a server error: kept for a retry.
  * - Red-flag answers given offline show the urgent guidance at once, with the
  *   clinic's numbers, from the JSON the check-in page carries (#clinic-contact)
  *   or the copy of it kept in IndexedDB.
+ * - Once signed in, the page asks the service worker to keep what "Something feels
+ *   wrong" needs offline (sw.js, keepOfflinePages); offline, htmx's boosted links
+ *   become real navigations, which the service worker can answer.
  */
 (function (scope) {
   "use strict";
@@ -125,22 +134,26 @@
       return "retry";
     }
     const path = new URL(response.url).pathname;
+    // `key`: which check-in the notice is about, so that the page that kept it can put
+    // the notice in place of its "Saved on this phone".
     if (response.ok && RESULT_PATH.test(path)) {
       await notices.add({
         kind: "sent",
         text: "Your check-in saved on this phone has been sent.",
         link: path,
+        key: item.key || "",
       });
       return "done";
     }
-    if (response.status === 400 || response.status === 422) {
-      const reason = response.status === 400
-        ? refusalMessage(await response.text())
-        : "Some answers were missing. Please check in again.";
+    if (response.status === 400 || response.status === 409 || response.status === 422) {
+      const reason = response.status === 422
+        ? "Some answers were missing. Please check in again."
+        : refusalMessage(await response.text());
       await notices.add({
         kind: "refused",
         text: "Your check-in saved on this phone could not be sent. " + reason,
         link: "",
+        key: item.key || "",
       });
       return "done";
     }
@@ -207,29 +220,127 @@
       .join("-");
   }
 
+  // A signed-in patient's page (it has the "Sign out" button).
+  function signedIn() {
+    return Boolean(document.querySelector("form.sign-out"));
+  }
+
+  // Dates -------------------------------------------------------------------------
+
+  // The phone's calendar date in `timeZone` (an IANA name), as YYYY-MM-DD (en-CA writes
+  // dates so); "" for a zone this browser does not know.
+  function localDate(timeZone) {
+    try {
+      return new Intl.DateTimeFormat("en-CA", {
+        timeZone: timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+      }).format(new Date());
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function daysBetween(from, to) {
+    return Math.round((Date.parse(to + "T00:00:00Z") - Date.parse(from + "T00:00:00Z")) / 86400000);
+  }
+
+  // "Thursday 26 November", as the server writes a day ("l j F").
+  function dayName(isoDate) {
+    return new Intl.DateTimeFormat("en-GB", {
+      timeZone: "UTC", weekday: "long", day: "numeric", month: "long",
+    }).format(new Date(isoDate + "T12:00:00Z"));
+  }
+
+  // The day a check-in made on this form now is for: for today's check-in (data-for-today),
+  // the phone's date in the patient's time zone; "" to keep the form's own date (yesterday's
+  // check-in is for yesterday, and a page without the zone predates it).
+  function phoneToday(form, contact) {
+    if (!form.hasAttribute("data-for-today") || !contact || !contact.time_zone) return "";
+    return localDate(contact.time_zone);
+  }
+
+  // Offline, today's check-in page may be a copy kept from an earlier day: say which day it
+  // is now, and clear the answers the copy carried from that day (they are not today's).
+  function redateKeptPage(form, contact) {
+    const field = form.querySelector("input[name=date]");
+    const today = phoneToday(form, contact);
+    if (!field || !today || !field.value || today === field.value) return;
+    const day = Number(form.dataset.day) + daysBetween(field.value, today);
+    const heading = document.getElementById("check-in-heading");
+    if (heading && Number.isFinite(day)) heading.textContent = "Today, day " + day;
+    const date = document.getElementById("check-in-date");  // "<day>, after your treatment on …"
+    if (date) date.textContent = dayName(today) + date.textContent.slice(date.textContent.indexOf(","));
+    field.value = today;
+    form.dataset.day = String(day);
+    for (const input of form.querySelectorAll("input[type=radio]:checked")) input.checked = false;
+    for (const note of form.querySelectorAll("textarea")) note.value = "";
+  }
+
+  // Notices -------------------------------------------------------------------------
+
+  function noticeNode(notice) {
+    if (notice.kind !== "refused") {
+      const node = element("div", {class: "notice outbox-sent", role: "status", "data-notice": notice.id});
+      const line = element("p", {}, notice.text);
+      if (notice.link) {
+        line.append(" ");
+        line.append(element("a", {href: notice.link}, "See what to do"));
+      }
+      node.append(line);
+      return node;
+    }
+    // Refused: an alert, kept until the patient says they have read it.
+    const node = element("div", {
+      class: "notice outbox-refused", role: "alert", tabindex: "-1", "data-notice": notice.id,
+    });
+    node.append(element("p", {}, notice.text));
+    const read = element("button", {type: "button", class: "button secondary"}, "I've read this");
+    read.addEventListener("click", async () => {
+      try {
+        await notices.remove(notice.id);
+      } catch (error) {
+        return;  // still kept: it will show again, as it should
+      }
+      const next = node.parentNode.querySelector(".outbox-refused:not([data-notice=\"" + notice.id + "\"]) button")
+        || document.getElementById("main");
+      node.remove();
+      next.focus({preventScroll: true});
+    });
+    node.append(read);
+    return node;
+  }
+
+  // Show what became of the check-ins kept on this phone. "Sent" notices show once;
+  // "refused" ones on every page until dismissed. A notice about the check-in this page
+  // kept takes the place of its "Saved on this phone — it will be sent" message.
   async function showNotices() {
     const main = document.getElementById("main");
-    if (!main) return;
+    if (!main || !signedIn()) return;
     let list;
     try {
       list = await notices.all();
     } catch (error) {
       return;
     }
-    if (!list.length) return;
-    let region = document.getElementById("outbox-notices");
-    if (!region) {
-      region = element("div", {id: "outbox-notices", class: "notice outbox-notices", role: "status"});
-      main.prepend(region);
-    }
     for (const notice of list) {
-      const line = element("p", {class: "outbox-" + notice.kind}, notice.text);
-      if (notice.link) {
-        line.append(" ");
-        line.append(element("a", {href: notice.link}, "See what to do"));
+      if (main.querySelector("[data-notice=\"" + notice.id + "\"]")) continue;  // shown already
+      const node = noticeNode(notice);
+      const saved = notice.key && Array.from(main.querySelectorAll(".offline-saved"))
+        .find((section) => section.dataset.key === notice.key);
+      if (saved) {
+        const hadFocus = saved.contains(document.activeElement);
+        const back = saved.querySelector("a");
+        saved.replaceWith(node);
+        if (back) node.after(back);
+        if (hadFocus) node.focus();
+      } else {
+        let region = document.getElementById("outbox-notices");
+        if (!region) {
+          region = element("div", {id: "outbox-notices", class: "outbox-notices"});
+          main.prepend(region);
+        }
+        region.append(node);
       }
-      region.append(line);
-      await notices.remove(notice.id);
+      if (notice.kind !== "refused") await notices.remove(notice.id).catch(() => {});
     }
   }
 
@@ -295,13 +406,19 @@
       return;
     }
     form.dataset.offlineSaving = "true";
-    const fields = Array.from(data.entries()).filter(([, value]) => typeof value === "string");
+    // For the day the patient answers it (today's check-in, by the phone's clock), and when.
+    const date = phoneToday(form, contact) || data.get("date");
+    const fields = Array.from(data.entries())
+      .filter(([name, value]) => typeof value === "string" && name !== "answered_at")
+      .map(([name, value]) => [name, name === "date" ? date : value]);
+    fields.push(["answered_at", new Date().toISOString()]);
     const action = new URL(form.action, location.href);
+    const key = data.get("idempotency_key");
     await outbox.add({
       fields: fields,
       action: action.origin === location.origin ? action.pathname : "/check-in/",
-      key: data.get("idempotency_key"),
-      date: data.get("date"),
+      key: key,
+      date: date,
       savedAt: new Date().toISOString(),
     });
 
@@ -312,6 +429,7 @@
       class: "notice offline-saved",
       "aria-labelledby": "offline-saved-heading",
       tabindex: "-1",
+      "data-key": key || "",
     });
     saved.append(element("h2", {id: "offline-saved-heading"}, "Saved on this phone"));
     saved.append(element("p", {role: "status"}, contact.saved ||
@@ -342,10 +460,43 @@
     // use carries the key of its last download, which may have been used).
     const key = form.querySelector("input[name=idempotency_key]");
     if (key) key.value = newKey();
-    clinicContact().then((contact) => contact && contactStore.put(contact)).catch(() => {});
+    clinicContact().then((contact) => {
+      if (!contact) return undefined;
+      if (!navigator.onLine) redateKeptPage(form, contact);
+      return contactStore.put(contact);
+    }).catch(() => {});
     form.addEventListener("input", () => {
       form.dataset.dirty = "true";
     });
+  }
+
+  // Once signed in, ask the service worker (once a page) to keep what the warning-sign
+  // path needs offline: home, "Something feels wrong" and the clinic's numbers.
+  let keepAsked = false;
+  function askToKeepOfflinePages() {
+    if (keepAsked || !signedIn() || !navigator.onLine || !("serviceWorker" in navigator)) return;
+    keepAsked = true;
+    navigator.serviceWorker.ready.then((registration) => {
+      if (registration.active) registration.active.postMessage("keep-offline-pages");
+    }).catch(() => {});
+  }
+
+  function offlineMessage() {
+    const main = document.getElementById("main");
+    if (!main || document.getElementById("offline-message")) return;
+    main.prepend(element("p", {id: "offline-message", class: "notice", role: "alert"},
+      "You are offline. This needs a connection: please try again when you are back online."));
+  }
+
+  // A boosted link (htmx) as a real navigation, which the service worker answers from the
+  // pages kept on the phone; true if it was one.
+  function navigateInstead(detail) {
+    if (!detail || !detail.boosted || !detail.requestConfig || detail.requestConfig.verb !== "get") {
+      return false;
+    }
+    const anchor = detail.pathInfo.anchor;
+    location.assign(detail.pathInfo.finalRequestPath + (anchor ? "#" + anchor : ""));
+    return true;
   }
 
   // Offline: keep the check-in instead of sending it (before htmx sees the submit).
@@ -358,17 +509,32 @@
     saveOffline(form);
   }, true);
 
-  // Online but the request failed (no answer): keep it too; its key makes a resend safe.
+  // Offline, htmx's request for a boosted link or form would fail (htmx:sendError): follow
+  // the link as a real navigation instead; a form that must reach the server says so.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (navigator.onLine || !(event.detail && event.detail.boosted)) return;
+    event.preventDefault();
+    if (!navigateInstead(event.detail)) offlineMessage();
+  });
+
+  // Online but the request failed (no answer): keep a check-in too, its key makes a resend
+  // safe; follow a link as a real navigation.
   document.addEventListener("htmx:sendError", (event) => {
     const source = event.detail && event.detail.elt;
     const form = source && source.closest ? source.closest("form.check-in-form") : null;
-    if (form) saveOffline(form);
+    if (form) {
+      saveOffline(form);
+    } else if (!navigateInstead(event.detail)) {
+      offlineMessage();
+    }
   });
 
-  // Signing out: the patient's pages kept for offline use go.
+  // Signing out: the patient's pages kept for offline use go (offline, the sign-out cannot
+  // reach the server, and the patient is still signed in: they stay).
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form instanceof HTMLFormElement && form.classList.contains("sign-out") && "caches" in window) {
+    if (form instanceof HTMLFormElement && form.classList.contains("sign-out") && "caches" in window
+        && navigator.onLine) {
       caches.keys().then((names) => Promise.all(
         names.filter((name) => name.startsWith("aftercare-pages-")).map((name) => caches.delete(name))
       )).catch(() => {});
@@ -376,7 +542,13 @@
   }, true);
 
   window.addEventListener("online", requestSend);
-  document.addEventListener("htmx:afterSettle", setUpCheckInForm);
+  // A boosted link swapped the page in: its check-in form, the notices still to show, and
+  // (just signed in) the pages to keep.
+  document.addEventListener("htmx:afterSettle", () => {
+    setUpCheckInForm();
+    showNotices();
+    askToKeepOfflinePages();
+  });
 
   if ("serviceWorker" in navigator) {
     const hadController = Boolean(navigator.serviceWorker.controller);
@@ -396,6 +568,7 @@
     setUpCheckInForm();
     showNotices();
     requestSend();
+    askToKeepOfflinePages();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

@@ -1,25 +1,99 @@
 """The installable app offline: the service worker, the manifest, and a check-in made
-without a connection that is kept on the phone and sent once, and only once."""
+without a connection that is kept on the phone and sent once, and only once.
+
+The phone's clock (Playwright's, for the page's Date) is set to the server's: a check-in
+kept on the phone is dated by it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 import time_machine
 from playwright.sync_api import BrowserContext, Page, expect
 
 from recovery.models import CheckIn, Clinic, Patient, Treatment
+from tests import factories
 from tests.browser import axe_violations, sign_in
-from tests.browser.test_patient_journey import ALL_NONE, answer_red_flags, rate
+from tests.browser.test_patient_journey import (
+    ALL_NONE,
+    RED_FLAG_QUESTIONS,
+    answer_red_flags,
+    rate,
+)
 
 SAVED = "Saved on this phone — it will be sent when you are back online"
+REFUSED = "Your check-in saved on this phone could not be sent."
+RED_FLAGS_FIRST = "/check-in/?first=red_flags"
+SMALL_PHONE = {"width": 360, "height": 640}
+
+
+def set_phone_clock(context: BrowserContext, at: dt.datetime) -> None:
+    """Set the phone's clock (Date in its pages) to `at`; it goes on ticking from there."""
+    context.clock.set_system_time(at)
+
+
+@pytest.fixture
+def page(new_context: Callable[..., BrowserContext]) -> Page:
+    """A 360 x 740 phone (as conftest's), its clock at the server's."""
+    context = new_context()
+    set_phone_clock(context, dt.datetime.now(dt.UTC))
+    return context.new_page()
+
+
+def wait_until_kept(page: Page, *paths: str) -> None:
+    """Wait until the service worker has kept these pages (asked of the page's CacheStorage)."""
+    script = """async (paths) => {
+        for (const path of paths) {
+            if (!(await caches.match(path, {ignoreVary: true}))) return false;
+        }
+        return true;
+    }"""
+    for _ in range(100):
+        if page.evaluate(script, list(paths)):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the service worker did not keep {paths} in 10s")
+
+
+def shot(page: Page, name: str) -> None:
+    """With SCREENSHOTS_DIR set, keep a picture of what the phone's screen shows now."""
+    if folder := os.environ.get("SCREENSHOTS_DIR"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=Path(folder) / f"{name}.png")
+
+
+def in_the_screen(page: Page, box: dict[str, Any] | None) -> bool:
+    """Whether a bounding box is wholly on the screen as it is scrolled now."""
+    size = page.viewport_size
+    assert size is not None
+    return (
+        box is not None
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] >= 0
+        and box["x"] + box["width"] <= size["width"]
+    )
+
+
+def tap_yes(page: Page, code: str) -> None:
+    group = page.get_by_role("group", name=re.compile(re.escape(RED_FLAG_QUESTIONS[code])))
+    group.get_by_label("Yes", exact=True).tap()
 
 
 def controlled_check_in_page(page: Page, patient: Patient) -> None:
     """Sign in, let the service worker take control, then open today's check-in."""
     sign_in(page, patient)
     wait_for_controller(page)
+    # Signed in, the service worker fetches what "Something feels wrong" needs offline:
+    # let it finish before the test takes the phone offline.
+    wait_until_kept(page, "/", RED_FLAGS_FIRST)
     page.goto("/check-in/")
     expect(page.get_by_role("heading", name="Warning signs")).to_be_visible()
 
@@ -115,7 +189,13 @@ def test_a_check_in_made_offline_is_sent_once_when_back_online(
     assert CheckIn.objects.count() == 0
     [item] = queued(page)
     assert item["date"] == patient.today().isoformat()
-    assert dict(item["fields"])["csrfmiddlewaretoken"]
+    fields = dict(item["fields"])
+    assert fields["csrfmiddlewaretoken"]
+    assert fields["date"] == patient.today().isoformat()
+    # When the patient answered, by the phone's clock, in UTC.
+    answered_at = dt.datetime.fromisoformat(fields["answered_at"])
+    assert answered_at.utcoffset() == dt.timedelta(0)
+    assert abs(answered_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
     assert axe_violations(page) == []
 
     page.context.set_offline(False)
@@ -220,8 +300,173 @@ def test_a_queued_check_in_too_old_to_send_is_refused_with_a_message(
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=2), tick=True):
         page.context.set_offline(False)
         wait_until_sent(page)
-        refused = page.get_by_text("Your check-in saved on this phone could not be sent.")
+        refused = page.get_by_role("alert").filter(has_text=REFUSED)
         expect(refused).to_be_visible()
         expect(refused).to_contain_text("can no longer be filled in")
         assert axe_violations(page) == []
     assert CheckIn.objects.count() == 0
+
+
+# A brand-new patient, offline from the first moment after signing in.
+
+
+def test_a_new_patient_offline_at_once_can_say_something_feels_wrong(
+    new_context: Callable[..., BrowserContext],
+    clinic: Clinic,
+    patient: Patient,
+    treatment: Treatment,
+) -> None:
+    context = new_context(viewport=SMALL_PHONE)
+    set_phone_clock(context, dt.datetime.now(dt.UTC))
+    page = context.new_page()
+    sign_in(page, patient)  # home comes from htmx: the page was never opened as such
+    wait_until_kept(page, "/", RED_FLAGS_FIRST)
+    context.set_offline(True)
+
+    # The app opened cold, offline: a new page at the manifest's start_url. (The first
+    # stays open: closing it, Playwright stops telling the service worker it is offline.)
+    page = context.new_page()
+    page.goto("/")
+    expect(page.get_by_role("heading", name=f"Hello, {patient.name}")).to_be_visible()
+    page.get_by_role("link", name="Something feels wrong — tell us now").tap()
+
+    warning_signs = page.get_by_role("heading", name="Warning signs")
+    expect(warning_signs).to_be_visible()
+    assert page.url.endswith(RED_FLAGS_FIRST)
+    ratings = page.get_by_role("heading", name="How are these today?")
+    assert warning_signs.bounding_box()["y"] < ratings.bounding_box()["y"]  # type: ignore[index]
+    send_now = page.get_by_role("button", name="Send now")
+    # On the first screen of a 360 x 640 phone, and still there by the eyesight question.
+    assert in_the_screen(page, send_now.bounding_box())
+    shot(page, "offline-red-flags-first-360x640")
+    assert axe_violations(page) == []
+    tap_yes(page, "vision")
+    assert in_the_screen(page, send_now.bounding_box())
+    send_now.tap()
+
+    # What to do, from what the phone kept: the emergency number first.
+    urgent = page.locator(".offline-urgent")
+    expect(
+        urgent.get_by_role(
+            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
+        )
+    ).to_be_visible()
+    calls = urgent.get_by_role("link")
+    expect(calls.first).to_have_text(f"Call {clinic.emergency_number} now")
+    expect(calls.first).to_have_attribute("href", "tel:911")
+    assert in_the_screen(page, calls.first.bounding_box())
+    expect(
+        urgent.get_by_role("link", name=f"Call {clinic.name}: {clinic.phone}")
+    ).to_have_attribute("href", clinic.phone_uri)
+    expect(page.get_by_text(SAVED)).to_be_visible()
+    shot(page, "offline-urgent-guidance-360x640")
+    assert axe_violations(page) == []
+    assert CheckIn.objects.count() == 0
+    # A page never opened, offline: home, not the browser's error page.
+    page.goto("/my-recovery/")
+    expect(page.get_by_role("heading", name=f"Hello, {patient.name}")).to_be_visible()
+
+    context.set_offline(False)
+    wait_until_sent(page)
+    check_in = CheckIn.objects.get()
+    assert (check_in.treatment, check_in.local_date) == (treatment, patient.today())
+    assert (check_in.status, check_in.red_flags) == ("urgent", ["vision"])
+
+
+# A check-in kept on the phone is for the day the patient answered it.
+
+
+def test_a_warning_sign_answered_offline_on_a_page_kept_yesterday_is_sent_for_today(
+    page: Page, clinic: Clinic, patient: Patient, treatment: Treatment
+) -> None:
+    a_day_earlier = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    with time_machine.travel(a_day_earlier, tick=True):
+        set_phone_clock(page.context, a_day_earlier)
+        sign_in(page, patient)
+        wait_for_controller(page)
+        wait_until_kept(page, "/", RED_FLAGS_FIRST)
+        page.goto(RED_FLAGS_FIRST)  # kept on the phone, made for that day
+        expect(page.get_by_role("heading", name="Warning signs")).to_be_visible()
+    set_phone_clock(page.context, dt.datetime.now(dt.UTC))
+    today = patient.today()
+
+    page.context.set_offline(True)
+    page.goto(RED_FLAGS_FIRST)
+    day = treatment.day_on(today)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Today, day {day}")
+    tap_yes(page, "severe_pain")
+    page.get_by_role("button", name="Send now").tap()
+    expect(
+        page.get_by_role("heading", name=re.compile(f"Contact {clinic.name} now"))
+    ).to_be_visible()
+    [item] = queued(page)
+    assert dict(item["fields"])["date"] == today.isoformat()
+
+    page.context.set_offline(False)
+    wait_until_sent(page)
+    check_in = CheckIn.objects.get()
+    assert (check_in.local_date, check_in.red_flags) == (today, ["severe_pain"])
+
+
+def test_a_refused_check_in_replaces_the_saved_message_and_stays_until_read(
+    page: Page, patient: Patient, treatment: Treatment
+) -> None:
+    today = patient.today()
+    yesterday = today - dt.timedelta(days=1)
+    factories.create_check_in(treatment=treatment, local_date=yesterday)
+    # The phone's date is still yesterday's (its clock is a day behind the server's).
+    set_phone_clock(page.context, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    controlled_check_in_page(page, patient)
+    save_offline(page, page.context)
+    [item] = queued(page)
+    assert dict(item["fields"])["date"] == yesterday.isoformat()
+
+    page.context.set_offline(False)
+    wait_until_sent(page)
+    refused = page.get_by_role("alert").filter(has_text=REFUSED)
+    expect(refused).to_contain_text("Yesterday's check-in is already saved")
+    # In the place of "it will be sent", not above it.
+    expect(page.get_by_text(SAVED)).to_have_count(0)
+    expect(page.locator("#offline-state").get_by_role("alert")).to_have_count(1)
+    shot(page, "offline-refused-360")
+    assert axe_violations(page) == []
+
+    # On every page, by htmx or not, until the patient says they have read it.
+    page.get_by_role("link", name="Back to home").tap()
+    expect(page.get_by_role("heading", name=f"Hello, {patient.name}")).to_be_visible()
+    expect(refused).to_be_visible()
+    page.goto("/my-recovery/")
+    expect(refused).to_be_visible()
+    shot(page, "refused-on-another-page-360")
+    assert axe_violations(page) == []
+    refused.get_by_role("button", name="I've read this").tap()
+    expect(refused).to_have_count(0)
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.wait_for_timeout(300)  # notices are shown after the page has loaded
+    expect(refused).to_have_count(0)
+    assert CheckIn.objects.filter(local_date=today).count() == 0
+
+
+def test_a_queued_check_in_replayed_with_other_answers_is_refused_with_a_message(
+    page: Page, patient: Patient, treatment: Treatment
+) -> None:
+    controlled_check_in_page(page, patient)
+    rate(page, ALL_NONE)
+    answer_red_flags(page)
+    page.get_by_role("button", name="Send my check-in").tap()
+    expect(page.get_by_role("heading", name="You're on track")).to_be_visible()
+    item = queued_item_fields(page, treatment)  # the key of the check-in the server has
+    item["fields"] = [[n, "2" if n == "swelling" else v] for n, v in item["fields"]]
+    page.evaluate(
+        """async (item) => {
+            await AftercareOutbox.outbox.add(item);
+        }""",
+        item,
+    )
+    page.reload()  # the page sends what is queued when it loads
+
+    wait_until_sent(page)
+    refused = page.get_by_role("alert").filter(has_text=REFUSED)
+    expect(refused).to_contain_text("already sent with other answers")
+    assert CheckIn.objects.get().swelling == 0
