@@ -222,3 +222,22 @@ def test_the_clinic_sees_the_kept_warning_signs_on_the_alert_and_the_timeline(
     assert "Sent from the patient's phone but not saved as a check-in" in said
     assert "Not saved because: Yesterday's check-in is already saved" in said
     assert "Note: Blurry" in said
+
+
+def test_a_check_in_made_on_a_shared_phone_by_someone_else_is_not_taken_as_theirs(
+    patient_client: Client, treatment: Treatment
+) -> None:
+    """Kept on the phone while another patient was signed in: 403 (the phone keeps it for
+    them), and nothing is saved in the name of whoever is signed in now."""
+    someone = factories.create_patient(clinic=treatment.clinic, email="zoe@example.com")
+    data = offline(form_data(TODAY, flags=["vision"]))
+
+    response = send(patient_client, {**data, "for_patient": str(someone.public_id)})
+
+    assert response.status_code == 403
+    assert "made on this phone by someone else" in text_of(response)
+    assert not CheckIn.objects.exists() and not WarningSignReport.objects.exists()
+    assert not Alert.objects.exists()
+    # Their own check-in, sent with their own id, is saved.
+    mine = send(patient_client, {**data, "for_patient": str(treatment.patient.public_id)})
+    assert mine.status_code == 302

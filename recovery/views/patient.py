@@ -80,6 +80,12 @@ def parse_date(raw: str | None, default: dt.date) -> dt.date | None:
         return None
 
 
+SOMEONE_ELSES = (
+    "This check-in was made on this phone by someone else who was signed in. "
+    "It is kept on the phone and will be sent when they sign in again."
+)
+
+
 def _refused(
     request: HtmxHttpRequest,
     patient: Patient,
@@ -135,6 +141,11 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CheckInForm(request.POST)
         if form.is_valid():
+            owner = form.cleaned_data["for_patient"]
+            if owner is not None and owner != patient.public_id:
+                # Kept on a shared phone by someone else: it stays there (offline.js keeps
+                # it on a 403) until they sign in again.
+                return _refused(request, patient, SOMEONE_ELSES, status=403)
             try:
                 recorded = form.record(
                     treatment=treatment,
