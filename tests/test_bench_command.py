@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import json
 import math
 import os
 import re
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,10 +18,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
+from django.urls import reverse
 
-from recovery import course
+from recovery import checkins, course
+from recovery.management.commands._bench_concurrent import (
+    AT_ONCE,
+    FURTHER,
+    RACES,
+    ConcurrentReport,
+    ConcurrentRun,
+    RowCheck,
+    Scale,
+    Sent,
+    SweepFigures,
+    answers,
+    check_rows,
+    consistency,
+    form_fields,
+    server_errors,
+    setup,
+)
 from recovery.management.commands.bench import (
     CHECK_IN_PAGE,
     CHECK_IN_SUBMIT,
@@ -45,6 +67,7 @@ from recovery.management.commands.bench import (
     take_turns,
     transfer_bytes,
 )
+from recovery.models import Alert, CheckIn, Clinic, Treatment, TriageCounts
 
 
 def answer(status: int, location: str = "") -> Answer:
@@ -296,6 +319,7 @@ def test_a_tiny_run_against_gunicorn_measures_every_endpoint() -> None:
         "1",
         "--json",
         "--no-browser",
+        "--no-concurrent",
         "--verbosity",
         "0",
         *options,
@@ -327,3 +351,203 @@ def test_a_tiny_run_against_gunicorn_measures_every_endpoint() -> None:
     assert all(g["sql"] > 0 and g["over_http_median_ms"] > 0 for g in growth)
     assert growth[1]["clinic_patients"] > growth[0]["clinic_patients"]
     assert len(figures["aims"]) == 5
+
+
+# --- The concurrent run ----------------------------------------------------------------
+
+NOW = dt.datetime(2026, 11, 25, 20, 0, tzinfo=dt.UTC)  # 3 pm at the clinic (New York)
+TODAY = dt.date(2026, 11, 25)
+
+
+def test_a_form_is_read_with_every_hidden_input_it_posts_back() -> None:
+    page = (
+        '<form method="post" action="/sign-out/"><input type="hidden" '
+        'name="csrfmiddlewaretoken" value="other"></form>'
+        '<form method="get" action="/check-in/"><input type="hidden" name="date" value="x">'
+        "</form>"
+        '<form method="post" action="/check-in/?first=red_flags" novalidate>'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="tok">'
+        '<input type="hidden" name="date" value="2026-11-25">'
+        '<input type="hidden" name="version" value="3&amp;4" data-name="not-this">'
+        '<input type="radio" name="swelling" value="0"></form>'
+    )
+    assert form_fields(page, "/check-in/") == {
+        "csrfmiddlewaretoken": "tok",
+        "date": "2026-11-25",
+        "version": "3&4",
+    }
+    assert form_fields(page, "/sign-out/") == {"csrfmiddlewaretoken": "other"}
+    with pytest.raises(CommandError, match="no form that posts to /clinic/"):
+        form_fields(page, "/clinic/")
+    assert answers(red_flag="vision")["vision"] == "yes"
+    assert {s: answers()[s] for s in course.SYMPTOMS} == dict.fromkeys(course.SYMPTOMS, "0")
+
+
+def test_the_server_log_is_read_for_the_exceptions_it_ended_tracebacks_with() -> None:
+    log = (
+        "Internal Server Error: /check-in/\nTraceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "django.db.utils.IntegrityError: duplicate key value\n"
+        "Internal Server Error: /check-in/\nTraceback (most recent call last):\n"
+        "django.db.utils.IntegrityError: duplicate key value\n"
+        "sqlite3.OperationalError: database is locked\n"
+    )
+    assert server_errors(log) == [
+        "2 × django.db.utils.IntegrityError: duplicate key value",
+        "1 × sqlite3.OperationalError: database is locked",
+    ]
+
+
+def _send(
+    person: dict[str, Any], *, on: dt.date, red_flag: str = "", key: uuid.UUID | None = None
+) -> CheckIn:
+    """A check-in of the bench's patient as the server saves it, under `key`."""
+    return checkins.record_check_in(
+        treatment=Treatment.objects.get(public_id=person["treatment"]),
+        local_date=on,
+        answers=course.Answers(
+            ratings=dict.fromkeys(course.SYMPTOMS, 0),
+            red_flags=frozenset({red_flag} if red_flag else ()),
+        ),
+        idempotency_key=key or uuid.uuid4(),
+        entered_by=None,
+        today=TODAY,
+        at=NOW,
+    ).check_in
+
+
+@pytest.mark.django_db
+def test_the_rows_are_checked_against_what_was_sent_and_recounted(clinic: Clinic) -> None:
+    """A small plan, its requests played straight into the write functions, then the rows
+    broken as today's races broke them: each break is found and named."""
+    with time_machine.travel(NOW, tick=False):
+        plan = setup(Scale(at_once=2, replays=3, pairs=2, races=2, backdrop=0), now=NOW)
+        outcomes: dict[str, Any] = {"at_once": {}, "pairs": {}, "races": {}}
+        for person in plan["at_once"]:
+            key = uuid.uuid4()
+            _send(person, on=TODAY, key=key)
+            outcomes["at_once"][person["treatment"]] = str(key)
+        replayed = _send(plan["replays"][0], on=TODAY, red_flag="vision")
+        result = reverse("check_in_result", kwargs={"public_id": replayed.public_id})
+        outcomes["replays"] = {"key": str(replayed.idempotency_key), "locations": [result] * 3}
+        for person in plan["pairs"]:
+            late, todays = _send(person, on=TODAY - dt.timedelta(days=1)), _send(person, on=TODAY)
+            further = _send(person, on=TODAY, red_flag="vision")
+            outcomes["pairs"][person["treatment"]] = {
+                "yesterday": str(late.idempotency_key),
+                "today": str(todays.idempotency_key),
+                "further": str(further.idempotency_key),
+            }
+        for person in plan["races"]:  # each resolve refused: the check-in came first
+            raised = _send(person, on=TODAY, red_flag="vision")
+            outcomes["races"][person["treatment"]] = {
+                "check_in": str(raised.idempotency_key),
+                "resolve": 409,
+            }
+
+        checks = check_rows(plan, outcomes, now=NOW) + consistency(now=NOW)
+        assert [c for c in checks if not c.passed] == []
+        rows = {c.label.strip(): (c.expected, c.found) for c in checks}
+        assert rows["2 at once: today's check-in saved, once"] == (2, 2)
+        assert rows["3 replays of one key: check-ins saved"] == (1, 1)
+        assert rows["answered with that check-in"] == (3, 3)
+        assert rows["2 races: an alert open after each (none lost)"] == (2, 2)
+        assert rows["alerts resolved: as many as resolves accepted (302)"] == (0, 0)
+        assert rows["every treatment: latest check-in is its latest day's"] == (7, 7)
+
+        # Today's code on PostgreSQL: yesterday's check-in kept as the latest.
+        stale = Treatment.objects.get(public_id=plan["pairs"][0]["treatment"])
+        Treatment.objects.filter(pk=stale.pk).update(
+            latest_check_in=stale.check_ins.get(local_date=TODAY - dt.timedelta(days=1))
+        )
+        # A resolve that closed the urgent alert it was not shown, and said it had (302).
+        lost = Treatment.objects.get(public_id=plan["races"][0]["treatment"])
+        Alert.objects.filter(treatment=lost).update(
+            resolved_at=NOW, outcome="advised_at_home", outcome_note="Called."
+        )
+        Treatment.objects.filter(pk=lost.pk).update(open_alert=None)
+        outcomes["races"][plan["races"][0]["treatment"]]["resolve"] = 302
+        TriageCounts.objects.filter(clinic=clinic).update(watch=F("watch") + 1)
+
+        broken = {
+            c.label.strip(): c
+            for c in check_rows(plan, outcomes, now=NOW) + consistency(now=NOW)
+            if not c.passed
+        }
+    assert sorted(broken) == [
+        "2 races: an alert open after each (none lost)",
+        "every clinic: triage counts equal a recount",
+        "every treatment: latest check-in is its latest day's",
+        "latest check-in is today's",
+        "triage place as recomputed from the rows (0 due for the sweep, not compared)",
+    ]
+    latest = broken["latest check-in is today's"]
+    assert (latest.expected, latest.found) == (2, 1)
+    assert latest.detail == "Bench pairs 01: latest check-in is 2026-11-24's"
+    assert broken["2 races: an alert open after each (none lost)"].detail == (
+        "Bench races 01: no open alert"
+    )
+    assert broken["every treatment: latest check-in is its latest day's"].detail == (
+        "Bench pairs 01: kept 2026-11-24's, the latest is 2026-11-25's"
+    )
+    place = broken["triage place as recomputed from the rows (0 due for the sweep, not compared)"]
+    assert place.detail == "Bench races 01: kept Urgent, the rows say Watch"
+    assert broken["every clinic: triage counts equal a recount"].detail == (
+        "Riverside Skin Clinic: Watch 1 (recounted 0)"
+    )
+
+
+def _sent(phase: str, status: int | None, problem: str = "") -> Sent:
+    return Sent(phase, "POST", "/check-in/", status, problem)
+
+
+def test_the_concurrent_report_fails_on_a_5xx_or_a_mismatch_but_not_on_a_refused_resolve() -> None:
+    resolve = Sent(RACES, "POST", f"/clinic/alerts/{uuid.uuid4()}/resolve/", 409, "")
+    clean = ConcurrentReport(
+        "SQLite (a temporary file)",
+        sent=(_sent(AT_ONCE, 302), _sent(RACES, 302), resolve),
+        checks=(RowCheck("50 at once: today's check-in saved, once", 50, 50),),
+        sweep=SweepFigures(sweeps=12, triage_moved=70, reminders=100),
+        seconds=30.0,
+    )
+    assert not clean.failed
+    text = clean.as_text()
+    assert "(12 sweeps: 70 treatments moved, 100 reminders queued, 0 failed)" in text
+    assert "Resolves: 0 accepted (302), 1 refused as the alert had changed" in text
+    assert "3 requests; HTTP errors: 0" in text
+    assert text.endswith("PASS: no HTTP errors, every row as expected; 30 s.")
+
+    failing = dataclasses.replace(
+        clean,
+        sent=(*clean.sent, _sent(FURTHER, 500, "answered 500")),
+        checks=(*clean.checks, RowCheck("  latest check-in is today's", 20, 11, "Bench pairs 01")),
+        server_log=("1 × django.db.utils.IntegrityError: duplicate key value",),
+    )
+    assert failing.failed
+    text = failing.as_text()
+    rows = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()]
+    assert ["then a further check-in for today", "1", "1"] in rows
+    assert ["latest check-in is today's", "20", "11", "MISMATCH"] in rows
+    assert "  1 × POST /check-in/ (then a further check-in for today) answered 500" in text
+    assert "  1 × django.db.utils.IntegrityError: duplicate key value" in text
+    assert "FAIL: 1 HTTP error, 1 row not as expected; 30 s." in text
+    figures = failing.as_json()
+    assert (figures["requests"], figures["http_errors"], figures["server_errors"]) == (4, 1, 1)
+    assert figures["refused_resolves"] == 1 and figures["failed"] is True
+    assert [r["passed"] for r in figures["rows"]] == [True, False]
+
+
+def test_postgresql_out_of_reach_is_skipped_unless_ci_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"postgres://postgres@127.0.0.1:{closed.getsockname()[1]}/aftercare_bench_x"
+        run = ConcurrentRun(say=lambda message: None)
+        monkeypatch.delenv("CI", raising=False)
+        skipped = run.on_postgres(url)
+        monkeypatch.setenv("CI", "true")
+        in_ci = run.on_postgres(url)
+    assert skipped.skipped.startswith("the server is unreachable (") and not skipped.failed
+    assert "set CI to make this fail" in skipped.as_text()
+    assert in_ci.failed and "CI is set" in in_ci.as_text()

@@ -7,8 +7,10 @@ worker on a free loopback port, with production settings (DEBUG off, static
 files collected into a temporary folder). Sign-in skips the UI: the bench
 opens sessions for a demo patient and the demo clinic's nurse in the scratch
 database and sends their cookies; Chromium (Playwright) then loads the
-patient's check-in page for its weight and first paint. docs/benchmark.md
-says how to read it.
+patient's check-in page for its weight and first paint. Then the concurrent
+run (_bench_concurrent.py), once on SQLite and once on PostgreSQL: many
+check-ins and resolves at once against gunicorn with four workers, and the
+rows checked afterwards. docs/benchmark.md says how to read it all.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import dj_database_url
@@ -47,6 +49,9 @@ from django.urls import reverse
 from recovery import access, audit, course
 from recovery.management.commands.demo import RIVERSIDE
 from recovery.models import AuditAction
+
+if TYPE_CHECKING:
+    from recovery.management.commands._bench_concurrent import ConcurrentReport
 
 # Who the bench signs in as: the demo's first clinic's nurse, and its first patient
 # (on day 5 of an on-track diary, so today's check-in can be sent again and again).
@@ -564,6 +569,34 @@ def tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+def server_of(config: Mapping[str, Any]) -> dict[str, str]:
+    """The connection parameters of a parsed DATABASE_URL's server (not its database)."""
+    return {
+        key: str(value)
+        for key, value in {
+            "host": config.get("HOST"),
+            "port": config.get("PORT"),
+            "user": config.get("USER"),
+            "password": config.get("PASSWORD"),
+        }.items()
+        if value
+    }
+
+
+def postgres_unreachable(database_url: str) -> str:
+    """Why the PostgreSQL server `database_url` names cannot be reached, or "" if it can."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    config = dj_database_url.parse(database_url)
+    conninfo = make_conninfo(dbname="postgres", connect_timeout=5, **server_of(config))
+    try:
+        psycopg.connect(conninfo, autocommit=True).close()
+    except psycopg.OperationalError as error:
+        return " ".join(str(error).split()) or type(error).__name__
+    return ""
+
+
 @contextmanager
 def scratch_database(database_url: str | None, folder: Path) -> Iterator[tuple[str, str]]:
     """(a DATABASE_URL, its description) for a database made for the run, then dropped."""
@@ -585,18 +618,7 @@ def scratch_database(database_url: str | None, folder: Path) -> Iterator[tuple[s
         raise CommandError(
             "--database-url must name the database to create, e.g. …/aftercare_bench"
         )
-    server = {
-        key: str(value)
-        for key, value in {
-            "host": config.get("HOST"),
-            "port": config.get("PORT"),
-            "user": config.get("USER"),
-            "password": config.get("PASSWORD"),
-        }.items()
-        if value
-    }
-
-    maintenance = make_conninfo(dbname="postgres", **server)
+    maintenance = make_conninfo(dbname="postgres", **server_of(config))
 
     def on_server(statement: sql.SQL | sql.Composed, *params: str) -> bool:
         """Run `statement` on the server's maintenance database; whether it returned a row."""
@@ -695,7 +717,20 @@ class Workspace:
             raise CommandError(f"The in-process probe printed no JSON:\n{tail(output)}") from None
         return probed
 
-    def start_server(self) -> None:
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """`manage.py *args` on the scratch database, started and left running."""
+        return subprocess.Popen(
+            [sys.executable, str(self.base_dir / "manage.py"), *args],
+            cwd=self.base_dir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a Ctrl-C reaches the bench, which stops it
+        )
+
+    def start_server(self, *, workers: int = 1) -> None:
         self.port = free_port()
         with self.server_log_path.open("wb") as log:
             self.server = subprocess.Popen(
@@ -707,7 +742,7 @@ class Workspace:
                     "--bind",
                     f"127.0.0.1:{self.port}",
                     "--workers",
-                    "1",
+                    str(workers),
                     "--worker-class",
                     "sync",
                     "--graceful-timeout",
@@ -1121,7 +1156,14 @@ class Command(BaseCommand):
         "(`demo --patients`). Runs on a scratch database made and dropped for the run (a "
         "temporary SQLite file, or the PostgreSQL database --database-url names), never on "
         "the project's own. Aims are printed PASS or MISS; a miss does not fail the command, "
-        "an endpoint answering anything but its expected status does."
+        "an endpoint answering anything but its expected status does. Then a concurrent run, "
+        "on SQLite and on PostgreSQL (--concurrent-postgres; skipped if its server is "
+        "unreachable, unless CI is set), each on a scratch database of its own, against "
+        "gunicorn with 4 sync workers while manage.py sweep loops in another process: 50 "
+        "patients' check-ins at once, 20 replays of one submission, 20 pairs of a missed "
+        "yesterday's and today's check-in, 20 resolves racing a red-flag check-in; then the "
+        "rows are checked against what was sent and recounted. Any 5xx or other unexpected "
+        "answer, and any row not as expected, fails the command."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -1165,8 +1207,25 @@ class Command(BaseCommand):
             action="store_true",
             help="Skip loading the check-in page in Chromium (its weight and first paint).",
         )
+        parser.add_argument("--no-concurrent", action="store_true", help="Skip the concurrent run.")
+        parser.add_argument(
+            "--concurrent-only",
+            action="store_true",
+            help="Only the concurrent run (no latencies, no growth, no browser).",
+        )
+        parser.add_argument(
+            "--concurrent-postgres",
+            metavar="URL",
+            default=None,
+            help="The PostgreSQL database the concurrent run creates and drops (default "
+            "postgres://postgres@127.0.0.1:5432/aftercare_bench_concurrent).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
         parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--concurrent-step", choices=["setup", "sweep", "check"], help=argparse.SUPPRESS
+        )
+        parser.add_argument("--concurrent-input", type=Path, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["requests"] < 1 or options["warmup"] < 0 or options["max_seconds"] <= 0:
@@ -1181,6 +1240,16 @@ class Command(BaseCommand):
             )
             self.stdout.write(json.dumps(result))
             return
+        if options["concurrent_step"]:
+            from recovery.management.commands import _bench_concurrent
+
+            step = _bench_concurrent.run_step(
+                options["concurrent_step"], options["concurrent_input"]
+            )
+            self.stdout.write(json.dumps(step))
+            return
+        if options["no_concurrent"] and options["concurrent_only"]:
+            raise CommandError("--no-concurrent and --concurrent-only leave nothing to run.")
         self.stderr.style_func = None  # progress, in plain text
 
         started = time.perf_counter()
@@ -1198,14 +1267,40 @@ class Command(BaseCommand):
             say=say,
             browser=not options["no_browser"],
         )
+        report: Report | None = None
+        concurrent: list[ConcurrentReport] = []
         try:
             with stopped_cleanly_by_sigterm():
-                report = run()
+                if not options["concurrent_only"]:
+                    report = run()
+                if not options["no_concurrent"]:
+                    from recovery.management.commands._bench_concurrent import (
+                        DEFAULT_POSTGRES_URL,
+                        ConcurrentRun,
+                    )
+
+                    concurrently = ConcurrentRun(say=say)
+                    concurrent.append(concurrently(None))
+                    concurrent.append(
+                        concurrently.on_postgres(
+                            options["concurrent_postgres"] or DEFAULT_POSTGRES_URL
+                        )
+                    )
         except KeyboardInterrupt:
             raise CommandError(
                 "Interrupted: gunicorn stopped, the scratch database dropped.", returncode=130
             ) from None
         if options["json"]:
-            self.stdout.write(json.dumps(report.as_json(), indent=2))
+            figures = report.as_json() if report else {}
+            if concurrent:
+                figures["concurrent"] = [c.as_json() for c in concurrent]
+            self.stdout.write(json.dumps(figures, indent=2))
         else:
-            self.stdout.write(report.as_text())
+            texts = ([report.as_text()] if report else []) + [c.as_text() for c in concurrent]
+            self.stdout.write("\n\n".join(texts))
+        failed = [c.database.split(" (")[0] for c in concurrent if c.failed]
+        if failed:
+            raise CommandError(
+                f"The concurrent run failed on {' and '.join(failed)}: an HTTP error, a row not "
+                "as expected, a failed sweep or no PostgreSQL in CI (see above)."
+            )
