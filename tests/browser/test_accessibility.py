@@ -167,6 +167,27 @@ def test_check_in_refused_page(page: Page, patient: Patient, treatment: Treatmen
     assert_fits_a_phone(page)
 
 
+def test_check_in_refused_page_with_a_warning_sign_told_to_the_clinic(
+    page: Page, patient: Patient, treatment: Treatment
+) -> None:
+    """A warning sign sent for a day that can no longer be filled in (from the phone,
+    offline): what to do first, within the first screen, then why it was not saved."""
+    factories.create_check_in(treatment=treatment, local_date=patient.today() - dt.timedelta(1))
+    sign_in(page, patient)
+    page.goto("/check-in/?first=red_flags")
+    page.locator("input[name=date]").evaluate(
+        "(input, day) => { input.value = day; }",
+        (patient.today() - dt.timedelta(days=1)).isoformat(),
+    )
+    page.locator("label", has=page.locator("input[name=vision][value=yes]")).tap()
+    page.get_by_role("button", name="Send now").tap()
+    expect(page.get_by_role("heading", name="This check-in can't be saved")).to_be_visible()
+    emergency = page.get_by_role("link", name="Call 911 now")
+    expect(emergency).to_be_in_viewport()
+    expect(page.get_by_role("alert")).to_contain_text("Your clinic has been told")
+    assert_fits_a_phone(page)
+
+
 @pytest.mark.parametrize("status", STATUSES)
 def test_result_page(page: Page, patient: Patient, status: str) -> None:
     make, headline = STATUSES[status]

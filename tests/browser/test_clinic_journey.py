@@ -220,3 +220,61 @@ def test_the_dashboard_brings_a_new_urgent_patient_to_the_top_without_a_reload(
     assert desk.evaluate("window.stillTheSamePage") is True
     expect(search).to_have_value("Walt W")
     expect(search).to_be_focused()
+
+
+def test_a_resolve_from_a_page_opened_before_the_alert_was_raised_shows_the_alert_as_it_is_now(
+    desk: Page, clinic: Clinic, nurse: User
+) -> None:
+    """Issue 9, part 1, in the browser: the 409 page is swapped in (htmx swapped no 409
+    before, so the clinician saw nothing happen), the outcome and note are kept."""
+    pam = treated(clinic, "Pam Pain", days_ago=5)
+    checked_in_today(pam, pain=3)
+    sign_in(desk, nurse)
+    desk.goto(f"/clinic/patients/{pam.patient.public_id}/")
+    panel = desk.get_by_role("article", name="Contact clinic")
+    panel.get_by_label("Advised at home").check()
+    panel.get_by_label("What was done (required)").fill("Cold compress; call back tomorrow.")
+
+    # Meanwhile the patient reports a change in eyesight: the same alert becomes urgent.
+    checked_in_today(pam, pain=3, red_flags=frozenset({"vision"}))
+    with desk.expect_response(re.compile(r"/resolve/$")) as refused:
+        panel.get_by_role("button", name="Resolve the alert").click()
+    assert refused.value.status == 409
+
+    urgent = desk.get_by_role("article", name="Urgent")
+    expect(urgent.get_by_role("alert")).to_contain_text(
+        "This alert has changed since your page showed it (it is now urgent)"
+    )
+    expect(urgent).to_contain_text("Warning sign: Eyesight or eye change")
+    expect(urgent.get_by_label("What was done (required)")).to_have_value(
+        "Cold compress; call back tomorrow."
+    )
+    alert = Alert.objects.get(treatment=pam)
+    assert (alert.level, alert.resolved_at) == ("urgent", None)
+
+    # Read, and sent again from the page that shows it: resolved.
+    urgent.get_by_label("Seen in clinic").check()
+    urgent.get_by_role("button", name="Resolve the alert").click()
+    expect(desk.get_by_role("status")).to_have_text("The alert is resolved.")
+    alert.refresh_from_db()
+    assert alert.outcome == Alert.Outcome.SEEN_IN_CLINIC
+
+
+def test_an_acknowledge_from_a_page_opened_before_the_alert_was_raised_is_refused_in_place(
+    desk: Page, clinic: Clinic, nurse: User
+) -> None:
+    sam = treated(clinic, "Sam Swelling", days_ago=5)
+    checked_in_today(sam, swelling=3)
+    sign_in(desk, nurse)
+    desk.goto(f"/clinic/patients/{sam.patient.public_id}/")
+    panel = desk.locator("article.alert-panel")
+
+    checked_in_today(sam, swelling=3, red_flags=frozenset({"allergy"}))
+    with desk.expect_response(re.compile(r"/acknowledge/$")) as refused:
+        panel.get_by_role("button", name="I'm calling them").click()
+    assert refused.value.status == 409
+
+    expect(panel.get_by_role("alert")).to_contain_text("This alert has changed")
+    expect(panel).to_contain_text("Warning sign: Hives")
+    expect(panel.get_by_role("button", name="I'm calling them")).to_be_visible()
+    assert Alert.objects.get(treatment=sam).acknowledged_at is None
