@@ -24,6 +24,24 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_secret(name: str, default: str) -> str:
+    """A secret from NAME, or from the file NAME_FILE names (as containers and systemd
+    credentials give them); the file's last newline is not part of it. Both set: an error."""
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return env_str(name, default)
+    if os.environ.get(name):
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both")
+    try:
+        with open(path, encoding="utf-8") as secret:
+            value = secret.read().removesuffix("\n")
+    except OSError as error:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {error.strerror}") from None
+    if not value:
+        raise ImproperlyConfigured(f"{name}_FILE: {path} is empty")
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -93,7 +111,7 @@ def env_time_zone(name: str, default: str) -> str:
 DEBUG = env_bool("DEBUG", True)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-never-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
+SECRET_KEY = env_secret("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
 
@@ -271,7 +289,7 @@ if _EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
         "host": env_str("EMAIL_HOST", "localhost"),
         "port": env_int("EMAIL_PORT", 25),
         "username": env_str("EMAIL_HOST_USER", ""),
-        "password": env_str("EMAIL_HOST_PASSWORD", ""),
+        "password": env_secret("EMAIL_HOST_PASSWORD", ""),
         "use_tls": env_bool("EMAIL_USE_TLS", False),
         "use_ssl": env_bool("EMAIL_USE_SSL", False),
         "timeout": env_int("EMAIL_TIMEOUT", 10),
@@ -281,6 +299,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security. Behind a TLS-terminating load balancer set SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer's health check often speaks plain HTTP: /healthz answers it, never 301.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -310,7 +330,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Web Push for the patients' reminders. Unset keys (the development default) turn push off
 # and reminders go by email; `manage.py vapid_keys` prints a fresh pair.
 VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")
-VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_PRIVATE_KEY = env_secret("VAPID_PRIVATE_KEY", "")
 VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:aftercare@localhost")
 # Accept push endpoints on http://127.0.0.1 / localhost (tests, local browsers); production
 # accepts https:// endpoints only.

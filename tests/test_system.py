@@ -66,3 +66,51 @@ def test_bad_settings_values_are_named(name: str, value: str, message: str) -> N
     result = _manage("check", **{name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_secrets_can_be_given_as_files(tmp_path: Path) -> None:
+    """As containers and systemd credentials give them (issue 10)."""
+    key = tmp_path / "secret_key"
+    key.write_text("a-long-random-production-secret-key-from-a-file-0123456789abcdef\n")
+    env = {**PRODUCTION, "SECRET_KEY": "", "SECRET_KEY_FILE": str(key)}
+    result = _manage(
+        "shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)", **env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("from-a-file-0123456789abcdef")
+    password = tmp_path / "smtp"
+    password.write_text("s3cret")
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.MAILERS['default']['OPTIONS'])",
+        **{**env, "EMAIL_HOST_PASSWORD_FILE": str(password)},
+    )
+    assert "s3cret" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE: cannot read"),
+        ({"SECRET_KEY_FILE": "EMPTY"}, "is empty"),
+        ({"SECRET_KEY_FILE": "KEY", "SECRET_KEY": "also-set"}, "not both"),
+    ],
+)
+def test_a_bad_secret_file_is_named(tmp_path: Path, extra: dict[str, str], message: str) -> None:
+    (tmp_path / "empty").write_text("")
+    (tmp_path / "key").write_text("x" * 60)
+    paths = {"EMPTY": str(tmp_path / "empty"), "KEY": str(tmp_path / "key")}
+    extra = {name: paths.get(value, value) for name, value in extra.items()}
+    result = _manage("check", **{**PRODUCTION, "SECRET_KEY": "", **extra})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_healthz_answers_plain_http_when_https_is_required(
+    client: Client, settings: pytest.FixtureRequest
+) -> None:
+    """A load balancer's plain-HTTP health check got 301 before."""
+    settings.SECURE_SSL_REDIRECT = True  # type: ignore[attr-defined]
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/sign-in/").status_code == 301
