@@ -141,6 +141,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # No page is kept by browsers' or proxies' caches (patient data).
+    "recovery.middleware.NoStoreMiddleware",
+    # A NUL character in a path, query or form value: 400 before anything reads it.
+    "recovery.middleware.RefuseNulMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

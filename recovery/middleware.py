@@ -14,9 +14,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import user_has_device
 
@@ -68,3 +75,56 @@ class ClinicSignInMiddleware:
         if request.headers.get("HX-Request") == "true":
             return HttpResponseClientRedirect(url)
         return HttpResponseRedirect(url)
+
+
+# The request's text, refused before any view reads it --------------------------------------
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+class RefuseNulMiddleware:
+    """A NUL character anywhere in the path, a query or a form value: 400, nothing read.
+
+    Nobody types one; PostgreSQL cannot store or even compare one in text (a query with it
+    is a server error, not a miss), and SQLite would keep it silently. Refused here, once,
+    rather than in each form. (JSON bodies are checked where they are parsed.)
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if "\x00" in request.path or _has_nul(request.GET):
+            return _nul_refused()
+        form = request.method == "POST" and request.content_type in FORM_TYPES
+        if form and _has_nul(request.POST):
+            return _nul_refused()
+        return self.get_response(request)
+
+
+def _has_nul(data: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
+
+
+def _nul_refused() -> HttpResponse:
+    return HttpResponseBadRequest(
+        "This request holds a character that is not allowed (NUL).", content_type="text/plain"
+    )
+
+
+class NoStoreMiddleware:
+    """No page of the site is kept by a browser's or a proxy's cache: they show patient data,
+    or who is signed in (Cache-Control: no-store, private). A view that says otherwise (the
+    manifest, the service worker) keeps its own. Static files never reach here (whitenoise
+    serves them, cached for a year under hashed names), and the service worker keeps the
+    patient's pages the offline path needs in its own cache, which signing out empties.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

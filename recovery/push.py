@@ -12,6 +12,7 @@ import binascii
 import enum
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,10 +53,15 @@ def enabled() -> bool:
 
 
 def _b64url_decode(value: str) -> bytes:
+    if not BASE64URL.fullmatch(value):
+        raise InvalidSubscription("keys must be base64url")
     try:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
         raise InvalidSubscription("keys must be base64url") from None
+
+
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
 
 def _is_loopback(host: str) -> bool:
@@ -71,16 +77,18 @@ def check_endpoint(endpoint: str) -> None:
     """https:// only; http:// on loopback when PUSH_ALLOW_INSECURE_ENDPOINTS (tests, DEBUG)."""
     if len(endpoint) > 2000:
         raise InvalidSubscription("endpoint is too long")
-    parts = urlsplit(endpoint)
-    if not parts.hostname:
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in endpoint):
+        raise InvalidSubscription("endpoint must be a URL")  # spaces, NULs, control characters
+    try:
+        parts = urlsplit(endpoint)
+        hostname = parts.hostname
+    except ValueError:  # "https://[::1", say
+        raise InvalidSubscription("endpoint must be a URL") from None
+    if not hostname:
         raise InvalidSubscription("endpoint must be a URL")
     if parts.scheme == "https":
         return
-    if (
-        parts.scheme == "http"
-        and settings.PUSH_ALLOW_INSECURE_ENDPOINTS
-        and _is_loopback(parts.hostname)
-    ):
+    if parts.scheme == "http" and settings.PUSH_ALLOW_INSECURE_ENDPOINTS and _is_loopback(hostname):
         return
     raise InvalidSubscription("endpoint must be an https:// URL")
 
@@ -96,6 +104,10 @@ def parse_subscription(raw: Any) -> SubscriptionData:
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     if not isinstance(p256dh, str) or not isinstance(auth, str):
         raise InvalidSubscription("expected keys.p256dh and keys.auth")
+    # A P-256 point is 65 bytes (87 base64url characters), the secret 16 (22): with padding,
+    # no more than 88 and 24, well within their columns.
+    if len(p256dh) > 88 or len(auth) > 24:
+        raise InvalidSubscription("keys are too long")
     check_endpoint(endpoint)
     point = _b64url_decode(p256dh)
     try:

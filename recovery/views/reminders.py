@@ -69,6 +69,10 @@ def reminder_settings(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+# A browser's PushSubscription.toJSON() is a few hundred bytes.
+MAX_SUBSCRIPTION_BYTES = 4096
+
+
 def _bad(message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=400)
 
@@ -77,13 +81,15 @@ def _bad(message: str) -> JsonResponse:
 def push_subscriptions(request: HtmxHttpRequest) -> HttpResponse:
     """POST: store this phone's subscription (PushSubscription.toJSON()); DELETE: forget it."""
     patient = access.patient_for_request(request)
+    if len(request.body) > MAX_SUBSCRIPTION_BYTES:
+        return _bad("The body is too long for a subscription.")
     try:
         raw: Any = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return _bad("The body must be JSON.")
     if request.method == "DELETE":
         endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
-        if not isinstance(endpoint, str):
+        if not isinstance(endpoint, str) or len(endpoint) > 2000 or "\x00" in endpoint:
             return _bad("Give the subscription's endpoint.")
         removed = reminders.delete_subscription(
             patient=patient,

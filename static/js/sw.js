@@ -81,8 +81,9 @@ async function keep(cache, request, response) {
     await caches.delete(PAGE_CACHE);
     return false;
   }
+  // Kept although the site says no-store: that keeps the page out of the browser's and
+  // proxies' caches; this cache is the offline path's own, emptied at sign-out.
   if (!response.ok || response.type !== "basic" || response.redirected) return false;
-  if ((response.headers.get("Cache-Control") || "").includes("no-store")) return false;
   // A part of a page refreshed by htmx is not kept; a boosted link's whole page is.
   if (request.headers.get("HX-Request") && !request.headers.get("HX-Boosted")) return false;
   await cache.put(request, response.clone());
