@@ -150,7 +150,8 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
     clinic_path = "clinic"
     list_display = ["name", "clinic", "email", "mobile", "created_at"]
     list_select_related = ["clinic"]
-    search_fields = ["name", "email", "mobile"]
+    # No search: the admin's would put names in the URL (and the access log). Search by
+    # name on the clinic's dashboard, which posts it.
     fields = ["clinic", "name", "email", "mobile", "date_of_birth", "time_zone", "language"]
     inlines = [TreatmentInline]
 

@@ -97,7 +97,8 @@ class RefuseNulMiddleware:
         if "\x00" in request.path or _has_nul(request.GET):
             return _nul_refused()
         form = request.method == "POST" and request.content_type in FORM_TYPES
-        if form and _has_nul(request.POST):
+        # request.body first: read once and kept, the view may still read it (not the stream).
+        if form and request.body is not None and _has_nul(request.POST):
             return _nul_refused()
         return self.get_response(request)
 

@@ -214,8 +214,10 @@ def test_a_patient_gets_not_found(patient_client: Client) -> None:
     assert patient_client.get(URL).status_code == 404
 
 
-def test_only_get(clinic_client: Client) -> None:
-    assert clinic_client.post(URL).status_code == 405
+def test_only_get_and_the_search_post(clinic_client: Client) -> None:
+    assert clinic_client.post(URL).status_code == 302  # a search for nothing: all of them
+    assert clinic_client.put(URL).status_code == 405
+    assert clinic_client.delete(URL).status_code == 405
 
 
 def test_another_clinics_patients_never_appear(
@@ -232,7 +234,7 @@ def test_another_clinics_patients_never_appear(
     assert "Olga" not in text_of(response)
     assert counts_of(response)["Urgent"] == 0
 
-    searched = clinic_client.get(URL, {"q": "olga"})
+    searched = search(clinic_client, "olga")
     assert searched.status_code == 200
     assert names_of(searched) == []
     assert "Olga" not in text_of(searched).replace("“olga”", "")
@@ -332,16 +334,42 @@ def test_search_by_name_is_case_insensitive_and_keeps_the_box_filled(
     clinic_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
 ) -> None:
     patient_with(clinic, "Mario Rossi", treated_on=days_ago(1))
-    response = clinic_client.get(URL, {"q": "  MI "})
+    response = search(clinic_client, "  MI ")
     assert names_of(response) == ["Mia Missed"]
     assert 'name="q" value="MI"' in html_of(response)
-    # The counts are those of the search, and their links keep it.
+    # The counts are those of the search, and their links keep it (in the session).
     assert counts_of(response)["All"] == 1
-    assert 'href="/clinic/?q=MI&amp;level=urgent"' in html_of(response)
+    assert 'href="/clinic/?level=urgent"' in html_of(response)
 
-    assert names_of(clinic_client.get(URL, {"q": "ri"})) == ["Mario Rossi"]
-    assert names_of(clinic_client.get(URL, {"q": "ri", "level": "on_track"})) == ["Mario Rossi"]
-    assert names_of(clinic_client.get(URL, {"q": "nobody"})) == []
+    assert names_of(search(clinic_client, "ri")) == ["Mario Rossi"]
+    assert names_of(clinic_client.get(URL, {"level": "on_track"})) == ["Mario Rossi"]
+    assert names_of(search(clinic_client, "nobody")) == []
+
+
+def search(client: Client, q: str) -> HttpResponse:
+    """What the search form does: post the name, then follow the redirect to the page."""
+    posted = client.post(URL, {"q": q})
+    assert (posted.status_code, posted["Location"]) == (302, URL)
+    return client.get(URL)  # type: ignore[return-value]
+
+
+def test_a_search_never_puts_the_name_in_a_url(
+    clinic_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
+) -> None:
+    """Issue 10: /clinic/?q=Ana+Silva put names in the access log, history and Referer."""
+    response = search(clinic_client, "Uma")
+    page = html_of(response)
+    assert names_of(response) == ["Uma Urgent"]
+    assert re.search(r'<form method="post" action="/clinic/" role="search"', page)
+    for url in re.findall(r'(?:href|hx-get|action)="([^"]*)"', page):
+        assert "Uma" not in url and "q=" not in url, url
+    # It stays while the clinician pages, filters and the queue refreshes ...
+    assert names_of(clinic_client.get(URL, {"level": "urgent"})) == ["Uma Urgent"]
+    assert names_of(clinic_client.get(URL, headers=HTMX)) == ["Uma Urgent"]
+    # ... and a name put in the URL by hand is not searched for.
+    clear = clinic_client.post(URL, {"q": ""})
+    assert clear.status_code == 302
+    assert len(names_of(clinic_client.get(URL, {"q": "Uma"}))) == 6
 
 
 # Pagination ---------------------------------------------------------------------------------
@@ -367,8 +395,10 @@ def test_twenty_five_a_page(clinic_client: Client, thirty: list[str]) -> None:
 
 
 def test_pages_keep_the_search_and_filter(clinic_client: Client, thirty: list[str]) -> None:
-    response = clinic_client.get(URL, {"q": "person", "level": "on_track"})
-    assert 'href="/clinic/?q=person&amp;level=on_track&amp;page=2" rel="next"' in html_of(response)
+    search(clinic_client, "person")
+    response = clinic_client.get(URL, {"level": "on_track"})
+    assert 'href="/clinic/?level=on_track&amp;page=2" rel="next"' in html_of(response)
+    assert "Clear the search “person”" in text_of(response)
 
 
 @pytest.mark.parametrize(("page", "shown"), [("99", 2), ("3", 2), ("0", 1), ("-4", 1)])
@@ -521,18 +551,19 @@ def test_only_the_current_treatment_of_a_patient_is_listed(
 def test_full_page_and_the_refreshed_partial(
     clinic_client: Client, six_levels: dict[str, Treatment]
 ) -> None:
-    full = clinic_client.get(URL, {"q": "a", "level": "urgent"})
+    search(clinic_client, "a")
+    full = clinic_client.get(URL, {"level": "urgent"})
     page = html_of(full)
     assert page.lstrip().startswith("<!doctype html>")
     assert "<title>Triage · Aftercare</title>" in page
     assert 'role="search"' in page
     assert '<p id="queue-news" class="visually-hidden" aria-live="polite"></p>' in page
-    assert 'hx-get="/clinic/?q=a&amp;level=urgent"' in page
+    assert 'hx-get="/clinic/?level=urgent"' in page
     assert 'hx-trigger="every 60s"' in page
     assert 'hx-push-url="false"' in page
     assert "Vary" in full and "HX-Request" in full["Vary"]
 
-    partial = clinic_client.get(URL, {"q": "a", "level": "urgent"}, headers=HTMX)
+    partial = clinic_client.get(URL, {"level": "urgent"}, headers=HTMX)
     fragment = html_of(partial)
     assert partial.status_code == 200
     assert "<html" not in fragment
@@ -541,8 +572,8 @@ def test_full_page_and_the_refreshed_partial(
     # The search form is not swapped: its value and focus stay as the clinician left them.
     assert 'role="search"' not in fragment
     assert 'name="q"' not in fragment
-    # The next refresh asks for the same search, filter and page.
-    assert 'hx-get="/clinic/?q=a&amp;level=urgent"' in fragment
+    # The next refresh asks for the same filter and page (the search is in the session).
+    assert 'hx-get="/clinic/?level=urgent"' in fragment
     assert names_of(partial) == ["Uma Urgent"]
     assert names_of(partial) == names_of(full)
 
@@ -683,7 +714,8 @@ def test_the_cost_does_not_grow_with_the_number_of_patients(
     assert counts_of(clinic_client.get(URL))["All"] == 200
     with_two_hundred = queries_for()
     last_page = queries_for(page="8")
-    searched = queries_for(q="patient 1", level="urgent")
+    clinic_client.post(URL, {"q": "patient 1"})
+    searched = queries_for(level="urgent")
 
     assert with_ten == with_two_hundred == last_page == searched
     assert with_ten <= QUERY_BOUND
@@ -701,4 +733,4 @@ def test_the_counts_are_read_not_counted_unless_searching(
 
     TriageCounts.objects.filter(clinic=clinic).update(urgent=41)  # what is kept is shown
     assert counts_of(clinic_client.get(URL))["Urgent"] == 41
-    assert counts_of(clinic_client.get(URL, {"q": "u"}))["Urgent"] == 1
+    assert counts_of(search(clinic_client, "u"))["Urgent"] == 1

@@ -278,3 +278,21 @@ def test_an_acknowledge_from_a_page_opened_before_the_alert_was_raised_is_refuse
     expect(panel).to_contain_text("Warning sign: Hives")
     expect(panel.get_by_role("button", name="I'm calling them")).to_be_visible()
     assert Alert.objects.get(treatment=sam).acknowledged_at is None
+
+
+def test_a_search_by_name_keeps_the_name_out_of_every_address(
+    desk: Page, clinic: Clinic, nurse: User, quiet_patients: dict[Triage, Patient]
+) -> None:
+    sign_in(desk, nurse)
+    requests: list[str] = []
+    desk.on("request", lambda request: requests.append(request.url))
+    desk.get_by_label("Search by name").fill("Walt")
+    desk.get_by_role("button", name="Search", exact=True).click()
+
+    expect_the_queue(desk, ["Walt Watch"])
+    expect(desk.get_by_label("Search by name")).to_have_value("Walt")
+    assert desk.url.endswith("/clinic/")
+    assert requests and not [url for url in requests if "Walt" in url]
+
+    desk.get_by_role("button", name="Clear the search “Walt”").click()
+    expect_the_queue(desk, ["Mia Missed", "Walt Watch", "Olga OnTrack"])

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 from django.db.models.fetch_modes import FETCH_RAISE
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -241,10 +241,24 @@ def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> Ht
     )
 
 
-@require_http_methods(["GET"])
+# The clinician's search, kept in their session: a patient's name never goes into a URL
+# (and so into the access log, the browser's history or a Referer).
+SEARCH_KEY = "dashboard_search"
+
+
+@require_http_methods(["GET", "POST"])
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    """The clinic's patients in triage order. A search is POSTed (the name in the body),
+    kept in the session and answered with a redirect to the page, which shows it."""
     clinician = access.clinician_for_request(request)
-    q = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    if request.method == "POST":
+        searched = request.POST.get("q", "").strip()[:MAX_QUERY_LENGTH]
+        if searched:
+            request.session[SEARCH_KEY] = searched
+        else:
+            request.session.pop(SEARCH_KEY, None)
+        return redirect("clinic:dashboard")
+    q = str(request.session.get(SEARCH_KEY, ""))
     level_slug = request.GET.get("level", "")
     if level_slug and level_slug not in LEVELS:
         return _refused(
@@ -273,7 +287,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
             slug=slug,
             label=level.label,
             count=by_level.get(level, 0),
-            url=_url(q=q, level=slug),
+            url=_url(level=slug),
             current=slug == level_slug,
         )
         for slug, level in LEVELS.items()
@@ -318,16 +332,16 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "level_label": LEVELS[level_slug].label if level_slug else "",
         "counts": counts,
         "everyone": everyone,
-        "all_url": _url(q=q),
+        "all_url": _url(),
         "rows": rows,
         "total": total,
         "page": page,
         "num_pages": num_pages,
         "first_number": start + 1,
         "last_number": start + len(rows),
-        "prev_url": _url(q=q, level=level_slug, page=page - 1) if page > 1 else None,
-        "next_url": _url(q=q, level=level_slug, page=page + 1) if page < num_pages else None,
-        "refresh_url": _url(q=q, level=level_slug, page=page if page > 1 else None),
+        "prev_url": _url(level=level_slug, page=page - 1) if page > 1 else None,
+        "next_url": _url(level=level_slug, page=page + 1) if page < num_pages else None,
+        "refresh_url": _url(level=level_slug, page=page if page > 1 else None),
         "shown": shown,
         # Said aloud (aria-live) when a refresh changed the counts.
         "news": _news(counts) if refresh and request.GET.get("shown") != shown else "",
