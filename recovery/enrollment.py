@@ -15,7 +15,7 @@ import zoneinfo
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -245,6 +245,23 @@ def move_patient(
     return patient
 
 
+class AlreadyRecorded(Exception):
+    """The form that records this treatment was sent before (its submission key is used)."""
+
+    def __init__(self, treatment: Treatment) -> None:
+        self.treatment = treatment
+        super().__init__("This form was already sent; the treatment is recorded.")
+
+
+def _recorded_with(submission_key: uuid.UUID | None) -> None:
+    """AlreadyRecorded if a treatment was recorded with `submission_key`."""
+    if submission_key is None:
+        return
+    done = Treatment.objects.filter(submission_key=submission_key).select_related("patient")
+    if (treatment := done.first()) is not None:
+        raise AlreadyRecorded(treatment)
+
+
 def add_treatment(
     *,
     patient: Patient,
@@ -255,6 +272,7 @@ def add_treatment(
     session_number: int | None = None,
     lot_number: str = "",
     notes: str = "",
+    submission_key: uuid.UUID | None = None,
     recorded_by: User | None,
     at: dt.datetime | None = None,
     ip_address: str | None = None,
@@ -276,6 +294,7 @@ def add_treatment(
             session_number=session_number,
             lot_number=lot_number,
             notes=notes,
+            submission_key=submission_key,
         )
         triage.refresh_triage(treatment, now=at or timezone.now())
         triage.recount(treatment.clinic_id)  # it is on the dashboard, the earlier ones off
@@ -297,13 +316,43 @@ def add_screened_treatment(
     reviewed: Collection[str],
     recorded_by: User,
     at: dt.datetime,
+    submission_key: uuid.UUID | None = None,
     ip_address: str | None = None,
 ) -> Treatment:
     """A treatment and its checklist; UnreviewedWarnings unless every warning was reviewed.
 
     `reviewed` is the set of warning codes the clinician was shown and confirmed
-    going ahead with (empty when they did not tick the box).
+    going ahead with (empty when they did not tick the box). AlreadyRecorded if the form's
+    `submission_key` recorded a treatment before (a double tap, a refresh), even at once.
     """
+    _recorded_with(submission_key)
+    try:
+        return _add_screened_treatment(
+            patient=patient,
+            details=details,
+            facts=facts,
+            reviewed=reviewed,
+            recorded_by=recorded_by,
+            at=at,
+            submission_key=submission_key,
+            ip_address=ip_address,
+        )
+    except IntegrityError:
+        _recorded_with(submission_key)  # the same form, sent at the same moment, went first
+        raise
+
+
+def _add_screened_treatment(
+    *,
+    patient: Patient,
+    details: TreatmentDetails,
+    facts: ScreeningFacts,
+    reviewed: Collection[str],
+    recorded_by: User,
+    at: dt.datetime,
+    submission_key: uuid.UUID | None,
+    ip_address: str | None,
+) -> Treatment:
     warnings = screening_warnings(
         date_of_birth=patient.date_of_birth,
         treated_on=details.treated_on,
@@ -320,6 +369,7 @@ def add_screened_treatment(
             injection_sites=details.injection_sites,
             session_number=details.session_number,
             lot_number=details.lot_number,
+            submission_key=submission_key,
             recorded_by=recorded_by,
             at=at,
             ip_address=ip_address,
@@ -368,14 +418,18 @@ def enroll_with_treatment(
     reviewed: Collection[str],
     enrolled_by: User,
     at: dt.datetime,
+    submission_key: uuid.UUID | None = None,
     ip_address: str | None = None,
 ) -> Enrolled:
     """The patient, their sign-in identity, treatment, checklist and first login link.
 
     One transaction: nothing is saved unless all of it is. UnreviewedWarnings
     (before anything is written) when the checklist raised warnings that the
-    clinician has not confirmed going ahead with.
+    clinician has not confirmed going ahead with. AlreadyRecorded (nothing written) if
+    the form's `submission_key` enrolled someone before: the same form sent twice, or
+    twice at once, makes one patient.
     """
+    _recorded_with(submission_key)
     _check_reviewed(
         screening_warnings(
             date_of_birth=patient.date_of_birth,
@@ -385,6 +439,35 @@ def enroll_with_treatment(
         ),
         reviewed,
     )
+    try:
+        return _enroll_with_treatment(
+            clinic=clinic,
+            patient=patient,
+            treatment=treatment,
+            facts=facts,
+            reviewed=reviewed,
+            enrolled_by=enrolled_by,
+            at=at,
+            submission_key=submission_key,
+            ip_address=ip_address,
+        )
+    except IntegrityError:
+        _recorded_with(submission_key)
+        raise
+
+
+def _enroll_with_treatment(
+    *,
+    clinic: Clinic,
+    patient: PatientDetails,
+    treatment: TreatmentDetails,
+    facts: ScreeningFacts,
+    reviewed: Collection[str],
+    enrolled_by: User,
+    at: dt.datetime,
+    submission_key: uuid.UUID | None,
+    ip_address: str | None,
+) -> Enrolled:
     with transaction.atomic():
         enrolled = enroll_patient(
             clinic=clinic,
@@ -397,13 +480,14 @@ def enroll_with_treatment(
             enrolled_by=enrolled_by,
             ip_address=ip_address,
         )
-        added = add_screened_treatment(
+        added = _add_screened_treatment(
             patient=enrolled,
             details=treatment,
             facts=facts,
             reviewed=reviewed,
             recorded_by=enrolled_by,
             at=at,
+            submission_key=submission_key,
             ip_address=ip_address,
         )
         url = login_links.hand_out_login_link(

@@ -114,6 +114,8 @@ class TreatmentForm(forms.Form):
         label="I have reviewed these warnings and we are going ahead", required=False
     )
     reviewed = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Made when the form is first shown: the same form sent again records nothing new.
+    submission_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(
         self, *args: Any, today: dt.date, not_before: dt.date | None = None, **kwargs: Any

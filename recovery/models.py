@@ -181,6 +181,9 @@ class Treatment(models.Model):
     lot_number = models.CharField(max_length=50, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The one-time key of the enrollment (or next-session) form that recorded it: the same
+    # form sent twice records one treatment (enrollment.AlreadyRecorded).
+    submission_key = models.UUIDField(unique=True, null=True, blank=True, editable=False)
 
     # Kept current by the write functions (checkins, alerts, triage) so that the
     # dashboard costs the same however many patients a clinic has.

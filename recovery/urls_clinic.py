@@ -16,6 +16,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     # Enrollment at the treatment visit
     path("patients/new/", enroll.enroll, name="enroll"),
+    path("patients/<uuid:public_id>/enrolled/", enroll.enrolled, name="enrolled"),
     path("patients/<uuid:public_id>/sign-in-link/", enroll.sign_in_link, name="sign_in_link"),
     path("patients/<uuid:public_id>/treatments/new/", enroll.new_treatment, name="new_treatment"),
     # One patient

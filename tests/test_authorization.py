@@ -165,6 +165,9 @@ WALKS: dict[str, list[Walk]] = {
     "clinic:sign_out": [Walk(lambda w: "/clinic/sign-out/", "post", PUBLIC)],
     "clinic:dashboard": [Walk(lambda w: "/clinic/", "get", CLINIC_PAGE)],
     "clinic:enroll": [Walk(lambda w: "/clinic/patients/new/", "get", CLINIC_PAGE)],
+    "clinic:enrolled": [
+        Walk(lambda w: f"/clinic/patients/{_patient_id(w)}/enrolled/", "get", CLINICS_RECORD)
+    ],
     "clinic:export": [Walk(lambda w: "/clinic/export/", "get", CLINIC_PAGE)],
     "clinic:patient": [
         Walk(lambda w: f"/clinic/patients/{_patient_id(w)}/", "get", CLINICS_RECORD)

@@ -359,3 +359,28 @@ def test_the_sweep_and_a_check_in_at_once_keep_the_check_in(
         assert treatment.latest_check_in.local_date == later
         assert treatment.triage == triage.place_of(treatment, now=at).triage
         assert treatment.triage != triage.Triage.MISSED_CHECK_IN
+
+
+def test_one_enrollment_sent_twice_at_once_makes_one_patient(clinician: User) -> None:
+    """A double tap on "Enroll": the form's one-time key is unique, so whichever commits
+    second finds the first's patient (on PostgreSQL it waits for the first's key)."""
+    from tests.test_enrollment import ENROLL, enrollment_data
+
+    desk = signed_in(clinician)
+    data = enrollment_data(submission_key=str(uuid.uuid4()))
+    start = threading.Barrier(2)
+    results: dict[str, Any] = {}
+
+    def tap() -> Any:
+        start.wait(10)
+        return desk.post(ENROLL, data)
+
+    taps = [_in_thread(tap, results, f"tap {i}") for i in range(2)]
+    for thread in taps:
+        thread.join(30)
+    responses = [results["tap 0"], results["tap 1"]]
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    assert {r.status_code for r in responses} == {302}
+    assert len({r["Location"] for r in responses}) == 1
+    assert Patient.objects.count() == 1
+    assert Treatment.objects.count() == 1

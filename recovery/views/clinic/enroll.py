@@ -1,8 +1,12 @@
 """Enrollment at the treatment visit, a returning patient's next session, and sign-in links.
 
-A patient's sign-in link is shown once, in the response to the POST that
-made it (as a QR code to scan in the room, and as text to read out): it is
-never stored, logged, cached or put behind a URL that could show it again.
+A patient's sign-in link is shown once (as a QR code to scan in the room, and as
+text to read out). An enrollment redirects after its POST, so a refresh cannot send
+it again; the link waits in the clinician's session for the one page the redirect
+leads to, which takes it out: it is never logged, cached or put in a URL, and that
+page shows it only once. A "new link" button's POST shows its link in its answer.
+Each form carries a one-time key: sent twice (a double tap, the back button), it
+records one patient, one treatment.
 """
 
 from __future__ import annotations
@@ -58,10 +62,37 @@ def _link_page(
         "hours": settings.LOGIN_LINK_MAX_AGE_HOURS,
     }
     if treatment is not None:
-        context["screening"] = treatment.screening
+        context["screening"] = Screening.objects.filter(treatment=treatment).first()
     if login_url is not None:
         context.update(login_url=login_url, qr_svg=qr_code_svg(login_url))
     return render(request, "recovery/clinic/enrolled.html", context)
+
+
+# The link just made for a patient, until the page after the enrollment's redirect shows it.
+JUST_ENROLLED = "just_enrolled"
+
+
+@never_cache
+@require_http_methods(["GET"])
+def enrolled(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Where an enrollment's POST leads: the patient, their treatment and, this once, the
+    QR code of their first sign-in link (after that, a button makes a new one)."""
+    clinician = access.clinician_for_request(request)
+    patient = access.patient_for_clinician(clinician, public_id)
+    waiting = request.session.get(JUST_ENROLLED) or {}
+    login_url = None
+    if waiting.get("patient") == str(patient.public_id):
+        login_url = str(waiting["login_url"])
+        del request.session[JUST_ENROLLED]
+    audit.record(
+        request,
+        patient=patient,
+        action=AuditEvent.Action.PATIENT_VIEWED,
+        object_id=patient.public_id,
+    )
+    return _link_page(
+        request, clinician, patient, login_url=login_url, treatment=_latest_treatment(patient)
+    )
 
 
 def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> HttpResponse:
@@ -94,25 +125,28 @@ def enroll(request: HtmxHttpRequest) -> HttpResponse:
                     reviewed=form.reviewed_codes(),
                     enrolled_by=clinician.user,
                     at=now,
+                    submission_key=form.cleaned_data["submission_key"],
                     ip_address=audit.client_ip(request),
                 )
             except enrollment.UnreviewedWarnings as error:
                 warnings = error.warnings
                 form = form.review_again(warnings)
+            except enrollment.AlreadyRecorded as done:
+                # Sent again: the patient it enrolled, without the link (shown once already).
+                return redirect("clinic:enrolled", public_id=done.treatment.patient.public_id)
             else:
-                return _link_page(
-                    request,
-                    clinician,
-                    enrolled.patient,
-                    login_url=enrolled.login_url,
-                    treatment=enrolled.treatment,
-                )
+                request.session[JUST_ENROLLED] = {
+                    "patient": str(enrolled.patient.public_id),
+                    "login_url": enrolled.login_url,
+                }
+                return redirect("clinic:enrolled", public_id=enrolled.patient.public_id)
         status = 422
     else:
         default_product = Product.objects.filter(code=enrollment.SKIN_TEST_PRODUCT).first()
         form = EnrollmentForm(
             today=today,
             initial={
+                "submission_key": uuid.uuid4(),
                 "time_zone": clinic.time_zone,
                 "language": "en",
                 "product": default_product.code if default_product else None,
@@ -212,11 +246,19 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
                     reviewed=form.reviewed_codes(),
                     recorded_by=clinician.user,
                     at=now,
+                    submission_key=form.cleaned_data["submission_key"],
                     ip_address=audit.client_ip(request),
                 )
             except enrollment.UnreviewedWarnings as error:
                 warnings = error.warnings
                 form = form.review_again(warnings)
+            except enrollment.AlreadyRecorded as done:
+                messages.info(
+                    request,
+                    f"Session {done.treatment.session_number} was already recorded "
+                    "(the form was sent twice); nothing more was added.",
+                )
+                return redirect("clinic:patient", public_id=patient.public_id)
             else:
                 messages.success(
                     request,
@@ -229,7 +271,10 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
         form = TreatmentForm(
             today=today,
             not_before=not_before,
-            initial=_new_treatment_initial(patient, latest, today),
+            initial={
+                **_new_treatment_initial(patient, latest, today),
+                "submission_key": uuid.uuid4(),
+            },
         )
         audit.record(
             request,
