@@ -31,9 +31,13 @@ $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
+# The task worker runs beside the server (it sends the emailed sign-in links and the
+# reminders), and stops with it.
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --verbosity 0
 	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py db_worker --no-startup-delay --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.installed

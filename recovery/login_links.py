@@ -144,20 +144,46 @@ def email_login_link(
         )
 
 
-def email_login_links(*, email: str, at: dt.datetime) -> int:
-    """Email a fresh link to every patient with this address; returns how many were sent.
+def request_login_links(*, email: str, at: dt.datetime) -> None:
+    """ "Email me a new link": queue the sending, the same work whether or not the address
+    belongs to anyone.
 
-    Each patient gets at most LOGIN_LINKS_PER_HOUR links an hour, so the form
-    cannot be used to flood someone's inbox.
+    The request only looks the address up (one indexed query either way) and queues one
+    task with what it found, an empty list included; making the links, rendering and
+    sending the emails happen in the worker (`manage.py db_worker`), after the answer, so
+    its timing cannot tell a known address from an unknown one. The task carries patient
+    ids, not the address.
+    """
+    from recovery import tasks  # the tasks import the domain modules, not the other way
+
+    patient_ids = list(
+        Patient.objects.filter(email__iexact=email.strip()).values_list("pk", flat=True)
+    )
+    tasks.send_login_links.enqueue(patient_ids, at.isoformat())
+
+
+def email_login_links_to(*, patient_ids: list[int], at: dt.datetime) -> int:
+    """Email a fresh link to each of these patients; returns how many were sent.
+
+    Each patient gets at most LOGIN_LINKS_PER_HOUR links an hour, so the form cannot be
+    used to flood someone's inbox; the patient's row is locked while their links are
+    counted and the new one made, so requests at the same moment cannot each slip in.
     """
     sent = 0
     since = at - dt.timedelta(hours=1)
-    for patient in Patient.objects.filter(email__iexact=email.strip()).select_related("clinic"):
-        if (
-            patient.login_links.filter(created_at__gt=since).count()
-            >= settings.LOGIN_LINKS_PER_HOUR
-        ):
-            continue
-        email_login_link(patient=patient, at=at)
-        sent += 1
+    for patient_id in patient_ids:
+        with transaction.atomic():
+            patient = (
+                Patient.objects.select_for_update(of=("self",))
+                .select_related("clinic")
+                .filter(pk=patient_id)
+                .first()
+            )
+            if patient is None or not patient.email:
+                continue
+            recent = patient.login_links.filter(created_at__gt=since).count()
+            if recent >= settings.LOGIN_LINKS_PER_HOUR:
+                continue
+            email_login_link(patient=patient, at=at)
+            sent += 1
     return sent

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.tasks import task
 
-from recovery import reminders
+from recovery import login_links, reminders
 
 
 @task()
 def send_reminder(patient_id: int, kind: str) -> str:
     """Send one reminder or nudge to a patient; returns the channel used."""
     return reminders.deliver(patient_id=patient_id, kind=reminders.Kind(kind))
+
+
+@task()
+def send_login_links(patient_ids: list[int], at: str) -> int:
+    """ "Email me a new link", asked for at `at` (ISO 8601): a link to each patient with
+    the address given (none, for an unknown one); returns how many were sent."""
+    return login_links.email_login_links_to(
+        patient_ids=patient_ids, at=dt.datetime.fromisoformat(at)
+    )

@@ -29,6 +29,13 @@ def django_db_modify_db_settings(
 
 
 @pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings: pytest.FixtureRequest) -> None:
+    """Background tasks run as they are queued, so a test sees what the worker would do;
+    a test of the queue itself sets django_tasks_db's backend again."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings: pytest.FixtureRequest) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -43,7 +43,7 @@ def request_link(request: HtmxHttpRequest) -> HttpResponse:
     form = LinkRequestForm(request.POST)
     if not form.is_valid():
         return render(request, "recovery/sign_in.html", {"form": form}, status=422)
-    login_links.email_login_links(email=form.cleaned_data["email"], at=timezone.now())
+    login_links.request_login_links(email=form.cleaned_data["email"], at=timezone.now())
     return render(request, "recovery/link_sent.html", {"email": form.cleaned_data["email"]})
 
 
