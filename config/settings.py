@@ -232,18 +232,18 @@ LOGIN_LINK_MAX_AGE_HOURS = env_int("LOGIN_LINK_MAX_AGE_HOURS", 72)
 # At most this many fresh links emailed to one patient per hour.
 LOGIN_LINKS_PER_HOUR = env_int("LOGIN_LINKS_PER_HOUR", 5)
 
-# Wrong passwords (django-axes): after AXES_FAILURE_LIMIT failures the account is locked
-# for the cool-off, on the clinic's sign-in page and the admin's alike. A failure during
-# the lock starts the cool-off again. Attempts live in the database (axes' tables), so
-# every app server sees the same count.
+# Wrong passwords (django-axes): after AXES_FAILURE_LIMIT failures an account is locked
+# for the cool-off *from the address that failed*, on the clinic's sign-in page and the
+# admin's alike; tries during the lock do not extend it. Attempts live in the database
+# (axes' tables), so every app server sees the same count.
 AXES_FAILURE_LIMIT = env_positive_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_positive_int("AXES_COOLOFF_MINUTES", 15))
-# By account, not by address: a clinic's staff share one public address, and behind a
-# proxy that doesn't set REMOTE_ADDR every request comes from the proxy's. Each account
-# still gets at most AXES_FAILURE_LIMIT guesses per cool-off, from anywhere; axes' own
-# check wants an address in the mix, a trade-off we decline by default (see
-# docs/configuration.md for adding one).
-AXES_LOCKOUT_PARAMETERS = env_lockout_parameters("AXES_LOCKOUT_PARAMETERS", "username")
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# By account and address together: a stranger who knows a nurse's email can lock it only
+# for themselves, never for the nurse at the clinic; the cost is that guesses from many
+# addresses are each counted apart (docs/configuration.md weighs it). Behind a proxy the
+# address is the client's from X-Forwarded-For (BEHIND_TLS_PROXY, PROXY_COUNT).
+AXES_LOCKOUT_PARAMETERS = env_lockout_parameters("AXES_LOCKOUT_PARAMETERS", "username+ip_address")
 _LOCKS_BY_ADDRESS = any(
     "ip_address" in ([parameter] if isinstance(parameter, str) else parameter)
     for parameter in AXES_LOCKOUT_PARAMETERS
@@ -310,8 +310,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies of ours stand in front of the app: the client's address is the one the
+# outermost of them wrote into X-Forwarded-For (recovery.audit.client_ip), for the audit
+# trail and the sign-in lock alike. 0: REMOTE_ADDR is the client's.
+PROXY_COUNT = env_int("PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
+AXES_CLIENT_IP_CALLABLE = "recovery.audit.client_ip"
+# Clinic staff reset a forgotten password by email; the link works for an hour.
+PASSWORD_RESET_TIMEOUT = env_positive_int("PASSWORD_RESET_MINUTES", 60) * 60
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

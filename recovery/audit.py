@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.conf import settings
 from django.http import HttpRequest
 
 from recovery.models import AuditAction, AuditEvent, Patient, User
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from (REMOTE_ADDR; set by the proxy in production)."""
+    """The address the request came from: REMOTE_ADDR, or behind PROXY_COUNT proxies of
+    ours, the address the outermost one added to X-Forwarded-For (what a client put in the
+    header before it is ignored). For the audit trail and the sign-in lock (axes)."""
+    count = settings.PROXY_COUNT
+    if count:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= count:
+            try:
+                return str(ipaddress.ip_address(forwarded[-count]))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from recovery.views.clinic import alerts, auth, dashboard, enroll, exports, patients
+from recovery.views.clinic import (
+    alerts,
+    auth,
+    dashboard,
+    enroll,
+    exports,
+    password_reset,
+    patients,
+)
 
 app_name = "clinic"
 
@@ -12,6 +20,14 @@ urlpatterns = [
     path("sign-in/code/", auth.verify_code, name="verify_code"),
     path("two-factor/", auth.two_factor_setup, name="two_factor_setup"),
     path("sign-out/", auth.sign_out, name="sign_out"),
+    path("password-reset/", password_reset.ResetRequest.as_view(), name="password_reset"),
+    path("password-reset/sent/", password_reset.ResetSent.as_view(), name="password_reset_sent"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset.ResetConfirm.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", password_reset.ResetDone.as_view(), name="password_reset_done"),
     # Triage
     path("", dashboard.dashboard, name="dashboard"),
     # Enrollment at the treatment visit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
@@ -117,3 +119,23 @@ def test_on_postgresql_emptying_a_deleted_users_link_is_the_one_change_allowed(
         cursor.execute("UPDATE recovery_auditevent SET actor_id = NULL WHERE id = %s", [event.pk])
     event.refresh_from_db()
     assert (event.actor_id, event.actor_ref) == (None, "nurse@riverside.example")
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "198.51.100.66", "10.0.0.2"),  # no proxy of ours: the header is anyone's
+        (1, "198.51.100.66", "198.51.100.66"),
+        (1, "6.6.6.6, 198.51.100.66", "198.51.100.66"),  # what the client wrote is ignored
+        (2, "198.51.100.66, 10.0.0.9", "198.51.100.66"),
+        (1, "", "10.0.0.2"),
+        (1, "not-an-address", "10.0.0.2"),
+    ],
+)
+def test_the_client_address_is_the_one_our_proxies_saw(
+    rf: Any, settings: Any, proxies: int, forwarded: str, expected: str
+) -> None:
+    """One answer for the audit trail and the sign-in lock (AXES_CLIENT_IP_CALLABLE)."""
+    settings.PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert audit.client_ip(request) == expected

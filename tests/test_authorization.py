@@ -164,6 +164,15 @@ WALKS: dict[str, list[Walk]] = {
     "clinic:two_factor_setup": [Walk(lambda w: "/clinic/two-factor/", "get", CLINIC_PAGE)],
     "clinic:sign_out": [Walk(lambda w: "/clinic/sign-out/", "post", PUBLIC)],
     "clinic:dashboard": [Walk(lambda w: "/clinic/", "get", CLINIC_PAGE)],
+    "clinic:password_reset": [
+        Walk(lambda w: "/clinic/password-reset/", "get", PUBLIC),
+        Walk(lambda w: "/clinic/password-reset/", "post", PUBLIC, lambda w: {"email": "x@y.z"}),
+    ],
+    "clinic:password_reset_sent": [Walk(lambda w: "/clinic/password-reset/sent/", "get", PUBLIC)],
+    "clinic:password_reset_confirm": [
+        Walk(lambda w: "/clinic/password-reset/MQ/not-a-token/", "get", PUBLIC)
+    ],
+    "clinic:password_reset_done": [Walk(lambda w: "/clinic/password-reset/done/", "get", PUBLIC)],
     "clinic:enroll": [Walk(lambda w: "/clinic/patients/new/", "get", CLINIC_PAGE)],
     "clinic:enrolled": [
         Walk(lambda w: f"/clinic/patients/{_patient_id(w)}/enrolled/", "get", CLINICS_RECORD)

@@ -186,11 +186,100 @@ def test_the_account_locks_after_five_failures_even_for_the_right_password(
     traveller.shift(dt.timedelta(minutes=14))
     assert sign_in(client).status_code == 429
 
-    # A try during the lock starts the cool-off again: 15 minutes after the last one.
-    traveller.shift(dt.timedelta(minutes=15, seconds=1))
+    # Tries during the lock do not extend it: 15 minutes after the fifth failure, it lifts.
+    traveller.shift(dt.timedelta(minutes=1, seconds=1))
     response = sign_in(client)
     assert response["Location"] == DASHBOARD
     assert signed_in_user_id(client) == str(clinician.pk)
+
+
+def test_a_stranger_who_knows_the_email_cannot_lock_the_nurse_out(
+    client: Client, clinician: User
+) -> None:
+    """The old lock was by account alone: five wrong passwords from anywhere gave the real
+    owner 429, and each further failure restarted the cool-off."""
+    stranger = Client(REMOTE_ADDR="198.51.100.66")
+    for _ in range(8):
+        stranger.post(SIGN_IN, {"email": EMAIL, "password": "guess"})
+    assert stranger.post(SIGN_IN, {"email": EMAIL, "password": PASSWORD}).status_code == 429
+
+    at_the_clinic = Client(REMOTE_ADDR="203.0.113.10")
+    response = at_the_clinic.post(SIGN_IN, {"email": EMAIL, "password": PASSWORD})
+    assert response["Location"] == DASHBOARD
+
+
+def test_behind_a_proxy_the_lock_is_by_the_clients_address(
+    client: Client, clinician: User, settings: Any
+) -> None:
+    settings.PROXY_COUNT = 1
+    proxy = "10.0.0.2"  # every request reaches the app from the load balancer
+    for _ in range(5):
+        client.post(
+            SIGN_IN,
+            {"email": EMAIL, "password": "guess"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR="198.51.100.66",
+        )
+    nurse = client.post(
+        SIGN_IN,
+        {"email": EMAIL, "password": PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="203.0.113.10",
+    )
+    assert nurse["Location"] == DASHBOARD
+
+
+# Resetting a password by email ---------------------------------------------------------------
+
+
+def reset_link_in(message: Any) -> str:
+    found = re.search(r"https?://\S+/clinic/password-reset/[\w-]+/[\w-]+/", message.body)
+    assert found is not None, message.body
+    return found.group(0).split("://", 1)[1].split("/", 1)[1].join(["/", ""])
+
+
+def test_a_locked_out_clinician_resets_their_password_by_email_and_signs_in(
+    client: Client, clinician: User
+) -> None:
+    from django.core import mail
+
+    for _ in range(5):
+        sign_in(client, password="wrong horse battery")
+    assert sign_in(client).status_code == 429
+    assert "Reset it by email" in text_of(client.get(SIGN_IN))
+
+    response = client.post("/clinic/password-reset/", {"email": "Nurse@Riverside.example"})
+    assert response["Location"] == "/clinic/password-reset/sent/"
+    assert "Check your email" in text_of(client.get(response["Location"]))
+    [message] = mail.outbox
+    assert message.to == [EMAIL]
+    link = reset_link_in(message)
+
+    page = client.get(link, follow=True)
+    assert "Set a new password" in text_of(page)
+    new = "a fresh long passphrase 2026"
+    done = client.post(
+        page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}, follow=True
+    )
+    assert "Your password is changed" in text_of(done)
+    # The lock went with the old password; the new one signs in.
+    assert sign_in(client, password=new)["Location"] == DASHBOARD
+    # The link works once.
+    again = Client().get(link, follow=True)
+    assert "This link can't be used" in text_of(again)
+
+
+def test_a_reset_for_an_unknown_address_or_a_patient_says_the_same_and_sends_nothing(
+    client: Client, clinician: User, patient: Patient
+) -> None:
+    from django.core import mail
+
+    answers = [
+        client.post("/clinic/password-reset/", {"email": email})["Location"]
+        for email in ("nobody@riverside.example", patient.email, EMAIL)
+    ]
+    assert answers == ["/clinic/password-reset/sent/"] * 3
+    assert [m.to for m in mail.outbox] == [[EMAIL]]  # patients have no password to reset
 
 
 def test_an_unknown_email_locks_the_same_way(client: Client, clinician: User) -> None:
