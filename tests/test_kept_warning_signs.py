@@ -241,3 +241,21 @@ def test_a_check_in_made_on_a_shared_phone_by_someone_else_is_not_taken_as_their
     # Their own check-in, sent with their own id, is saved.
     mine = send(patient_client, {**data, "for_patient": str(treatment.patient.public_id)})
     assert mine.status_code == 302
+
+
+def test_someone_elses_check_in_is_kept_for_them_whatever_else_is_wrong_with_it(
+    client: Client, patient: Patient
+) -> None:
+    """Asked first: a patient with no treatment, or a form with a missing answer, must not
+    answer 400 or 422 (final, for the phone) to a check-in that is not theirs."""
+    someone = factories.create_patient(clinic=patient.clinic, email="zoe@example.com")
+    client.force_login(patient.user)  # Ana has no treatment recorded
+    for data in (
+        {**form_data(TODAY), "for_patient": str(someone.public_id)},
+        {
+            "date": "2026-11-25",
+            "for_patient": str(someone.public_id),
+        },
+    ):
+        assert send(client, data).status_code == 403
+    assert not CheckIn.objects.exists()

@@ -129,9 +129,23 @@ def _refused_check_in(
     return _refused(request, patient, str(error), status=status, guidance=guidance)
 
 
+def _someone_elses(request: HtmxHttpRequest, patient: Patient) -> bool:
+    """A check-in whose form says it is another patient's (for_patient): one kept on a
+    shared phone while someone else was signed in. Asked before anything else about it,
+    so that no other refusal (final, for the phone) can make the phone drop it."""
+    try:
+        owner = uuid.UUID(request.POST.get("for_patient", ""))
+    except ValueError:
+        return False  # none (the clinic's form, an older page), or not one: the form says
+    return owner != patient.public_id
+
+
 @require_http_methods(["GET", "POST"])
 def check_in(request: HtmxHttpRequest) -> HttpResponse:
     patient = access.patient_for_request(request)
+    if request.method == "POST" and _someone_elses(request, patient):
+        # It stays on the phone (offline.js keeps it on a 403) until its patient signs in.
+        return _refused(request, patient, SOMEONE_ELSES, status=403)
     today = patient.today()
     treatment = access.current_treatment(patient, today=today)
     if treatment is None:
@@ -141,11 +155,6 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CheckInForm(request.POST)
         if form.is_valid():
-            owner = form.cleaned_data["for_patient"]
-            if owner is not None and owner != patient.public_id:
-                # Kept on a shared phone by someone else: it stays there (offline.js keeps
-                # it on a 403) until they sign in again.
-                return _refused(request, patient, SOMEONE_ELSES, status=403)
             try:
                 recorded = form.record(
                     treatment=treatment,

@@ -15,6 +15,14 @@
  *   final: the item is removed and the patient is told why, on every page until
  *   they say they have read it ("refused" notices stay in IndexedDB until then).
  *   A network error or a server error: kept for a retry.
+ * - A phone may be shared: each item, and each notice about it, is its patient's
+ *   (`owner`: the `for_patient` of the form it came from). A page sends, and shows the
+ *   notices of, its own patient's only, and those without an owner (queued before items
+ *   had one); the others are kept for when their patient signs in again. A page knows
+ *   its patient from its check-in form, or from the last check-in page seen since
+ *   someone signed in. The service worker (and a page that does not know) sends them
+ *   all: the server refuses someone else's with a 403, and the item is kept without
+ *   holding up the ones after it.
  * - Red-flag answers given offline show the urgent guidance at once, with the
  *   clinic's numbers, from the JSON the check-in page carries (#clinic-contact)
  *   or the copy of it kept in IndexedDB.
@@ -81,6 +89,13 @@
     put: (value) => withStore("contact", "readwrite", (store) => store.put(value, "clinic")),
     get: () => withStore("contact", "readonly", (store) => store.get("clinic")),
   };
+  // The patient this phone's pages were last seen signed in as (a check-in page says whose it
+  // is), forgotten when someone signs out or in: whose the pages that do not say are.
+  const signedInStore = {
+    put: (patient) => withStore("contact", "readwrite", (store) => store.put(patient, "patient")),
+    get: () => withStore("contact", "readonly", (store) => store.get("patient")),
+    forget: () => withStore("contact", "readwrite", (store) => store.delete("patient")),
+  };
 
   // Sending -----------------------------------------------------------------------
 
@@ -116,13 +131,16 @@
     });
   }
 
-  // "done" (sent, or refused for good: remove it) or "retry" (keep it).
+  // "done" (sent, or refused for good: remove it), "kept" (someone else's: keep it, and go
+  // on with the next) or "retry" (keep it, and the ones after it, for later).
   async function sendOne(item) {
     let response;
+    let html;  // every answer is read to its end, not left loading
     try {
       response = await post(item, item.fields);
       if (response.status === 403) {
         // A stale CSRF token (signed in again since): take a fresh one and try once more.
+        await response.text();
         const home = await fetch("/", {credentials: "same-origin"});
         const token = csrfToken(await home.text());
         if (!token) return "retry";
@@ -130,9 +148,12 @@
           [name, name === "csrfmiddlewaretoken" ? token : value]);
         response = await post(item, fields);
       }
+      html = await response.text();
     } catch (error) {
       return "retry";
     }
+    // Refused with a fresh token too: made by someone else who was signed in on this phone.
+    if (response.status === 403) return "kept";
     const path = new URL(response.url).pathname;
     // `key`: which check-in the notice is about, so that the page that kept it can put
     // the notice in place of its "Saved on this phone".
@@ -142,43 +163,61 @@
         text: "Your check-in saved on this phone has been sent.",
         link: path,
         key: item.key || "",
+        owner: item.owner || "",
       });
       return "done";
     }
     if (response.status === 400 || response.status === 409 || response.status === 422) {
       const reason = response.status === 422
         ? "Some answers were missing. Please check in again."
-        : refusalMessage(await response.text());
+        : refusalMessage(html);
       await notices.add({
         kind: "refused",
         text: "Your check-in saved on this phone could not be sent. " + reason,
         link: "",
         key: item.key || "",
+        owner: item.owner || "",
       });
       return "done";
     }
     return "retry";  // signed out, or the server had a problem: keep it for later
   }
 
-  let sending = null;
-
-  async function sendAll() {
-    let sent = 0;
-    const items = await outbox.all();
-    for (const item of items) {
-      if (await sendOne(item) !== "done") break;
-      await outbox.remove(item.id);
-      sent += 1;
-    }
-    return sent;
+  // Whether an item or a notice is for `patient` ("": not known, as in the worker). Those
+  // without an owner were queued before items had one: anyone's.
+  function isFor(patient, entry) {
+    return !patient || !entry.owner || entry.owner === patient;
   }
 
-  // Send every queued check-in, oldest first; stops at the first that must wait. One
-  // sender at a time across the pages and the worker (Web Locks, where there are).
-  function sendQueued() {
+  let sending = null;
+
+  async function sendAll(patient) {
+    let sent = 0;
+    const tried = new Set();
+    for (;;) {
+      const items = (await outbox.all()).filter((item) => !tried.has(item.id));
+      if (!items.length) return sent;
+      for (const item of items) {
+        tried.add(item.id);
+        if (!isFor(patient, item)) continue;  // someone else's: kept for them
+        const outcome = await sendOne(item);
+        if (outcome === "retry") return sent;
+        if (outcome === "done") {
+          await outbox.remove(item.id);
+          sent += 1;
+        }
+      }
+    }
+  }
+
+  // Send every queued check-in of `patient` (of anyone, without one), oldest first, and
+  // those queued meanwhile; stops at the first that must wait. One sender at a time across
+  // the pages and the worker (Web Locks, where there are).
+  function sendQueued(patient) {
     if (sending) return sending;
     const locks = scope.navigator && scope.navigator.locks;
-    sending = (locks ? locks.request("aftercare-outbox", sendAll) : sendAll()).finally(() => {
+    const send = () => sendAll(patient || "");
+    sending = (locks ? locks.request("aftercare-outbox", send) : send()).finally(() => {
       sending = null;
     });
     return sending;
@@ -223,6 +262,43 @@
   // A signed-in patient's page (it has the "Sign out" button).
   function signedIn() {
     return Boolean(document.querySelector("form.sign-out"));
+  }
+
+  // The patient this page is for: the one its check-in form is for, else the one the
+  // phone's pages were last seen signed in as; "" if not known.
+  async function pagePatient() {
+    const field = document.querySelector("form.check-in-form input[name=for_patient]");
+    if (field && field.value) return field.value;
+    try {
+      return (await signedInStore.get()) || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  // The patient's pages kept for offline use (sw.js) go.
+  function dropKeptPages() {
+    if (!("caches" in window)) return Promise.resolve();
+    return caches.keys().then((names) => Promise.all(
+      names.filter((name) => name.startsWith("aftercare-pages-")).map((name) => caches.delete(name))
+    ));
+  }
+
+  // Remember whose pages these are, from a page that says so. On a page where no one is
+  // signed in, or someone is signing in (a sign-in link's pages, /l/ and /sign-in/), what the
+  // phone kept of the last patient goes: whose the pages were, and their pages kept for
+  // offline use (home and the warning signs, their form for them), so that the next
+  // patient's are never taken for theirs.
+  function noteWhoIsSignedIn() {
+    const field = document.querySelector("form.check-in-form input[name=for_patient]");
+    const signingIn = /^\/(l|sign-in)\//.test(location.pathname);
+    let done;
+    if (!signedIn() || signingIn) {
+      done = Promise.all([signedInStore.forget(), dropKeptPages()]);
+    } else if (field && field.value) {
+      done = signedInStore.put(field.value);
+    }
+    return Promise.resolve(done).catch(() => {});
   }
 
   // Dates -------------------------------------------------------------------------
@@ -309,19 +385,22 @@
     return node;
   }
 
-  // Show what became of the check-ins kept on this phone. "Sent" notices show once;
-  // "refused" ones on every page until dismissed. A notice about the check-in this page
-  // kept takes the place of its "Saved on this phone — it will be sent" message.
+  // Show what became of the check-ins kept on this phone, to their patient only (a page whose
+  // patient is not known shows those without one). "Sent" notices show once; "refused"
+  // ones on every page until dismissed. A notice about the check-in this page kept takes
+  // the place of its "Saved on this phone — it will be sent" message.
   async function showNotices() {
     const main = document.getElementById("main");
     if (!main || !signedIn()) return;
     let list;
+    let patient;
     try {
-      list = await notices.all();
+      [list, patient] = await Promise.all([notices.all(), pagePatient()]);
     } catch (error) {
       return;
     }
     for (const notice of list) {
+      if (notice.owner && notice.owner !== patient) continue;  // someone else's: kept for them
       if (main.querySelector("[data-notice=\"" + notice.id + "\"]")) continue;  // shown already
       const node = noticeNode(notice);
       const saved = notice.key && Array.from(main.querySelectorAll(".offline-saved"))
@@ -344,9 +423,11 @@
     }
   }
 
+  // Send this page's patient's check-ins (not knowing whose the page is, all of them: the
+  // server refuses someone else's). Signed out, there is no one to send them as.
   function requestSend() {
-    if (!navigator.onLine) return;
-    sendQueued().then((sent) => {
+    if (!navigator.onLine || !signedIn()) return;
+    pagePatient().then(sendQueued).then((sent) => {
       if (sent) showNotices();
     }, () => {});
   }
@@ -418,6 +499,7 @@
       fields: fields,
       action: action.origin === location.origin ? action.pathname : "/check-in/",
       key: key,
+      owner: data.get("for_patient") || "",
       date: date,
       savedAt: new Date().toISOString(),
     });
@@ -529,15 +611,12 @@
     }
   });
 
-  // Signing out: the patient's pages kept for offline use go (offline, the sign-out cannot
-  // reach the server, and the patient is still signed in: they stay).
+  // Signing out: the patient's pages kept for offline use go, and whose they were (offline,
+  // the sign-out cannot reach the server, and the patient is still signed in: they stay).
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form instanceof HTMLFormElement && form.classList.contains("sign-out") && "caches" in window
-        && navigator.onLine) {
-      caches.keys().then((names) => Promise.all(
-        names.filter((name) => name.startsWith("aftercare-pages-")).map((name) => caches.delete(name))
-      )).catch(() => {});
+    if (form instanceof HTMLFormElement && form.classList.contains("sign-out") && navigator.onLine) {
+      Promise.all([signedInStore.forget(), dropKeptPages()]).catch(() => {});
     }
   }, true);
 
@@ -546,7 +625,7 @@
   // (just signed in) the pages to keep.
   document.addEventListener("htmx:afterSettle", () => {
     setUpCheckInForm();
-    showNotices();
+    noteWhoIsSignedIn().then(showNotices);
     askToKeepOfflinePages();
   });
 
@@ -566,8 +645,10 @@
 
   function start() {
     setUpCheckInForm();
-    showNotices();
-    requestSend();
+    noteWhoIsSignedIn().then(() => {
+      showNotices();
+      requestSend();
+    });
     askToKeepOfflinePages();
   }
   if (document.readyState === "loading") {

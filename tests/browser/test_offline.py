@@ -113,11 +113,13 @@ def queued(page: Page) -> list[dict[str, Any]]:
     return items
 
 
-def wait_until_sent(page: Page) -> None:
-    """Wait until the phone's outbox is empty (asked of the browser: the server's
-    thread is left alone meanwhile, as SQLite allows one writer at a time)."""
+def wait_until_sent(page: Page, *, but: tuple[str, ...] = ()) -> None:
+    """Wait until the phone's outbox is empty, but for the items of these keys (asked of
+    the browser: the server's thread is left alone meanwhile, as SQLite allows one writer
+    at a time)."""
+    script = "AftercareOutbox.outbox.all().then((items) => items.map((item) => item.key))"
     for _ in range(100):
-        if page.evaluate("AftercareOutbox.outbox.all().then((items) => items.length)") == 0:
+        if sorted(page.evaluate(script)) == sorted(but):
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"still in the outbox after 10s: {queued(page)}")
@@ -470,3 +472,76 @@ def test_a_queued_check_in_replayed_with_other_answers_is_refused_with_a_message
     refused = page.get_by_role("alert").filter(has_text=REFUSED)
     expect(refused).to_contain_text("already sent with other answers")
     assert CheckIn.objects.get().swelling == 0
+
+
+# A phone shared by two patients: a check-in kept on it is only ever sent as its patient's.
+
+
+def test_a_check_in_kept_on_a_shared_phone_waits_for_its_patient_to_sign_in_again(
+    page: Page, patient: Patient, treatment: Treatment, second_patient: Patient
+) -> None:
+    context = page.context
+    controlled_check_in_page(page, patient)
+    save_offline(page, context)
+    [anas] = queued(page)
+    assert anas["owner"] == str(patient.public_id)
+    # A notice about another check-in of hers, not read before she signs out.
+    page.evaluate(
+        """(owner) => AftercareOutbox.notices.add(
+            {kind: "refused", text: "Not for Ben to read.", link: "", key: "", owner: owner})""",
+        str(patient.public_id),
+    )
+
+    # Ana's sign-out reaches the server while the phone's page is offline (it cannot send
+    # her check-in first). Back online, the page tries: no one is signed in, it is kept.
+    token = page.locator("form.sign-out input[name=csrfmiddlewaretoken]").input_value()
+    signed_out = context.request.post("/sign-out/", form={"csrfmiddlewaretoken": token})
+    assert signed_out.ok and signed_out.url.endswith("/sign-in/")
+    with page.expect_request_finished(lambda request: "/sign-in/?next=" in request.url):
+        context.set_offline(False)
+    assert [item["key"] for item in queued(page)] == [anas["key"]]
+
+    # Ben signs in on the same phone: his pages send nothing of Ana's, and show her
+    # notices nowhere; his own check-in kept on the phone is sent.
+    sent_by_the_page: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent_by_the_page.append(request.post_data or "") if request.method == "POST" else None
+        ),
+    )
+    controlled_check_in_page(page, second_patient)
+    save_offline(page, context)
+    context.set_offline(False)
+    expect(page.get_by_text("Your check-in saved on this phone has been sent.")).to_be_visible()
+    wait_until_sent(page, but=(anas["key"],))
+    assert [body for body in sent_by_the_page if anas["key"] in body] == []
+    bens = CheckIn.objects.get()
+    assert bens.treatment.patient == second_patient
+    expect(page.get_by_text("Not for Ben to read.")).to_have_count(0)
+    # The service worker has no page to say whose a check-in is: it sends them all, the
+    # server refuses Ana's (403), and the one after it is sent all the same.
+    page.evaluate(
+        "(item) => AftercareOutbox.outbox.add(item)", queued_item_fields(page, bens.treatment)
+    )
+    page.evaluate(
+        """() => navigator.serviceWorker.ready.then(
+            (r) => r.active.postMessage("send-outbox"))"""
+    )
+    wait_until_sent(page, but=(anas["key"],))
+    assert CheckIn.objects.get() == bens
+    page.goto("/")
+    expect(page.get_by_role("heading", name=f"Hello, {second_patient.name}")).to_be_visible()
+    page.wait_for_timeout(300)  # notices are shown after the page has loaded
+    expect(page.get_by_text("Not for Ben to read.")).to_have_count(0)
+
+    # Ben signs out; Ana signs in again: her check-in is sent, as hers, and her notice shown.
+    page.get_by_role("button", name="Sign out").tap()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+    controlled_check_in_page(page, patient)
+    expect(page.get_by_text("Your check-in saved on this phone has been sent.")).to_be_visible()
+    expect(page.get_by_text("Not for Ben to read.")).to_be_visible()
+    wait_until_sent(page)
+    assert CheckIn.objects.count() == 2
+    check_in = CheckIn.objects.get(treatment=treatment)
+    assert str(check_in.idempotency_key) == anas["key"]
