@@ -141,6 +141,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed (static files come compressed from whitenoise, above). Django pads
+    # each response with random bytes, so a page's length gives away no secret (BREACH).
+    "django.middleware.gzip.GZipMiddleware",
     # No page is kept by browsers' or proxies' caches (patient data).
     "recovery.middleware.NoStoreMiddleware",
     # A NUL character in a path, query or form value: 400 before anything reads it.

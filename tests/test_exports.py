@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
+import re
 
 import pytest
 import time_machine
@@ -132,6 +134,27 @@ def test_a_clinic_admin_reads_a_patients_audit_trail(
     page = response.content.decode()
     assert "Saved a check-in" in page and "Enrolled the patient" in page
     assert AuditEvent.objects.filter(patient=patient, action="audit_trail.viewed").exists()
+
+
+def test_the_audit_trail_is_written_in_the_clinics_time_and_names_each_record(
+    admin_client: Client, treatment: Treatment, patient: Patient
+) -> None:
+    """Issue 11: times were UTC, records bare UUIDs, actions codes."""
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 11, 21, 15, 30, tzinfo=dt.UTC), tick=False):
+        check_in = factories.create_check_in(treatment=treatment, local_date=day(1))
+
+    response = admin_client.get(f"/clinic/patients/{patient.public_id}/audit/")
+
+    page = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+    assert (
+        "Sat 21 Nov 2026, 10:30:00 EST the patient Saved a check-in check-in of day 1 (21 Nov)"
+        in page
+    )
+    assert str(check_in.public_id) not in page
+    assert "Viewed the audit trail this patient's record" in page
+    assert "(UTC)" not in page
 
 
 def test_only_clinic_admins_read_audit_trails(clinician_client: Client, patient: Patient) -> None:

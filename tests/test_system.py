@@ -114,3 +114,18 @@ def test_healthz_answers_plain_http_when_https_is_required(
     settings.SECURE_SSL_REDIRECT = True  # type: ignore[attr-defined]
     assert client.get("/healthz").status_code == 200
     assert client.get("/sign-in/").status_code == 301
+
+
+def test_pages_are_compressed_for_phones_that_accept_it(client: Client, db: None) -> None:
+    """Issue 11: the HTML went uncompressed (13.5 KB of the check-in page's cold load)."""
+    from tests import factories
+
+    patient = factories.create_patient(clinic=factories.create_clinic())
+    factories.create_treatment(patient=patient, treated_on=patient.today())
+    client.force_login(patient.user)
+    plain = client.get("/check-in/")
+    packed = client.get("/check-in/", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "Content-Encoding" not in plain
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    assert len(packed.content) < len(plain.content) / 3
