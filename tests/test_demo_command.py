@@ -115,6 +115,18 @@ def test_creates_two_clinics_with_their_clinicians() -> None:
     assert Clinician.objects.get(user__username="nurse@harbour-demo.example").clinic == harbour
 
 
+def test_the_demo_clinics_get_alert_emails_and_every_demo_patient_a_mobile() -> None:
+    """Issue 11: no alert email was ever seen in make run, and every demo patient had
+    "Mobile: None given", the one number a nurse needs in an urgent alert."""
+    run_demo_json()
+    assert set(Clinic.objects.values_list("alert_email", flat=True)) == {
+        "alerts@demo-clinic.example",
+        "alerts@harbour-demo.example",
+    }
+    assert Patient.objects.exists()
+    assert not Patient.objects.filter(mobile="").exists()
+
+
 def test_a_second_run_creates_nothing_new() -> None:
     run_demo()
     before = counts()
@@ -252,11 +264,14 @@ def test_json_lists_each_clinic_with_fresh_working_login_links(client: Client) -
         assert set(p) >= {"name", "login_url", "treated_on"}
         dt.date.fromisoformat(p["treated_on"])
         assert p["login_url"].startswith(settings.SITE_URL + "/")
-        path = urlsplit(p["login_url"]).path
-        link = login_links.usable_link(token=resolve(path).kwargs["token"], at=NOW)
+        # /l/#<token>: the browser asks for /l/, and the page posts the token.
+        url = urlsplit(p["login_url"])
+        assert resolve(url.path).url_name == "login_link"
+        link = login_links.usable_link(token=url.fragment, at=NOW)
         assert link.patient.name == p["name"]
 
-        response = client.get(path, follow=True)
+        assert client.get(url.path).status_code == 200
+        response = client.post(url.path, {"token": url.fragment}, follow=True)
 
         assert response.status_code == 200
         assert link.patient.clinic.name in response.content.decode()

@@ -184,6 +184,7 @@ class PatientSpec:
     email: str
     date_of_birth: dt.date
     scenario: Scenario
+    mobile: str = ""
     time_zone: str = ""  # the clinic's unless set
     language: str = "en"
     product: str = "bellafill"
@@ -206,6 +207,7 @@ class ClinicSpec:
     emergency_number: str
     hours: str
     time_zone: str
+    alert_email: str  # where the demo's alerts go: printed by make run's console backend
     password: str  # of every clinician of the demo clinic, printed for `make run`
     clinicians: tuple[ClinicianSpec, ...]
     patients: tuple[PatientSpec, ...]
@@ -218,21 +220,47 @@ RIVERSIDE = ClinicSpec(
     emergency_number="911",
     hours="Mon–Fri 9am–6pm",
     time_zone="America/New_York",
+    alert_email="alerts@demo-clinic.example",
     password="demo-clinic-2026",
     clinicians=(
         ClinicianSpec("nurse@demo-clinic.example", "Nora", "Price", Clinician.Role.ADMIN),
         ClinicianSpec("doctor@demo-clinic.example", "Daniel", "Reyes", Clinician.Role.CLINICIAN),
     ),
     patients=(
-        PatientSpec("Ana Silva", "ana.demo@example.com", dt.date(1988, 4, 12), ON_TRACK),
-        PatientSpec("Ben Carter", "ben.demo@example.com", dt.date(1979, 9, 3), SLOW_TO_IMPROVE),
-        PatientSpec("Chloe Nguyen", "chloe.demo@example.com", dt.date(1992, 1, 27), PERSISTING),
-        PatientSpec("David Okafor", "david.demo@example.com", dt.date(1985, 6, 18), RED_FLAG),
+        PatientSpec(
+            "Ana Silva",
+            "ana.demo@example.com",
+            dt.date(1988, 4, 12),
+            ON_TRACK,
+            mobile="+1 212 555 0101",
+        ),
+        PatientSpec(
+            "Ben Carter",
+            "ben.demo@example.com",
+            dt.date(1979, 9, 3),
+            SLOW_TO_IMPROVE,
+            mobile="+1 212 555 0102",
+        ),
+        PatientSpec(
+            "Chloe Nguyen",
+            "chloe.demo@example.com",
+            dt.date(1992, 1, 27),
+            PERSISTING,
+            mobile="+1 212 555 0103",
+        ),
+        PatientSpec(
+            "David Okafor",
+            "david.demo@example.com",
+            dt.date(1985, 6, 18),
+            RED_FLAG,
+            mobile="+1 212 555 0104",
+        ),
         PatientSpec(
             "Emma Rossi",
             "emma.demo@example.com",
             dt.date(1990, 11, 5),
             MISSED_CHECK_INS,
+            mobile="+1 312 555 0105",
             time_zone="America/Chicago",
         ),
         PatientSpec(
@@ -240,6 +268,7 @@ RIVERSIDE = ClinicSpec(
             "farah.demo@example.com",
             dt.date(1982, 3, 30),
             DIARY_FINISHED,
+            mobile="+1 212 555 0106",
             product="dermal-filler",
             areas="nasolabial folds",
         ),
@@ -252,21 +281,35 @@ HARBOUR = ClinicSpec(
     emergency_number="999",
     hours="Tue–Sat 10am–7pm",
     time_zone="Europe/London",
+    alert_email="alerts@harbour-demo.example",
     password="demo-harbour-2026",
     clinicians=(
         ClinicianSpec("nurse@harbour-demo.example", "Hannah", "Blake", Clinician.Role.CLINICIAN),
     ),
     patients=(
-        PatientSpec("Oliver Bennett", "oliver.demo@example.com", dt.date(1987, 8, 14), EARLY_DAYS),
+        PatientSpec(
+            "Oliver Bennett",
+            "oliver.demo@example.com",
+            dt.date(1987, 8, 14),
+            EARLY_DAYS,
+            mobile="+44 7700 900101",
+        ),
         PatientSpec(
             "Lucía Fernández",
             "lucia.demo@example.com",
             dt.date(1983, 5, 9),
             NEW_LUMP,
+            mobile="+34 600 000 102",
             time_zone="Europe/Madrid",
             language="es",
         ),
-        PatientSpec("Priya Shah", "priya.demo@example.com", dt.date(1995, 2, 21), WORSE_AGAIN),
+        PatientSpec(
+            "Priya Shah",
+            "priya.demo@example.com",
+            dt.date(1995, 2, 21),
+            WORSE_AGAIN,
+            mobile="+44 7700 900103",
+        ),
     ),
 )
 DEMO_CLINICS = (RIVERSIDE, HARBOUR)
@@ -318,6 +361,7 @@ def save_clinic(*, spec: ClinicSpec) -> Clinic:
             "emergency_number": spec.emergency_number,
             "hours": spec.hours,
             "time_zone": spec.time_zone,
+            "alert_email": spec.alert_email,
         },
     )
     return clinic
@@ -352,14 +396,15 @@ def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
             clinic=clinic,
             name=spec.name,
             email=spec.email,
+            mobile=spec.mobile,
             date_of_birth=spec.date_of_birth,
             time_zone=time_zone,
             language=spec.language,
             enrolled_by=None,
         )
-    patient.name, patient.date_of_birth = spec.name, spec.date_of_birth
+    patient.name, patient.date_of_birth, patient.mobile = spec.name, spec.date_of_birth, spec.mobile
     patient.time_zone, patient.language = time_zone, spec.language
-    patient.save(update_fields=["name", "date_of_birth", "time_zone", "language"])
+    patient.save(update_fields=["name", "date_of_birth", "mobile", "time_zone", "language"])
     for treatment in patient.treatments.all():
         public_id = treatment.public_id
         treatment.delete()
