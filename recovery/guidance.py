@@ -74,20 +74,31 @@ class Guidance:
     call_clinic: bool = False
 
 
+# The symptoms named in the plural ("Lumps or bumps have lasted…", not "has").
+PLURAL_SYMPTOMS = frozenset({"lumps"})
+
+
 def _reason_words(reason: str, status: course.Status) -> str:
     rule, code = reason.split(":", 1)
     if rule == "red_flag":
         return f"You told us about {RED_FLAG_SHORT[code]}."
     label = SYMPTOM_LABELS[code]
+    plural = code in PLURAL_SYMPTOMS
+    has, is_, come = ("have", "are", "have come") if plural else ("has", "is", "has come")
     if rule == "persisting":
-        return f"{label} has lasted longer than the expected one to two weeks."
+        return f"{label} {has} lasted longer than the expected one to two weeks."
     if rule == "severe":
-        return f"{label} is severe."
+        return f"{label} {is_} severe."
     if rule == "worsening" and status is course.Status.WATCH:
-        return f"{label} has come back or is a little worse than at your last check-in."
+        return f"{label} {come} back or {is_} a little worse than at your last check-in."
     if rule == "worsening":
-        return f"{label} is worse than at your last check-in."
-    return f"{label} is taking longer than the usual week to settle."
+        return f"{label} {is_} worse than at your last check-in."
+    return f"{label} {is_} taking longer than the usual week to settle."
+
+
+def zone_words(time_zone: str) -> str:
+    """A time zone as a patient reads it: "America/New_York" is "New York time"."""
+    return time_zone.rsplit("/", 1)[-1].replace("_", " ") + " time"
 
 
 def normal_today(day: int, values: course.CourseValues) -> str:
@@ -107,6 +118,12 @@ def normal_today(day: int, values: course.CourseValues) -> str:
     return "Most people have no symptoms left by now."
 
 
+NOTHING_TODAY = (
+    "You have no symptoms today: that is good news. Keep checking in each day until "
+    "your diary ends."
+)
+
+
 def guidance_for(
     *,
     status: course.Status,
@@ -114,7 +131,11 @@ def guidance_for(
     day: int,
     clinic_name: str,
     values: course.CourseValues,
+    symptoms_left: bool = True,
 ) -> Guidance:
+    """What the patient is told after a check-in (recovery-course.md, "What the patient is
+    told"). `symptoms_left`: whether they rated anything above None; an all-clear day is
+    not told that "what is left … should be fading"."""
     said = tuple(_reason_words(r, status) for r in reasons)
     if status is course.Status.URGENT:
         emergency = any(r.removeprefix("red_flag:") in course.EMERGENCY_RED_FLAGS for r in reasons)
@@ -135,6 +156,8 @@ def guidance_for(
                 f"If it is still there on day {values.expected_max_days + 1}, contact your clinic."
             )
         return Guidance(status, HEADLINES[status], (*said, then))
+    if not symptoms_left:
+        return Guidance(status, HEADLINES[status], (NOTHING_TODAY,))
     return Guidance(status, HEADLINES[status], (normal_today(day, values),))
 
 

@@ -307,13 +307,12 @@ def result_after(client: Client, on_day: int, **fields: object) -> HttpResponse:
         (1, "Swelling, redness, tenderness and bruising are normal in the first days"),
         (5, "Swelling and bruising usually fade within a week."),
         (10, "it is usually gone within two weeks."),
-        (20, "Most people have no symptoms left by now."),
     ],
 )
 def test_on_track_reassures_with_what_is_normal_that_day(
     patient_client: Client, treatment: Treatment, on_day: int, reassurance: str
 ) -> None:
-    response = result_after(patient_client, on_day)
+    response = result_after(patient_client, on_day, swelling=1)
 
     assert response.status_code == 200
     said = text_of(response)
@@ -322,6 +321,24 @@ def test_on_track_reassures_with_what_is_normal_that_day(
     assert reassurance in said
     assert "contact your clinic" not in said.lower()
     assert "Call 911 now" not in said
+
+
+@pytest.mark.parametrize("on_day", [1, 10, 20])
+def test_an_all_clear_day_is_told_so_not_that_what_is_left_should_fade(
+    patient_client: Client, treatment: Treatment, on_day: int
+) -> None:
+    """Issue 11: after an all-None check-in the result said "What is left of the swelling,
+    redness or bruising should be fading"."""
+    said = text_of(result_after(patient_client, on_day))
+    assert "You have no symptoms today: that is good news." in said
+    assert "What is left" not in said and "normal in the first days" not in said
+
+
+def test_the_words_agree_with_a_symptom_named_in_the_plural(
+    patient_client: Client, treatment: Treatment
+) -> None:
+    said = text_of(result_after(patient_client, 4, lumps=3))
+    assert "Lumps or bumps are severe." in said
 
 
 def test_watch_says_which_symptom_and_to_contact_the_clinic_if_still_there_on_day_15(
@@ -1009,3 +1026,9 @@ def test_the_recovery_page_costs_the_same_for_1_or_25_check_ins(
     assert many == one
     # Session, user, patient and clinic, treatment and product, check-ins, the audit row.
     assert one <= 6
+
+
+def test_yesterdays_check_in_asks_about_yesterday(patient_client: Client) -> None:
+    """Issue 11: it asked "How are these today?"."""
+    said = text_of(patient_client.get("/check-in/", {"date": YESTERDAY.isoformat()}))
+    assert "How were these yesterday?" in said and "How are these today?" not in said

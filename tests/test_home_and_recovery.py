@@ -139,7 +139,7 @@ def test_home_after_a_contact_clinic_check_in_puts_the_call_first(
 
     said = text_of(response)
     assert "Please contact Riverside Skin Clinic today" in said
-    assert "Lumps or bumps is severe." in said
+    assert "Lumps or bumps are severe." in said
     assert said.index("Please contact Riverside Skin Clinic today") < said.index("Day 5 after")
 
 

@@ -594,3 +594,10 @@ def test_a_phone_moves_to_the_patient_who_subscribed_it_last(
     client.force_login(second_patient.user)
     subscribe(client, phone)
     assert PushSubscription.objects.get(endpoint=phone.endpoint).patient == second_patient
+
+
+def test_the_reminder_time_is_said_in_the_patients_time_in_words(patient_client: Client) -> None:
+    """Issue 11: the page showed the raw zone name "America/New_York"."""
+    page = patient_client.get("/reminders/").content.decode()
+    assert "Times are New York time." in page
+    assert "America/New_York" not in page

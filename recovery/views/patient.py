@@ -30,6 +30,7 @@ def _guidance(check_in: CheckIn, patient: Patient) -> Guidance:
         day=check_in.day,
         clinic_name=patient.clinic.name,
         values=check_in.treatment.product.course,
+        symptoms_left=any(rating for _, rating in check_in.ratings()),
     )
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, push, reminders
+from recovery.guidance import zone_words
 from recovery.models import AuditEvent, User
 from recovery.views.types import HtmxHttpRequest
 
@@ -62,6 +63,7 @@ def reminder_settings(request: HtmxHttpRequest) -> HttpResponse:
             "reminder": current,
             "saved": current.pk is not None,
             "push_enabled": push.enabled(),
+            "zone_words": zone_words(patient.time_zone),
             "vapid_public_key": settings.VAPID_PUBLIC_KEY,
             "subscriptions": patient.push_subscriptions.count(),
         },
