@@ -11,11 +11,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= auto
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/aftercare
+# make run PORT=8001: served there, and the printed sign-in links point there too.
+PORT ?= 8000
 
 .PHONY: help run test test-sqlite test-postgres lint format bench lock clean
 
 help:
-	@echo "make run    set up, load the demo clinic and serve http://127.0.0.1:8000"
+	@echo "make run    set up, load the demo clinic and serve http://127.0.0.1:$(PORT)"
 	@echo "make test   the whole test suite (SQLite; in CI also PostgreSQL)"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  latencies and the dashboard's growth, against gunicorn"
@@ -33,12 +35,13 @@ $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
 
 # The task worker runs beside the server (it sends the emailed sign-in links and the
 # reminders), and stops with it.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --verbosity 0
 	$(BIN)/python manage.py demo
 	$(BIN)/python manage.py db_worker --no-startup-delay --verbosity 0 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT; \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
