@@ -520,7 +520,8 @@ def test_the_resolve_page_shows_the_alert_and_the_outcomes(
     assert response.status_code == 200
     said, page = text_of(response), response.content.decode()
     assert "Alert: Ana Patient" in said
-    assert "Contact clinic Swelling severe" in said
+    assert "Contact clinic Reach Ana Patient: no mobile number on record." in said
+    assert "ana@example.com Swelling severe" in said
     for value, label in Alert.Outcome.choices:
         assert f'name="outcome" value="{value}"' in page
         assert label in said

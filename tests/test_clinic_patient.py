@@ -316,7 +316,8 @@ def test_the_open_alert_comes_first_with_its_actions(
     alert = Alert.objects.get()
     assert said.index("Open alert") < said.index("Contact details")
     panel = said[said.index("Open alert") : said.index("Contact details")]
-    assert "Contact clinic Swelling severe" in panel
+    assert "Contact clinic Reach Ana Patient:" in panel
+    assert "Swelling severe" in panel
     assert "Opened Tue 24 Nov, 11:00 EST (check-in of day 4)" in panel
     assert "Acknowledged Not yet" in panel
     assert f'action="/clinic/alerts/{alert.public_id}/acknowledge/"' in page
@@ -753,3 +754,30 @@ def test_a_time_in_the_hour_that_comes_twice_says_which(
     assert "Opened 1 Nov, 01:30 EST" in said  # the alert history
     Alert.objects.update(opened_at=dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC))
     assert "Opened Sun 1 Nov, 01:30 EDT" in text_of(clinic_client.get(page_path(patient)))
+
+
+def test_an_alert_panel_says_first_how_to_reach_the_patient_and_what_they_wrote(
+    clinic_client: Client, patient: Patient, treatment: Treatment
+) -> None:
+    """Issue 11: the mobile number and the patient's note were far down the timeline."""
+    patient.mobile = "+1 (555) 010-7777"
+    patient.save(update_fields=["mobile"])
+    with at_local(day(4), 11):
+        checkins.record_check_in(
+            treatment=treatment,
+            local_date=day(4),
+            answers=course.Answers(
+                ratings=dict.fromkeys(course.SYMPTOMS, 0), red_flags=frozenset({"vision"})
+            ),
+            note="My left eye went blurry after lunch",
+            entered_by=patient.user,
+            today=day(4),
+            at=timezone.now(),
+        )
+    response = clinic_client.get(page_path(patient))
+    page = html_of(response)
+    panel = page[page.index('class="alert-panel') : page.index("</article>")]
+    assert 'href="tel:+15550107777"' in panel
+    assert panel.index("tel:+15550107777") < panel.index("Warning sign:")
+    assert 'href="mailto:ana@example.com"' in panel
+    assert "The patient wrote:</strong> My left eye went blurry after lunch" in panel

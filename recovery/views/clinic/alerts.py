@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit, course
 from recovery.guidance import clinic_reason_words
-from recovery.models import Alert, AuditEvent, Clinician
+from recovery.models import Alert, AuditEvent, Clinician, Patient, tel_uri
 from recovery.views.types import HtmxHttpRequest
 
 # The clinician's words for a check-in's status (the patient's are in CheckIn.Status).
@@ -38,13 +38,23 @@ class AlertPanel:
     alert: Alert
     reasons: tuple[str, ...]
     dom_id: str
+    # How to reach the patient, first thing in the panel.
+    patient: Patient
+    mobile_uri: str
+    # The patient's own words with the check-in (or warning signs) that opened or raised it.
+    note: str
 
     @classmethod
     def of(cls, alert: Alert) -> AlertPanel:
+        patient = alert.treatment.patient
+        source = alert.report if alert.report_id else alert.check_in
         return cls(
             alert=alert,
             reasons=tuple(clinic_reason_words(r) for r in alert.reasons),
             dom_id=f"alert-{alert.public_id}",
+            patient=patient,
+            mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",
+            note=source.note if source is not None else "",
         )
 
 
