@@ -321,6 +321,29 @@ def test_dashboard_with_patients_at_every_level(
         assert region.evaluate("(el) => el.scrollWidth > el.clientWidth")
 
 
+def test_on_a_tablet_held_upright_no_dashboard_column_is_cut(
+    new_context: Callable[..., BrowserContext],
+    clinician: User,
+    everyone: dict[Triage, Patient],
+    sign_in: SignIn,
+) -> None:
+    """Issue 11: at 768x1024 the 909 px table sat in 734 px, the open alert's column cut."""
+    tablet = new_context(**{**DESK, "viewport": {"width": 768, "height": 1024}}).new_page()
+    sign_in(tablet, clinician)
+    region = tablet.get_by_role("region", name=re.compile("^Patients, most urgent first"))
+    widths = region.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    right = region.evaluate("(el) => el.getBoundingClientRect().right")
+    for header in tablet.locator("table.queue-table thead th").all():
+        box = header.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= right + 0.5, header.inner_text()
+    urgent = tablet.locator("tr.queue-row").first
+    expect(urgent.get_by_role("link", name=re.compile("Review the alert"))).to_be_in_viewport()
+    expect(urgent).to_contain_text("Not acknowledged yet.")
+    assert overflow(tablet) == 0
+    assert_accessible(tablet)
+
+
 def test_dashboard_filtered_to_nobody(
     desk: Page, clinician: User, everyone: object, sign_in: SignIn
 ) -> None:
