@@ -734,3 +734,29 @@ def test_the_counts_are_read_not_counted_unless_searching(
     TriageCounts.objects.filter(clinic=clinic).update(urgent=41)  # what is kept is shown
     assert counts_of(clinic_client.get(URL))["Urgent"] == 41
     assert counts_of(search(clinic_client, "u"))["Urgent"] == 1
+
+
+def test_an_alerts_row_says_how_to_reach_the_patient_and_what_they_wrote(
+    clinic_client: Client, clinic: Clinic
+) -> None:
+    """Issue 11: the nurse had to open the record to find a number or the patient's note."""
+    patient, treatment = patient_with(clinic, "Vera Vision", treated_on=days_ago(3))
+    patient.mobile = "+1 (555) 010-4242"
+    patient.save(update_fields=["mobile"])
+    checkins.record_check_in(
+        treatment=treatment,
+        local_date=TODAY,
+        answers=course.Answers(
+            ratings=dict.fromkeys(course.SYMPTOMS, 0), red_flags=frozenset({"vision"})
+        ),
+        note="Blurred in my left eye since lunch. " + "It is not getting better. " * 10,
+        entered_by=patient.user,
+        today=TODAY,
+        at=timezone.now(),
+    )
+
+    page = html_of(clinic_client.get(URL))
+    row = page[page.index('class="queue-row') : page.index("</tr>", page.index('class="queue-row'))]
+    assert 'href="tel:+15550104242"' in row
+    assert "“Blurred in my left eye since lunch." in row
+    assert "…”" in row  # long notes are cut; the whole is on the alert's panel

@@ -30,7 +30,17 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, course, triage
 from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS, clinic_reason_words
-from recovery.models import Alert, AuditEvent, CheckIn, Clinician, Treatment, Triage, User
+from recovery.models import (
+    Alert,
+    AuditEvent,
+    CheckIn,
+    Clinician,
+    Patient,
+    Treatment,
+    Triage,
+    User,
+    tel_uri,
+)
 from recovery.views.types import HtmxHttpRequest
 
 PER_PAGE = 25
@@ -120,6 +130,10 @@ class OpenAlert:
     raised_ago: str | None
     acknowledged_ago: str | None
     acknowledged_by: str | None
+    # How to reach the patient, and what they wrote with the check-in that raised it.
+    mobile: str
+    mobile_uri: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -151,9 +165,18 @@ def _person(user: User | None) -> str:
     return user.get_full_name() or user.email or user.username
 
 
-def _open_alert(alert: Alert, now: dt.datetime) -> OpenAlert:
+# Enough of the patient's note to act on; the whole of it is on the alert's panel.
+NOTE_CHARACTERS = 140
+
+
+def _open_alert(alert: Alert, patient: Patient, now: dt.datetime) -> OpenAlert:
     acknowledged = alert.acknowledged_at
+    source = alert.report if alert.report_id else alert.check_in
+    note = source.note if source is not None else ""
     return OpenAlert(
+        mobile=patient.mobile,
+        mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",
+        note=note if len(note) <= NOTE_CHARACTERS else note[: NOTE_CHARACTERS - 1] + "…",
         public_id=alert.public_id,
         urgent=alert.level == course.Status.URGENT,
         level=alert.get_level_display(),
@@ -184,6 +207,7 @@ ROW_FIELDS = (
     "patient__public_id",
     "patient__name",
     "patient__time_zone",
+    "patient__mobile",
     "product__diary_days",
     *(f"latest_check_in__{symptom}" for symptom in course.SYMPTOMS),
     "latest_check_in__updated_at",
@@ -191,6 +215,8 @@ ROW_FIELDS = (
         f"open_alert__{name}"
         for name in ("public_id", "level", "reasons", "opened_at", "raised_at", "acknowledged_at")
     ),
+    "open_alert__check_in__note",
+    "open_alert__report__note",
     *(
         f"open_alert__acknowledged_by__{name}"
         for name in ("first_name", "last_name", "email", "username")
@@ -219,7 +245,11 @@ def _row(treatment: Treatment, now: dt.datetime, url: Callable[[uuid.UUID], str]
         ratings=Ratings.of(latest) if latest else None,
         checked_in_at=latest.updated_at if latest else None,
         checked_in_ago=ago(latest.updated_at, now) if latest else "none yet",
-        alert=_open_alert(treatment.open_alert, now) if treatment.open_alert else None,
+        alert=(
+            _open_alert(treatment.open_alert, treatment.patient, now)
+            if treatment.open_alert
+            else None
+        ),
     )
 
 
@@ -307,7 +337,13 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     page_treatments = (
         treatments.order_by("triage", "triage_since", "id")
         .select_related(
-            "patient", "product", "latest_check_in", "open_alert", "open_alert__acknowledged_by"
+            "patient",
+            "product",
+            "latest_check_in",
+            "open_alert",
+            "open_alert__acknowledged_by",
+            "open_alert__check_in",
+            "open_alert__report",
         )
         .only(*ROW_FIELDS)
         .fetch_mode(FETCH_RAISE)[start : start + PER_PAGE]
