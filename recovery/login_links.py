@@ -38,7 +38,11 @@ def hash_token(token: str) -> str:
 
 
 def issue_login_link(*, patient: Patient, at: dt.datetime) -> str:
-    """A fresh link for `patient`, as a full URL. The token itself is not kept."""
+    """A fresh link for `patient`, as a full URL. The token itself is not kept.
+
+    The token is the URL's fragment (`/l/#<token>`): browsers never send a fragment to the
+    server, so it reaches no access log, proxy or Referer; the page posts it (signin.py).
+    """
     token = secrets.token_urlsafe(32)
     LoginLink.objects.create(
         patient=patient,
@@ -46,7 +50,7 @@ def issue_login_link(*, patient: Patient, at: dt.datetime) -> str:
         created_at=at,
         expires_at=at + dt.timedelta(hours=settings.LOGIN_LINK_MAX_AGE_HOURS),
     )
-    return settings.SITE_URL + reverse("login_link", kwargs={"token": token})
+    return f"{settings.SITE_URL}{reverse('login_link')}#{token}"
 
 
 def usable_link(*, token: str, at: dt.datetime) -> LoginLink:

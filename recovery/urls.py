@@ -11,9 +11,9 @@ urlpatterns = [
     # Signing in
     path("sign-in/", signin.sign_in, name="sign_in"),
     path("sign-in/new-link/", signin.request_link, name="request_link"),
-    path("sign-in/confirm/", signin.confirm_sign_in, name="confirm_sign_in"),
     path("sign-out/", signin.sign_out, name="sign_out"),
-    path("l/<str:token>", signin.login_link, name="login_link"),
+    # /l/#<token>: the token is the fragment, which never reaches the server (signin.py).
+    path("l/", signin.login_link, name="login_link"),
     # The patient's side
     path("", patient.home, name="home"),
     path("check-in/", patient.check_in, name="check_in"),

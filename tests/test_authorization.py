@@ -119,9 +119,18 @@ WALKS: dict[str, list[Walk]] = {
     "request_link": [
         Walk(lambda w: "/sign-in/new-link/", "post", PUBLIC, lambda w: {"email": "x@example.com"})
     ],
-    "confirm_sign_in": [Walk(lambda w: "/sign-in/confirm/", "get", PUBLIC)],
     "sign_out": [Walk(lambda w: "/sign-out/", "post", {**PUBLIC, "anonymous": SIGN_IN})],
-    "login_link": [Walk(lambda w: "/l/not-a-real-token", "get", dict.fromkeys(ROLES, 404))],
+    # The page a link opens (/l/#<token>: the token is posted, never in the URL).
+    "login_link": [
+        Walk(lambda w: "/l/", "get", PUBLIC),
+        Walk(
+            lambda w: "/l/",
+            "post",
+            dict.fromkeys(ROLES, 404),
+            lambda w: {"token": "not-a-real-token"},
+        ),
+        Walk(lambda w: "/l/not-a-real-token", "get", dict.fromkeys(ROLES, 404)),
+    ],
     "home": [
         Walk(
             lambda w: "/",

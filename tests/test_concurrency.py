@@ -16,14 +16,26 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.contrib.auth import SESSION_KEY
 from django.db import close_old_connections, connection, transaction
 from django.test import Client
 
-from recovery import triage
-from recovery.models import Alert, CheckIn, CheckInRevision, Patient, Treatment, TriageCounts, User
+from recovery import login_links, triage
+from recovery.models import (
+    Alert,
+    AuditEvent,
+    CheckIn,
+    CheckInRevision,
+    LoginLink,
+    Patient,
+    Treatment,
+    TriageCounts,
+    User,
+)
 from tests import factories
 from tests.conftest import TREATED_ON
 from tests.test_check_in_views import form_data
@@ -384,3 +396,30 @@ def test_one_enrollment_sent_twice_at_once_makes_one_patient(clinician: User) ->
     assert len({r["Location"] for r in responses}) == 1
     assert Patient.objects.count() == 1
     assert Treatment.objects.count() == 1
+
+
+def test_one_link_sent_from_two_phones_at_once_signs_in_once(
+    patient: Patient, treatment: Treatment
+) -> None:
+    """Two phones press "Sign in" with the same link at the same moment: one update claims
+    the link while it is unused, so one phone is signed in and the other is told it is used."""
+    token = urlsplit(login_links.issue_login_link(patient=patient, at=NOW)).fragment
+    start = threading.Barrier(2)
+    results: dict[str, Any] = {}
+
+    def press() -> tuple[int, str | None]:
+        phone = Client()
+        start.wait(10)
+        response = phone.post("/l/", {"token": token})
+        return response.status_code, phone.session.get(SESSION_KEY)
+
+    phones = [_in_thread(press, results, f"phone {i}") for i in range(2)]
+    for thread in phones:
+        thread.join(30)
+        assert not thread.is_alive(), f"{thread.name} is stuck"
+    answers = sorted([results["phone 0"], results["phone 1"]], key=repr)
+    assert not [a for a in answers if isinstance(a, Exception)], answers
+    assert sorted(status for status, _ in answers) == [302, 410]
+    assert [user for _, user in answers if user] == [str(patient.user.pk)]
+    assert AuditEvent.objects.filter(action="patient.signed_in").count() == 1
+    assert LoginLink.objects.get().used_at is not None

@@ -13,11 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from recovery import audit, login_links
-from recovery.forms import LinkRequestForm
+from recovery.forms import LinkRequestForm, SignInLinkForm
 from recovery.views.types import HtmxHttpRequest
-
-# Between opening a link and pressing "Sign in", the session holds the token's hash.
-PENDING_LINK = "pending_login_link"
 
 PROBLEM_WORDS = {
     login_links.LinkProblem.UNKNOWN: (
@@ -58,38 +55,33 @@ def _link_problem(request: HtmxHttpRequest, problem: login_links.LinkProblem) ->
 
 @login_not_required
 @never_cache
-@require_http_methods(["GET"])
-def login_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
-    """Check the link without using it, then move the token out of the URL."""
-    try:
-        login_links.usable_link(token=token, at=timezone.now())
-    except login_links.UnusableLink as error:
-        return _link_problem(request, error.problem)
-    request.session[PENDING_LINK] = login_links.hash_token(token)
-    return redirect("confirm_sign_in")
-
-
-@login_not_required
-@never_cache
 @require_http_methods(["GET", "POST"])
-def confirm_sign_in(request: HtmxHttpRequest) -> HttpResponse:
-    token_hash = request.session.get(PENDING_LINK)
-    if not token_hash:
-        return redirect("sign_in")
+def login_link(request: HtmxHttpRequest) -> HttpResponse:
+    """The page a sign-in link opens, /l/#<token>, and its "Sign in" button.
+
+    The token is the link's fragment, which browsers never send: the server, its access log
+    and any proxy only ever see GET /l/. The page's script (sign-in-link.js) puts the token
+    in the form and takes it out of the address bar; without JavaScript the patient pastes
+    the link. Looking at the page uses nothing up (mail scanners follow links); pressing
+    "Sign in" posts the token, which redeems the link.
+    """
     if request.method == "GET":
-        try:
-            link = login_links.usable_link_by_hash(token_hash=token_hash, at=timezone.now())
-        except login_links.UnusableLink as error:
-            return _link_problem(request, error.problem)
-        return render(request, "recovery/confirm_sign_in.html", {"clinic": link.patient.clinic})
+        return render(request, "recovery/login_link.html", {"form": SignInLinkForm()})
+    form = SignInLinkForm(request.POST)
+    if not form.is_valid():
+        return render(request, "recovery/login_link.html", {"form": form}, status=422)
+    token = form.cleaned_data["token"]
+    if not token:
+        return _link_problem(request, login_links.LinkProblem.UNKNOWN)
     try:
         patient = login_links.redeem_login_link(
-            token_hash=token_hash, at=timezone.now(), ip_address=audit.client_ip(request)
+            token_hash=login_links.hash_token(token),
+            at=timezone.now(),
+            ip_address=audit.client_ip(request),
         )
     except login_links.UnusableLink as error:
         return _link_problem(request, error.problem)
     login(request, patient.user, backend="recovery.access.SignedInPersonBackend")
-    request.session.pop(PENDING_LINK, None)
     request.session.set_expiry(settings.SESSION_COOKIE_AGE)
     return redirect("home")
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from recovery import login_links
 from recovery.models import CheckIn, Patient, Treatment
 from tests import factories
-from tests.browser import login_path, page_problems, sign_in, tap_targets
+from tests.browser import PASTE_LINK_LABEL, login_path, page_problems, sign_in, tap_targets
 
 
 def assert_fits_a_phone(page: Page) -> None:
@@ -80,16 +80,34 @@ def test_check_your_email_page(page: Page, patient: Patient) -> None:
     assert_fits_a_phone(page)
 
 
-def test_confirm_sign_in_page(page: Page, patient: Patient) -> None:
+def test_sign_in_link_page(page: Page, patient: Patient) -> None:
     page.goto(login_path(patient))
     expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    expect(page.get_by_label(PASTE_LINK_LABEL)).to_be_hidden()  # the script has the token
+    assert_fits_a_phone(page)
+
+
+def test_sign_in_link_page_without_the_links_code(page: Page) -> None:
+    """As a phone without JavaScript shows it: the field to paste the link in."""
+    page.goto("/l/")
+    expect(page.get_by_label(PASTE_LINK_LABEL)).to_be_visible()
+    assert_fits_a_phone(page)
+
+
+def test_sign_in_link_page_sent_with_nothing_pasted(page: Page) -> None:
+    page.goto("/l/")
+    page.get_by_role("button", name="Sign in").tap()
+    expect(page.get_by_label(PASTE_LINK_LABEL)).to_have_attribute("aria-invalid", "true")
     assert_fits_a_phone(page)
 
 
 @pytest.mark.parametrize("problem", ["unknown", "expired", "used"])
-def test_link_problem_page(page: Page, patient: Patient, problem: str) -> None:
+def test_link_problem_page(
+    new_context: Callable[..., BrowserContext], patient: Patient, problem: str
+) -> None:
+    page = new_context().new_page()
     if problem == "unknown":
-        path = "/l/this-is-not-a-sign-in-link"
+        path = "/l/#this-is-not-a-sign-in-link"
     elif problem == "expired":
         url = login_links.issue_login_link(
             patient=patient, at=timezone.now() - dt.timedelta(days=30)
@@ -97,11 +115,12 @@ def test_link_problem_page(page: Page, patient: Patient, problem: str) -> None:
         path = url.removeprefix(settings.SITE_URL)
     else:
         path = login_path(patient)
-        page.goto(path)
-        page.get_by_role("button", name="Sign in").tap()
-        expect(page.get_by_role("heading", name=f"Hello, {patient.name}")).to_be_visible()
-        page.context.clear_cookies()
+        sign_in_first = new_context().new_page()  # another phone used it
+        sign_in_first.goto(path)
+        sign_in_first.get_by_role("button", name="Sign in").tap()
+        expect(sign_in_first.get_by_role("heading", name=f"Hello, {patient.name}")).to_be_visible()
     page.goto(path)
+    page.get_by_role("button", name="Sign in").tap()
     expect(page.get_by_role("heading", name="This link can't be used")).to_be_visible()
     assert_fits_a_phone(page)
 

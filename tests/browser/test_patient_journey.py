@@ -177,7 +177,7 @@ def test_a_check_in_works_without_javascript(
     new_context: Callable[..., BrowserContext], patient: Patient, treatment: Treatment
 ) -> None:
     page = new_context(java_script_enabled=False).new_page()
-    sign_in(page, patient)
+    sign_in(page, patient, javascript=False)
     page.get_by_role("link", name="Check in for today").tap()
     rate(page, ALL_NONE)
     answer_red_flags(page)

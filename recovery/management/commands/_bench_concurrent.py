@@ -290,19 +290,16 @@ class Driver:
             self.cookies[person["treatment"]] = jar
 
     def sign_in_patient(self, person: Mapping[str, Any]) -> dict[str, str]:
-        """Open the login link, then press "Sign in" on the page it leads to."""
+        """Open the login link, then press "Sign in": as a browser would, the page is fetched
+        without the link's fragment (the token), which its script puts in the form."""
         send, need = self.traffic.send, self.traffic.need
         jar: dict[str, str] = {}
-        confirm = reverse("confirm_sign_in")
         what = f"Signing in {person['name']} by their login link"
-        opened = need(
-            send(PREPARING, "GET", person["sign_in"], cookies=jar, to=confirm, expect=_302), what
-        )
-        jar.update(opened.cookies)
-        page = need(send(PREPARING, "GET", confirm, cookies=jar, expect=_200), what)
+        page_path = person["sign_in"]
+        page = need(send(PREPARING, "GET", page_path, cookies=jar, expect=_200), what)
         jar.update(page.cookies)
-        form = form_fields(page.body.decode(), confirm)
-        signed_in = need(send(PREPARING, "POST", confirm, cookies=jar, form=form), what)
+        form = {**form_fields(page.body.decode(), page_path), "token": person["token"]}
+        signed_in = need(send(PREPARING, "POST", page_path, cookies=jar, form=form), what)
         jar.update(signed_in.cookies)
         return jar
 
@@ -578,11 +575,13 @@ def setup(scale: Scale, *, now: dt.datetime) -> dict[str, Any]:
                 today=local_date,
                 at=min(dt.datetime.combine(local_date, dt.time(12), tzinfo=zone), now),
             )
+        link = urlsplit(login_links.issue_login_link(patient=patient, at=now))
         person: dict[str, Any] = {
             "name": name,
             "patient": str(patient.public_id),
             "treatment": str(treatment.public_id),
-            "sign_in": urlsplit(login_links.issue_login_link(patient=patient, at=now)).path,
+            "sign_in": link.path,
+            "token": link.fragment,
         }
         if group == "races":
             alert = Alert.objects.get(treatment=treatment, resolved_at__isnull=True)
