@@ -55,6 +55,7 @@ class PatientDetails:
     date_of_birth: dt.date
     time_zone: str
     language: str = "en"
+    no_mobile_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def enroll_patient(
     name: str,
     email: str = "",
     mobile: str = "",
+    no_mobile_reason: str = "",
     date_of_birth: dt.date,
     time_zone: str,
     language: str = "en",
@@ -199,6 +201,7 @@ def enroll_patient(
             name=name,
             email=email,
             mobile=mobile,
+            no_mobile_reason=no_mobile_reason,
             date_of_birth=date_of_birth,
             time_zone=time_zone,
             language=language,
@@ -474,6 +477,7 @@ def _enroll_with_treatment(
             name=patient.name,
             email=patient.email,
             mobile=patient.mobile,
+            no_mobile_reason=patient.no_mobile_reason,
             date_of_birth=patient.date_of_birth,
             time_zone=patient.time_zone,
             language=patient.language,

@@ -217,10 +217,17 @@ class EnrollmentForm(TreatmentForm):
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     mobile = forms.CharField(
-        label="Mobile number (optional if you enter an email)",
+        label="Mobile number",
         required=False,
         max_length=40,
+        help_text="The number the clinic calls when an alert is urgent.",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    no_mobile_reason = forms.CharField(
+        label="No mobile phone? Say why",
+        required=False,
+        max_length=200,
+        help_text="Only if the patient has no mobile number to give, e.g. a landline only.",
     )
     date_of_birth = forms.DateField(
         label="Date of birth",
@@ -239,6 +246,7 @@ class EnrollmentForm(TreatmentForm):
         "name",
         "email",
         "mobile",
+        "no_mobile_reason",
         "date_of_birth",
         "time_zone",
         "language",
@@ -268,6 +276,14 @@ class EnrollmentForm(TreatmentForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        reason = data.get("no_mobile_reason", "").strip()
+        data["no_mobile_reason"] = "" if data.get("mobile") else reason
+        if not data.get("mobile") and not reason and "mobile" not in self.errors:
+            self.add_error(
+                "mobile",
+                "Enter the patient's mobile number (the clinic calls it when an alert is "
+                "urgent), or say why they have none.",
+            )
         if (
             not data.get("email")
             and not data.get("mobile")
@@ -286,6 +302,7 @@ class EnrollmentForm(TreatmentForm):
             name=data["name"],
             email=data["email"],
             mobile=data["mobile"],
+            no_mobile_reason=data["no_mobile_reason"],
             date_of_birth=data["date_of_birth"],
             time_zone=data["time_zone"],
             language=data["language"],

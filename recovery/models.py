@@ -136,6 +136,9 @@ class Patient(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
     mobile = models.CharField(max_length=40, blank=True)
+    # Why there is no mobile number, said at enrollment: the number a nurse calls when an
+    # alert is urgent is asked for, not left out by accident.
+    no_mobile_reason = models.CharField(max_length=200, blank=True)
     date_of_birth = models.DateField()
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     language = models.CharField(max_length=10, default="en", choices=settings.LANGUAGES)

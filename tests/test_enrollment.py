@@ -69,7 +69,7 @@ def enrollment_data(**changes: str) -> dict[str, str]:
     data = {
         "name": "Carla Díaz",
         "email": "carla@example.com",
-        "mobile": "",
+        "mobile": "+1 312 555 0142",
         "date_of_birth": "1985-04-02",
         "time_zone": "America/Chicago",
         "language": "es",
@@ -379,7 +379,11 @@ def test_enrolling_with_no_warnings_shows_a_qr_code_of_a_fresh_single_use_link(
     assert "no-store" in response["Cache-Control"]
     assert "Carla Díaz is enrolled" in text_of(response)
     patient = Patient.objects.get()
-    assert (patient.name, patient.email, patient.mobile) == ("Carla Díaz", "carla@example.com", "")
+    assert (patient.name, patient.email, patient.mobile) == (
+        "Carla Díaz",
+        "carla@example.com",
+        "+1 312 555 0142",
+    )
     assert (patient.clinic, patient.time_zone, patient.language) == (
         clinic,
         "America/Chicago",
@@ -468,7 +472,7 @@ def test_the_result_page_offers_to_email_the_link(staff_client: Client) -> None:
     ("changes", "field", "message"),
     [
         ({"treated_on": "2026-11-26"}, "treated_on", "can't be in the future"),
-        ({"email": "", "mobile": ""}, "email", "Enter an email address, a mobile number, or both."),
+        ({"email": "", "mobile": ""}, "mobile", "Enter the patient's mobile number"),
         ({"email": "not-an-email"}, "email", "Enter a valid email address."),
         ({"mobile": "call me"}, "mobile", "Enter a phone number"),
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Choose a time zone from the list."),
@@ -1044,3 +1048,29 @@ def test_the_same_next_session_sent_twice_is_recorded_once(
     assert [t.session_number for t in patient.treatments.order_by("pk")] == [1, 2]
     page = staff_client.get(second["Location"])
     assert "Session 2 was already recorded (the form was sent twice)" in text_of(page)
+
+
+# The number to call ----------------------------------------------------------------------
+
+
+def test_enrolling_asks_for_a_mobile_number_or_why_there_is_none(staff_client: Client) -> None:
+    """Issue 11: enrollment took an email with no mobile, and an urgent alert then had no
+    number to call."""
+    response = staff_client.post(ENROLL, enrollment_data(mobile=""))
+    assert response.status_code == 422
+    assert "Enter the patient's mobile number" in text_of(response)
+    nothing_saved()
+
+    response = staff_client.post(
+        ENROLL, enrollment_data(mobile="", no_mobile_reason="Landline only: 0312 555 0100")
+    )
+    assert response.status_code == 302
+    patient = Patient.objects.get()
+    assert (patient.mobile, patient.no_mobile_reason) == ("", "Landline only: 0312 555 0100")
+    record = text_of(staff_client.get(f"/clinic/patients/{patient.public_id}/"))
+    assert "Mobile None: Landline only: 0312 555 0100" in record
+
+
+def test_a_reason_given_with_a_mobile_number_is_not_kept(staff_client: Client) -> None:
+    staff_client.post(ENROLL, enrollment_data(no_mobile_reason="no phone"))
+    assert Patient.objects.get().no_mobile_reason == ""

@@ -458,6 +458,7 @@ def test_enrollment_with_warnings_then_the_qr_code(
     desk.get_by_role("link", name="Enroll a patient").click()
     desk.get_by_label("Full name").fill("Nina New")
     desk.get_by_label("Email (optional if you enter a mobile)").fill("nina@example.com")
+    desk.get_by_label("Mobile number").fill("+1 212 555 0177")
     desk.get_by_label("Date of birth").fill("1990-06-15")
     desk.get_by_role("group", name="Skin test result").get_by_label("Not done").check()
     checklist = {
