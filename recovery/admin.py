@@ -89,12 +89,10 @@ def _superuser(request: HttpRequest) -> bool:
     return bool(request.user.is_superuser)
 
 
-class ReadOnlyForStaff[M: Model](ClinicScopedAdmin[M]):
-    """Patient data: clinic staff may read it here (their clinic's only), never change it.
-
-    Enrollment has one door, the clinic's enrollment page and its write function, so nobody
-    adds patient data here; a superuser may correct what the write functions allow.
-    """
+class SuperusersCorrectOnly:
+    """Patient data in the admin: nobody adds it (enrollment has one door, the clinic's
+    enrollment page and its write function); only a superuser changes or deletes it, as the
+    write functions allow. Clinic staff read it, their clinic's only."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -106,19 +104,14 @@ class ReadOnlyForStaff[M: Model](ClinicScopedAdmin[M]):
         return _superuser(request)
 
 
-class TreatmentInline(admin.StackedInline[Treatment, Patient]):
+class ReadOnlyForStaff[M: Model](SuperusersCorrectOnly, ClinicScopedAdmin[M]):
+    """A clinic-scoped list of patient data that staff may read, never change."""
+
+
+class TreatmentInline(SuperusersCorrectOnly, admin.StackedInline[Treatment, Patient]):
     model = Treatment
     extra = 0
     fields = TREATMENT_FIELDS
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _superuser(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _superuser(request)
 
 
 def audit_listed(request: HttpRequest, response: Any, action: AuditAction, patient_of: Any) -> None:
