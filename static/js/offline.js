@@ -457,10 +457,15 @@
     tag.append(element("span", {class: "status-icon", "aria-hidden": "true"}));
     tag.append(contact.status_label);
     section.append(tag);
-    section.append(element("h2", {id: "offline-urgent-heading"}, contact.urgent_headline));
     if (yes.some((code) => contact.emergency_flags.includes(code))) {
-      section.append(element("a", {class: "button call emergency", href: contact.emergency_uri},
+      // Eyesight, stroke, allergy: the emergency number's words first and largest.
+      const headline = element("h2", {id: "offline-urgent-heading", class: "emergency-headline"});
+      headline.append(element("a", {class: "button call emergency", href: contact.emergency_uri},
         contact.call_emergency));
+      section.append(headline);
+      section.append(element("p", {class: "then"}, "Then: " + contact.urgent_headline + "."));
+    } else {
+      section.append(element("h2", {id: "offline-urgent-heading"}, contact.urgent_headline));
     }
     section.append(element("a", {class: "button call", href: contact.phone_uri}, contact.call_clinic));
     if (contact.hours_line) section.append(element("p", {class: "hours"}, contact.hours_line));
@@ -518,7 +523,10 @@
       "Saved on this phone — it will be sent when you are back online"));
     saved.append(element("a", {class: "button secondary", href: "/"}, "Back to home"));
     state.append(saved);
-    if (!state.parentNode) form.before(state);
+    // At the top of the page, above its heading: what to do comes first, on the first
+    // screen of a small phone (the after-hours number included).
+    const main = document.getElementById("main");
+    if (!state.parentNode || state.parentNode !== main) (main || form.parentNode).prepend(state);
     state.hidden = false;
     form.hidden = true;
     window.scrollTo(0, 0);

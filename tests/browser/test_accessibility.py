@@ -51,7 +51,7 @@ STATUSES: dict[str, tuple[Callable[[Patient], CheckIn], str]] = {
     ),
     "urgent": (
         lambda p: checked_in_today(p, red_flags=frozenset({"vision"}), swelling=1),
-        "Contact Riverside Skin Clinic now — you need to be seen in person today",
+        "Call 911 now",
     ),
 }
 

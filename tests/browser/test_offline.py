@@ -270,11 +270,7 @@ def test_a_red_flag_offline_shows_the_urgent_guidance_at_once(
     controlled_check_in_page(page, patient)
     save_offline(page, page.context, red_flags=frozenset({"vision"}))
 
-    expect(
-        page.get_by_role(
-            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
-        )
-    ).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Call {clinic.emergency_number} now")).to_be_visible()
     call_emergency = page.get_by_role("link", name=f"Call {clinic.emergency_number} now")
     expect(call_emergency).to_have_attribute("href", "tel:911")
     expect(call_emergency).to_be_in_viewport()
@@ -349,14 +345,15 @@ def test_a_new_patient_offline_at_once_can_say_something_feels_wrong(
     # What to do, from what the phone kept: the emergency number first.
     urgent = page.locator(".offline-urgent")
     expect(
-        urgent.get_by_role(
-            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
-        )
+        urgent.get_by_role("heading", name=f"Call {clinic.emergency_number} now")
     ).to_be_visible()
     calls = urgent.get_by_role("link")
     expect(calls.first).to_have_text(f"Call {clinic.emergency_number} now")
     expect(calls.first).to_have_attribute("href", "tel:911")
     assert in_the_screen(page, calls.first.bounding_box())
+    # The after-hours number too, in the first screen (issue 11: it was below the fold).
+    after_hours = urgent.get_by_role("link", name=f"Clinic closed? Call {clinic.after_hours_phone}")
+    assert in_the_screen(page, after_hours.bounding_box())
     expect(
         urgent.get_by_role("link", name=f"Call {clinic.name}: {clinic.phone}")
     ).to_have_attribute("href", clinic.phone_uri)

@@ -91,11 +91,7 @@ def test_red_flag_at_the_daily_check_in_tells_the_patient_to_call_now(
     screenshot(page, "check-in-360")
     page.get_by_role("button", name="Send my check-in").tap()
 
-    expect(
-        page.get_by_role(
-            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
-        )
-    ).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Call {clinic.emergency_number} now")).to_be_visible()
     call_emergency = page.get_by_role("link", name=f"Call {clinic.emergency_number} now")
     expect(call_emergency).to_have_attribute("href", "tel:911")
     # On the first screen of a small phone, without scrolling: htmx shows the
@@ -163,11 +159,7 @@ def test_one_yes_is_enough_to_be_told_what_to_do(
     group.get_by_label("Yes", exact=True).tap()
     page.get_by_role("button", name="Send now").tap()
 
-    expect(
-        page.get_by_role(
-            "heading", name=f"Contact {clinic.name} now — you need to be seen in person today"
-        )
-    ).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Call {clinic.emergency_number} now")).to_be_visible()
     expect(page.get_by_role("link", name="Call 911 now")).to_be_in_viewport(ratio=1)
     check_in = CheckIn.objects.get()
     assert (check_in.status, check_in.red_flags) == ("urgent", ["vision"])
@@ -212,3 +204,44 @@ def test_htmx_swaps_pages_in_place(page: Page, patient: Patient, treatment: Trea
     # Still the page the patient signed in on: no full page load since.
     assert page.evaluate("window.stillTheSamePage") is True
     assert CheckIn.objects.get().status == "on_track"
+
+
+def in_a_small_phone(box: dict[str, float] | None) -> bool:
+    """Wholly inside a 360x640 screen, without scrolling."""
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 640
+
+
+def test_on_a_small_phone_every_number_to_call_is_in_the_first_screen(
+    new_context: Callable[..., BrowserContext],
+    clinic: Clinic,
+    patient: Patient,
+    treatment: Treatment,
+) -> None:
+    """Issue 11: for eyesight, stroke and allergy the first and largest words are "Call 911
+    now"; the after-hours number was cut by 19 px on a 360x640 phone, and a contact-clinic
+    result showed only the daytime number."""
+    page = new_context(viewport={"width": 360, "height": 640}).new_page()
+    sign_in(page, patient)
+    page.get_by_role("link", name="Something feels wrong — tell us now").tap()
+    answer_red_flags(page, yes=frozenset({"vision"}))
+    page.get_by_role("button", name="Send now").tap()
+
+    heading = page.get_by_role("heading", level=2).first
+    expect(heading).to_have_text(f"Call {clinic.emergency_number} now")
+    emergency = page.get_by_role("link", name=f"Call {clinic.emergency_number} now")
+    daytime = page.get_by_role("link", name=f"Call {clinic.name}: {clinic.phone}")
+    after_hours = page.get_by_role("link", name=f"Clinic closed? Call {clinic.after_hours_phone}")
+    expect(after_hours).to_be_visible()
+    for link in (emergency, daytime, after_hours):
+        assert in_a_small_phone(link.bounding_box()), link
+    expect(page.get_by_text(f"Then: Contact {clinic.name} now")).to_be_visible()
+
+    # A contact-clinic day (a severe symptom) offers the after-hours number too.
+    page.goto("/check-in/")
+    rate(page, dict.fromkeys(("Swelling", "Redness", "Bruising", "Itching"), "None"))
+    rate(page, {"Lumps or bumps": "None", "Pain or tenderness": "Severe"})
+    answer_red_flags(page)
+    page.get_by_role("button", name="Send my check-in").tap()
+    expect(page.get_by_role("heading", name=f"Please contact {clinic.name} today")).to_be_visible()
+    after_hours = page.get_by_role("link", name=f"Clinic closed? Call {clinic.after_hours_phone}")
+    assert in_a_small_phone(after_hours.bounding_box())
