@@ -106,6 +106,18 @@ def _open_or_raise(
     return alert
 
 
+def assess_warning_signs(
+    *, treatment: Treatment, local_date: dt.date, red_flags: frozenset[str]
+) -> course.Assessment:
+    """What the course makes of warning signs sent without ratings (rule 1: urgent)."""
+    return course.assess(
+        day=treatment.day_on(local_date),
+        answers=course.Answers(ratings={}, red_flags=red_flags),
+        previous=None,
+        course=treatment.product.course,
+    )
+
+
 def report_warning_signs(
     *,
     treatment: Treatment,
@@ -124,12 +136,8 @@ def report_warning_signs(
     Call inside a transaction holding the treatment's lock (locks.treatment_for_update).
     The course decides the level (a red flag is urgent), as for a check-in.
     """
-    answers = course.Answers(ratings={}, red_flags=red_flags)
-    assessment = course.assess(
-        day=treatment.day_on(local_date),
-        answers=answers,
-        previous=None,
-        course=treatment.product.course,
+    assessment = assess_warning_signs(
+        treatment=treatment, local_date=local_date, red_flags=red_flags
     )
     report = WarningSignReport.objects.create(
         treatment=treatment,

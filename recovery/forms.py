@@ -54,9 +54,6 @@ class CheckInForm(forms.Form):
     # The version of the day's check-in the form was filled in against (0: none yet). The
     # clinic's form sends it back, and a check-in changed meanwhile is not overwritten.
     version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-    # Whose check-in this is (the patient's public id, on their own form): a check-in kept
-    # on a shared phone is never sent in the name of whoever is signed in later.
-    for_patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
     # When the patient answered, by the phone's clock: set by offline.js on a check-in
     # kept on the phone, which may reach the server hours later.
     answered_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)

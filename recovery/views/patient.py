@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, audit, charts, checkins, course
+from recovery import access, alerts, audit, charts, checkins, course
 from recovery.forms import CheckInForm
 from recovery.guidance import (
     RATING_WORDS,
@@ -113,11 +113,8 @@ def _refused_check_in(
     patient is told what to do about them as after any check-in."""
     guidance = None
     if error.warning_signs:
-        assessment = course.assess(
-            day=treatment.day_on(local_date),
-            answers=course.Answers(ratings={}, red_flags=error.warning_signs),
-            previous=None,
-            course=treatment.product.course,
+        assessment = alerts.assess_warning_signs(
+            treatment=treatment, local_date=local_date, red_flags=error.warning_signs
         )
         guidance = guidance_for(
             status=assessment.status,
