@@ -597,7 +597,10 @@ def test_the_sign_out_button_is_on_the_patient_pages(patient_client: Client) -> 
     page = patient_client.get("/").content.decode()
 
     assert '<form method="post" action="/sign-out/"' in page
-    assert "Sign out</button>" in page
+    assert "Sign out now</button>" in page
+    # Asked first (issue 11): getting back in needs an emailed link.
+    assert '<summary class="link-button">Sign out</summary>' in page
+    assert "you will need a new link from your clinic" in page
 
 
 # Who sees the patient pages -----------------------------------------------------------------

@@ -533,7 +533,8 @@ def test_a_check_in_kept_on_a_shared_phone_waits_for_its_patient_to_sign_in_agai
     expect(page.get_by_text("Not for Ben to read.")).to_have_count(0)
 
     # Ben signs out; Ana signs in again: her check-in is sent, as hers, and her notice shown.
-    page.get_by_role("button", name="Sign out").tap()
+    page.locator("summary", has_text="Sign out").tap()
+    page.get_by_role("button", name="Sign out now").tap()
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
     controlled_check_in_page(page, patient)
     expect(page.get_by_text("Your check-in saved on this phone has been sent.")).to_be_visible()

@@ -245,3 +245,21 @@ def test_on_a_small_phone_every_number_to_call_is_in_the_first_screen(
     expect(page.get_by_role("heading", name=f"Please contact {clinic.name} today")).to_be_visible()
     after_hours = page.get_by_role("link", name=f"Clinic closed? Call {clinic.after_hours_phone}")
     assert in_a_small_phone(after_hours.bounding_box())
+
+
+def test_signing_out_asks_first(page: Page, patient: Patient, treatment: Treatment) -> None:
+    """Issue 11: one tap signed the patient out, and getting back needs an emailed link."""
+    sign_in(page, patient)
+    page.locator("summary", has_text="Sign out").tap()
+    warning = page.get_by_text("To sign in again you will need a new link from your clinic")
+    expect(warning).to_be_visible()
+    confirm = page.get_by_role("button", name="Sign out now")
+    assert box_in_first_screen(confirm.bounding_box())
+    screenshot(page, "sign-out-asks-360")
+    page.locator("summary", has_text="Sign out").tap()  # changed their mind
+    expect(warning).to_be_hidden()
+    expect(page.get_by_role("heading", name=f"Hello, {patient.name}")).to_be_visible()
+
+    page.locator("summary", has_text="Sign out").tap()
+    confirm.tap()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
