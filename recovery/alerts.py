@@ -282,12 +282,16 @@ def resolve_alert(
             ]
         )
         # An earlier treatment stayed on the dashboard only for this alert.
-        treatment.superseded = Treatment.objects.filter(
+        superseded = Treatment.objects.filter(
             patient_id=treatment.patient_id, pk__gt=treatment.pk
         ).exists()
-        treatment.save(update_fields=["superseded"])
-        triage.keep_current(treatment, now=at)
-        triage.recount(treatment.clinic_id)  # it may have left the dashboard
+        leaves_dashboard = superseded and not treatment.superseded
+        if leaves_dashboard:
+            treatment.superseded = True
+            treatment.save(update_fields=["superseded"])
+        triage.keep_current(treatment, now=at)  # recounts if its level moved
+        if leaves_dashboard:
+            triage.recount(treatment.clinic_id)
         audit.record_event(
             actor=by,
             patient=treatment.patient,
