@@ -26,6 +26,15 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Sign:
+    """One warning sign as the patient's page asks it: a checkbox, ticked for a yes."""
+
+    name: str
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
 class Question:
     """One question of the form as the page asks it: a fieldset of large radio buttons."""
 
@@ -47,6 +56,12 @@ class CheckInForm(forms.Form):
     Every question needs an answer, except when a warning sign is answered
     yes: then the check-in can be sent at once, and someone who feels
     something is wrong is told what to do before anything else.
+
+    The warning signs are answered either one by one, yes or no (the clinic's phone
+    check-in, and check-ins kept on a phone before the patient's page changed), or as
+    the patient's page asks them: a tick for each one they have, or "None of these"
+    (`no_warning_signs`). A sign ticked beside "None of these" is a yes: a warning sign
+    is never dropped.
     """
 
     date = forms.DateField(widget=forms.HiddenInput)
@@ -57,6 +72,7 @@ class CheckInForm(forms.Form):
     # When the patient answered, by the phone's clock: set by offline.js on a check-in
     # kept on the phone, which may reach the server hours later.
     answered_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    no_warning_signs = forms.BooleanField(required=False, label="None of these")
     note = forms.CharField(
         required=False,
         max_length=2000,
@@ -88,10 +104,17 @@ class CheckInForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         any_red_flag = any(data.get(flag) == "yes" for flag in course.RED_FLAGS)
+        if not any_red_flag and not data.get("no_warning_signs"):
+            unanswered = [
+                flag for flag in course.RED_FLAGS if not data.get(flag) and flag not in self.errors
+            ]
+            if len(unanswered) == len(course.RED_FLAGS):
+                self.add_error(
+                    "no_warning_signs", "Tick each warning sign you have, or “None of these”."
+                )
+            for flag in unanswered:
+                self.add_error(flag, "Please answer yes or no.")
         if not any_red_flag:
-            for flag in course.RED_FLAGS:
-                if not data.get(flag) and flag not in self.errors:
-                    self.add_error(flag, "Please answer yes or no.")
             for symptom in course.SYMPTOMS:
                 if data.get(symptom) is None and symptom not in self.errors:
                     label = SYMPTOM_LABELS[symptom].lower()
@@ -118,8 +141,26 @@ class CheckInForm(forms.Form):
         return [self._question(symptom, _RATING_CHOICES) for symptom in course.SYMPTOMS]
 
     def red_flag_questions(self) -> list[Question]:
-        """The six warning-sign questions, each answered no or yes."""
+        """The six warning-sign questions, each answered no or yes (the clinic's form)."""
         return [self._question(flag, _YES_NO_CHOICES) for flag in course.RED_FLAGS]
+
+    def signs_error(self) -> str:
+        """The warning signs' error, as the patient's page shows it, once for the six."""
+        for name in ("no_warning_signs", *course.RED_FLAGS):
+            if self[name].errors:
+                return str(self[name].errors[0])
+        return ""
+
+    def red_flag_signs(self) -> list[Sign]:
+        """The six warning signs, each ticked for a yes (the patient's form)."""
+        return [
+            Sign(
+                name=self[flag].html_name,
+                label=str(self[flag].label),
+                checked=self[flag].value() == "yes",
+            )
+            for flag in course.RED_FLAGS
+        ]
 
     @classmethod
     def for_day(cls, *, local_date: dt.date, existing: CheckIn | None) -> CheckInForm:
@@ -137,6 +178,7 @@ class CheckInForm(forms.Form):
             initial.update(
                 {f: "yes" if f in existing.red_flags else "no" for f in course.RED_FLAGS}
             )
+            initial["no_warning_signs"] = not existing.red_flags
             initial["note"] = existing.note
         return cls(initial=initial)
 

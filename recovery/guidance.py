@@ -26,6 +26,9 @@ RATING_WORDS = {
     3: ("Severe", "it stops me doing my usual activities"),
 }
 
+# The scale's words, once above the ratings: what Mild, Moderate and Severe mean.
+SCALE_KEY = tuple((word, meaning) for word, meaning in RATING_WORDS.values() if meaning)
+
 RED_FLAG_QUESTIONS = {
     "skin_color": (
         "Near an injection, is there a white or pale patch, a net-like or mottled grey, "
@@ -54,6 +57,9 @@ RED_FLAG_SHORT = {
     "infection": "fever, pus, or hot, spreading redness or a growing lump",
     "allergy": "hives, swelling of the lips, tongue or throat, or trouble breathing",
 }
+
+# Under what to do, once a warning sign is ticked on the check-in (before it is sent).
+SEND_NOW = "Send now so your clinic is told. The other questions can wait."
 
 HEADLINES = {
     course.Status.ON_TRACK: "You're on track",

@@ -157,22 +157,32 @@ def test_the_page_shows_the_day_and_the_six_symptoms_on_the_four_point_scale(
     assert 'name="date" value="2026-11-25"' in page
     key = re.search(r'name="idempotency_key" value="([0-9a-f-]{36})"', page)
     assert key is not None
-    scale = " ".join(f"{word} {hint}".strip() for word, hint in SCALE)
+    # The scale's words with what they mean, once above the six rows (issue 11: the same
+    # words under each of 24 buttons made the form 5 screens tall).
+    scale = " ".join(f"{word}: {hint}" for word, hint in SCALE if hint)
+    assert said.count(scale.replace(": ", " ")) == 1
+    words = [word for word, _ in SCALE]
     for symptom, label in SYMPTOMS.items():
         fieldset = re.search(rf"<legend>{label}</legend>(.*?)</fieldset>", page, flags=re.DOTALL)
         assert fieldset is not None, label
         assert re.findall(rf'name="{symptom}" value="(\d)"', fieldset.group(1)) == list("0123")
-        assert scale in " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fieldset.group(1))).split())
+        in_words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fieldset.group(1))).split())
+        assert in_words == " ".join(words)
+    # Nothing is answered for the patient.
+    assert " checked" not in page
 
 
 def test_the_page_asks_the_six_red_flag_questions(patient_client: Client) -> None:
     response = patient_client.get("/check-in/")
 
     page, said = html_of(response), text_of(response)
+    # Each sign a box to tick for a yes, in words, then "None of these" (issue 11: six
+    # yes/no pairs took six taps on an all-clear day).
     for flag, question in RED_FLAGS.items():
         assert question in said
-        assert f'name="{flag}" value="no"' in page
-        assert f'name="{flag}" value="yes"' in page
+        assert f'<input type="checkbox" name="{flag}" value="yes">' in page
+    assert '<input type="checkbox" name="no_warning_signs" value="yes" data-none-of-these>' in page
+    assert said.index(RED_FLAGS["allergy"]) < said.rindex("None of these")
 
 
 def test_each_visit_gets_a_fresh_submission_key(patient_client: Client) -> None:
@@ -511,8 +521,9 @@ def test_changing_todays_check_in_starts_from_its_answers(
     page = html_of(response)
     assert response.status_code == 200
     assert re.search(r'name="swelling" value="2"\s+checked', page)
-    assert re.search(r'name="infection" value="yes" required\s+checked', page)
-    assert re.search(r'name="vision" value="no" required\s+checked', page)
+    assert re.search(r'name="infection" value="yes"\s+checked', page)
+    assert re.search(r'name="vision" value="yes">', page)
+    assert re.search(r'name="no_warning_signs" value="yes" data-none-of-these>', page)
     assert ">Warm lump</textarea>" in page
     assert check_in_actions() == ["check_in.created", "check_in.viewed"]
 
@@ -650,8 +661,9 @@ def test_day_30_can_still_be_filled_in_on_day_31_if_missed(
             "Choose None, Mild, Moderate or Severe for itching.",
             id="empty",
         ),
-        pytest.param({"vision": None}, "vision", "Please answer yes or no.", id="no answer"),
-        pytest.param({"allergy": "maybe"}, "allergy", "Please answer yes or no.", id="maybe"),
+        # The six signs have one error on the patient's page, under their question.
+        pytest.param({"vision": None}, "warning_signs", "Please answer yes or no.", id="no answer"),
+        pytest.param({"allergy": "maybe"}, "warning_signs", "Please answer yes or no.", id="maybe"),
     ],
 )
 def test_a_bad_answer_is_shown_next_to_its_question_and_nothing_is_saved(
@@ -674,7 +686,7 @@ def test_a_bad_answer_is_shown_next_to_its_question_and_nothing_is_saved(
     assert response.status_code == 422
     page = html_of(response)
     assert f'<p class="error" id="id_{field}-error">{error}</p>' in page
-    assert f'aria-describedby="id_{field}-error"' in page
+    assert f'aria-describedby="id_{field}-error' in page
     assert page.count('class="error"') == 1
     assert "Please check your answers" in text_of(response)
     # What was already answered is kept, and the same submission key is sent again.
@@ -837,6 +849,72 @@ def test_one_yes_is_enough_to_be_told_what_to_do(
     assert "Call 911 now" in result
     saved = CheckIn.objects.get()
     assert (saved.status, saved.red_flags) == ("urgent", ["vision"])
+
+
+# The warning signs as the patient's page asks them: a tick for each yes, or "None of these".
+
+
+def ticked_form_data(*, flags: Iterable[str] = (), none_of_these: bool = False) -> dict[str, str]:
+    """What the patient's page sends: every symptom rated 0, a "yes" for each ticked sign,
+    nothing for the others, and "None of these" if ticked."""
+    data = {k: v for k, v in form_data().items() if k not in RED_FLAGS}
+    data.update(dict.fromkeys(flags, "yes"))
+    if none_of_these:
+        data["no_warning_signs"] = "yes"
+    return data
+
+
+def test_none_of_these_answers_the_six_warning_signs(
+    patient_client: Client, treatment: Treatment
+) -> None:
+    response = send(patient_client, ticked_form_data(none_of_these=True))
+
+    assert response.status_code == 302
+    saved = CheckIn.objects.get()
+    assert (saved.status, saved.red_flags) == ("on_track", [])
+
+
+def test_warning_signs_left_unanswered_are_asked_again(
+    patient_client: Client, treatment: Treatment
+) -> None:
+    response = send(patient_client, ticked_form_data())
+
+    assert response.status_code == 422
+    page = html_of(response)
+    assert (
+        '<p class="error" id="id_warning_signs-error">'
+        "Tick each warning sign you have, or “None of these”.</p>"
+    ) in page
+    assert page.count('class="error"') == 1
+    assert nothing_saved()
+
+
+def test_a_sign_ticked_beside_none_of_these_is_a_yes(
+    patient_client: Client, treatment: Treatment
+) -> None:
+    # Without JavaScript both can be ticked: a warning sign is never dropped.
+    response = send(patient_client, ticked_form_data(flags=["stroke"], none_of_these=True))
+
+    assert response.status_code == 302
+    saved = CheckIn.objects.get()
+    assert (saved.status, saved.red_flags) == ("urgent", ["stroke"])
+
+
+def test_the_page_offers_what_to_do_once_a_sign_is_ticked(patient_client: Client) -> None:
+    """The words and numbers offline.js shows at once when a sign is ticked (issue 11)."""
+    page = html_of(patient_client.get("/check-in/"))
+    found = re.search(r'<script id="clinic-contact" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    contact = json.loads(found.group(1))
+    assert contact["call_emergency"] == "Call 911 now"
+    assert contact["emergency_flags"] == ["allergy", "stroke", "vision"]
+    assert contact["call_after_hours"] == "Clinic closed? Call +1 (555) 010-2999"
+    assert contact["send_now_line"] == (
+        "Send now so your clinic is told. The other questions can wait."
+    )
+    assert contact["questions"] == list(SYMPTOMS)
+    assert '<div class="sign-guidance" id="sign-guidance" aria-live="assertive"></div>' in page
+    assert "None of these: all six None" in page
 
 
 # Sending the same check-in twice ---------------------------------------------------------------

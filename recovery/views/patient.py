@@ -14,6 +14,7 @@ from recovery.forms import CheckInForm
 from recovery.guidance import (
     RATING_WORDS,
     RED_FLAG_SHORT,
+    SCALE_KEY,
     SYMPTOM_LABELS,
     Guidance,
     guidance_for,
@@ -198,7 +199,9 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
             "day": treatment.day_on(local_date),
             "is_today": local_date == today,
             "rating_rows": form.rating_questions(),
-            "red_flag_rows": form.red_flag_questions(),
+            "red_flag_rows": form.red_flag_signs(),
+            "scale_key": SCALE_KEY,
+            "scale_words": RATING_WORDS.values(),
             "red_flags_first": red_flags_first,
             "offline_contact": pwa.offline_contact(
                 clinic=patient.clinic,

@@ -19,7 +19,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from recovery import course
-from recovery.guidance import Guidance, guidance_for
+from recovery.guidance import SEND_NOW, Guidance, guidance_for
 from recovery.models import CheckIn, Clinic, Treatment
 
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
@@ -151,5 +151,8 @@ def offline_contact(
         "red_flags": list(course.RED_FLAGS),
         "emergency_flags": sorted(course.EMERGENCY_RED_FLAGS),
         "flag_lines": {code: urgent(code).lines[0] for code in course.RED_FLAGS},
-        "questions": [*course.SYMPTOMS, *course.RED_FLAGS],
+        # Every rating needs an answer, and the warning signs one each or "None of these",
+        # unless a sign is a yes.
+        "questions": list(course.SYMPTOMS),
+        "send_now_line": SEND_NOW,
     }

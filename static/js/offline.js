@@ -448,24 +448,29 @@
     }
   }
 
-  function urgentSection(contact, yes) {
+  // What to do now, for the warning signs in `yes`: the result page's urgent words. `ticked`:
+  // on the check-in form, before it is sent: the numbers to call without the status and
+  // what "you told us" (nothing is told yet), so that all of it fits the screen.
+  function urgentSection(contact, yes, headingId, ticked) {
     const section = element("section", {
       class: "guidance status-urgent offline-urgent",
-      "aria-labelledby": "offline-urgent-heading",
+      "aria-labelledby": headingId,
     });
-    const tag = element("p", {class: "status-tag"});
-    tag.append(element("span", {class: "status-icon", "aria-hidden": "true"}));
-    tag.append(contact.status_label);
-    section.append(tag);
+    if (!ticked) {
+      const tag = element("p", {class: "status-tag"});
+      tag.append(element("span", {class: "status-icon", "aria-hidden": "true"}));
+      tag.append(contact.status_label);
+      section.append(tag);
+    }
     if (yes.some((code) => contact.emergency_flags.includes(code))) {
       // Eyesight, stroke, allergy: the emergency number's words first and largest.
-      const headline = element("h2", {id: "offline-urgent-heading", class: "emergency-headline"});
+      const headline = element("h2", {id: headingId, class: "emergency-headline"});
       headline.append(element("a", {class: "button call emergency", href: contact.emergency_uri},
         contact.call_emergency));
       section.append(headline);
       section.append(element("p", {class: "then"}, "Then: " + contact.urgent_headline + "."));
     } else {
-      section.append(element("h2", {id: "offline-urgent-heading"}, contact.urgent_headline));
+      section.append(element("h2", {id: headingId}, contact.urgent_headline));
     }
     section.append(element("a", {class: "button call", href: contact.phone_uri}, contact.call_clinic));
     if (contact.hours_line) section.append(element("p", {class: "hours"}, contact.hours_line));
@@ -473,9 +478,11 @@
       section.append(element("a", {class: "button call secondary", href: contact.after_hours_uri},
         contact.call_after_hours));
     }
-    const lines = element("ul", {class: "guidance-lines"});
-    for (const code of yes) lines.append(element("li", {}, contact.flag_lines[code]));
-    section.append(lines);
+    if (!ticked) {
+      const lines = element("ul", {class: "guidance-lines"});
+      for (const code of yes) lines.append(element("li", {}, contact.flag_lines[code]));
+      section.append(lines);
+    }
     return section;
   }
 
@@ -484,7 +491,10 @@
     const contact = (await clinicContact()) || {};
     const data = new FormData(form);
     const yes = (contact.red_flags || []).filter((code) => data.get(code) === "yes");
+    const flagsAnswered = data.get("no_warning_signs") ||
+      (contact.red_flags || []).every((code) => data.get(code));
     const missing = (contact.questions || []).filter((name) => !data.get(name));
+    if (!flagsAnswered) missing.push("no_warning_signs");
     if (!yes.length && missing.length) {
       // As the server would: every question needs an answer unless a warning sign is a yes.
       const first = form.querySelector("input[name=\"" + missing[0] + "\"]");
@@ -511,7 +521,9 @@
 
     const state = document.getElementById("offline-state") || element("div", {id: "offline-state"});
     state.replaceChildren();
-    if (yes.length && contact.urgent_headline) state.append(urgentSection(contact, yes));
+    if (yes.length && contact.urgent_headline) {
+      state.append(urgentSection(contact, yes, "offline-urgent-heading"));
+    }
     const saved = element("section", {
       class: "notice offline-saved",
       "aria-labelledby": "offline-saved-heading",
@@ -542,10 +554,58 @@
     requestSend();
   }
 
+  // The patient's check-in form, quicker to answer: "all six None" in one tap, "None of
+  // these" exclusive of the warning signs, and what to do shown at once (with "Send now")
+  // as soon as a sign is ticked. Without JavaScript the form works the same, in more taps.
+  function enhanceCheckInForm(form) {
+    const allNone = form.querySelector("[data-all-none]");
+    if (allNone) {
+      allNone.hidden = false;
+      allNone.addEventListener("click", () => {
+        for (const none of form.querySelectorAll(".rating input[type=radio][value=\"0\"]")) {
+          none.checked = true;
+        }
+        form.dataset.dirty = "true";
+      });
+    }
+    const noneOfThese = form.querySelector("[data-none-of-these]");
+    const signs = Array.from(form.querySelectorAll(".sign input[type=checkbox]"))
+      .filter((box) => box !== noneOfThese);
+    const guidance = form.querySelector("#sign-guidance");
+    if (!noneOfThese || !guidance) return;
+    const showGuidance = async (scroll) => {
+      const yes = signs.filter((box) => box.checked).map((box) => box.name);
+      const contact = yes.length ? await clinicContact() : null;
+      guidance.replaceChildren();
+      if (!contact || !contact.urgent_headline) return;
+      const section = urgentSection(contact, yes, "sign-guidance-heading", true);
+      section.append(element("p", {class: "then"}, contact.send_now_line));
+      // "Something feels wrong" has its "Send now" on screen already, under the signs.
+      if (!form.querySelector(".send-now-bar")) {
+        section.append(element("button", {type: "submit", class: "button primary"}, "Send now"));
+      }
+      guidance.append(section);
+      if (scroll) guidance.scrollIntoView({block: "nearest"});
+    };
+    noneOfThese.addEventListener("change", () => {
+      if (!noneOfThese.checked) return;
+      for (const box of signs) box.checked = false;
+      showGuidance(false);
+    });
+    for (const box of signs) {
+      box.addEventListener("change", () => {
+        if (box.checked) noneOfThese.checked = false;
+        showGuidance(box.checked);
+      });
+    }
+    if (signs.some((box) => box.checked)) showGuidance(false);
+  }
+
   function setUpCheckInForm() {
     const form = document.querySelector("form.check-in-form");
     if (!form || form.dataset.offlineReady) return;
     form.dataset.offlineReady = "true";
+    enhanceCheckInForm(form);
     // A key made on this phone for this page's submission (a page kept for offline
     // use carries the key of its last download, which may have been used).
     const key = form.querySelector("input[name=idempotency_key]");

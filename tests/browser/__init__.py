@@ -47,7 +47,7 @@ def horizontal_overflow(page: Page) -> int:
 _SMALL_TAP_TARGETS_JS = """
 (min) => {
   const main = document.querySelector("main");
-  const selector = "a[href], button, label.choice, summary, select, textarea, "
+  const selector = "a[href], button, label.choice, label.sign, summary, select, textarea, "
     + "input:not([type=hidden]):not([type=radio]):not([type=checkbox])";
   const describe = (el) =>
     `<${el.tagName.toLowerCase()}> "${el.textContent.trim().replace(/\\s+/g, " ")}"`;

@@ -83,8 +83,7 @@ def in_the_screen(page: Page, box: dict[str, Any] | None) -> bool:
 
 
 def tap_yes(page: Page, code: str) -> None:
-    group = page.get_by_role("group", name=re.compile(re.escape(RED_FLAG_QUESTIONS[code])))
-    group.get_by_label("Yes", exact=True).tap()
+    page.get_by_role("checkbox", name=re.compile(re.escape(RED_FLAG_QUESTIONS[code]))).tap()
 
 
 def controlled_check_in_page(page: Page, patient: Patient) -> None:

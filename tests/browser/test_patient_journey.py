@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from recovery.models import CheckIn, Clinic, Patient, Treatment
-from tests.browser import box_in_first_screen, login_path, sign_in
+from tests.browser import box_in_first_screen, login_path, page_problems, sign_in
 
 # A distinctive part of each red-flag question, to find its group by.
 RED_FLAG_QUESTIONS = {
@@ -21,6 +21,7 @@ RED_FLAG_QUESTIONS = {
     "infection": "Fever or chills",
     "allergy": "Hives",
 }
+RESULT_URL = re.compile(r"/check-ins/[0-9a-f-]{36}/$")
 ALL_NONE = dict.fromkeys(
     ["Swelling", "Redness", "Bruising", "Lumps or bumps", "Pain or tenderness", "Itching"], "None"
 )
@@ -35,12 +36,16 @@ def rate(page: Page, ratings: dict[str, str]) -> None:
 
 
 def answer_red_flags(page: Page, yes: frozenset[str] = frozenset()) -> None:
-    """Answer every warning-sign question: "Yes" for the codes in `yes`, "No" for the rest."""
-    for code, words in RED_FLAG_QUESTIONS.items():
-        group = page.get_by_role("group", name=re.compile(re.escape(words)))
-        option = group.get_by_label("Yes" if code in yes else "No", exact=True)
-        option.tap()
-        expect(option).to_be_checked()
+    """Answer the warning signs as the patient's page asks them: tick each sign in `yes`,
+    or "None of these" when it is empty."""
+    for code in yes:
+        sign = page.get_by_role("checkbox", name=re.compile(re.escape(RED_FLAG_QUESTIONS[code])))
+        sign.tap()
+        expect(sign).to_be_checked()
+    if not yes:
+        none = page.get_by_role("checkbox", name="None of these", exact=True)
+        none.tap()
+        expect(none).to_be_checked()
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -90,6 +95,7 @@ def test_red_flag_at_the_daily_check_in_tells_the_patient_to_call_now(
     answer_red_flags(page, yes=frozenset({"vision"}))
     screenshot(page, "check-in-360")
     page.get_by_role("button", name="Send my check-in").tap()
+    expect(page).to_have_url(RESULT_URL)
 
     expect(page.get_by_role("heading", name=f"Call {clinic.emergency_number} now")).to_be_visible()
     call_emergency = page.get_by_role("link", name=f"Call {clinic.emergency_number} now")
@@ -122,6 +128,7 @@ def test_something_feels_wrong_asks_the_warning_signs_first(
     assert warning_signs.bounding_box()["y"] < ratings.bounding_box()["y"]  # type: ignore[index]
     answer_red_flags(page, yes=frozenset({"infection"}))
     page.get_by_role("button", name="Send now").tap()
+    expect(page).to_have_url(RESULT_URL)
 
     expect(
         page.get_by_role(
@@ -155,9 +162,9 @@ def test_one_yes_is_enough_to_be_told_what_to_do(
 ) -> None:
     sign_in(page, patient)
     page.get_by_role("link", name="Something feels wrong — tell us now").tap()
-    group = page.get_by_role("group", name=re.compile(re.escape(RED_FLAG_QUESTIONS["vision"])))
-    group.get_by_label("Yes", exact=True).tap()
+    page.get_by_role("checkbox", name=re.compile(re.escape(RED_FLAG_QUESTIONS["vision"]))).tap()
     page.get_by_role("button", name="Send now").tap()
+    expect(page).to_have_url(RESULT_URL)
 
     expect(page.get_by_role("heading", name=f"Call {clinic.emergency_number} now")).to_be_visible()
     expect(page.get_by_role("link", name="Call 911 now")).to_be_in_viewport(ratio=1)
@@ -225,6 +232,7 @@ def test_on_a_small_phone_every_number_to_call_is_in_the_first_screen(
     page.get_by_role("link", name="Something feels wrong — tell us now").tap()
     answer_red_flags(page, yes=frozenset({"vision"}))
     page.get_by_role("button", name="Send now").tap()
+    expect(page).to_have_url(RESULT_URL)
 
     heading = page.get_by_role("heading", level=2).first
     expect(heading).to_have_text(f"Call {clinic.emergency_number} now")
@@ -263,3 +271,87 @@ def test_signing_out_asks_first(page: Page, patient: Patient, treatment: Treatme
     page.locator("summary", has_text="Sign out").tap()
     confirm.tap()
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+
+
+def test_an_all_clear_day_takes_four_taps_on_two_screens(
+    new_context: Callable[..., BrowserContext], patient: Patient, treatment: Treatment
+) -> None:
+    """Issue 11: an all-clear check-in was 14 taps on a form 5.3 screens tall. Now: "Check
+    in", "all six None", "None of these", "Send" (at most 8), on at most two screens of a
+    360x640 phone, every warning sign still shown in words and nothing answered for the
+    patient."""
+    page = new_context(viewport={"width": 360, "height": 640}).new_page()
+    sign_in(page, patient)
+    taps = 0
+
+    def tap(target: Locator) -> None:
+        nonlocal taps
+        target.tap()
+        taps += 1
+
+    tap(page.get_by_role("link", name="Check in for today"))
+    form = page.locator("form.check-in-form")
+    expect(form).to_be_visible()
+    height = form.bounding_box()["height"]  # type: ignore[index]
+    screenshot(page, "all-clear-form-360x640")
+    assert height <= 2 * 640, f"the form is {height:.0f}px tall: {height / 640:.2f} screens"
+    # Nothing is answered before the patient answers it.
+    assert page.locator("form.check-in-form input:checked").count() == 0
+    for words in RED_FLAG_QUESTIONS.values():
+        expect(page.get_by_role("checkbox", name=re.compile(re.escape(words)))).to_be_visible()
+    assert page_problems(page) == []
+
+    tap(page.get_by_role("button", name="None of these: all six None"))
+    for symptom in ALL_NONE:
+        group = page.get_by_role("group", name=symptom, exact=True)
+        expect(group.get_by_label("None", exact=True)).to_be_checked()
+    tap(page.get_by_role("checkbox", name="None of these", exact=True))
+    tap(page.get_by_role("button", name="Send my check-in"))
+
+    expect(page.get_by_role("heading", name="You're on track")).to_be_visible()
+    assert taps <= 8
+    check_in = CheckIn.objects.get()
+    assert (check_in.status, check_in.red_flags) == ("on_track", [])
+    assert [rating for _, rating in check_in.ratings()] == [0] * 6
+
+
+def test_ticking_a_warning_sign_says_what_to_do_at_once(
+    new_context: Callable[..., BrowserContext],
+    clinic: Clinic,
+    patient: Patient,
+    treatment: Treatment,
+) -> None:
+    """Issue 11: a yes said what to do only after sending. Now the page says it as soon as
+    the sign is ticked, "Call 911 now" first for the eyesight, with "Send now" on screen;
+    "None of these" and the signs exclude each other."""
+    page = new_context(viewport={"width": 360, "height": 640}).new_page()
+    sign_in(page, patient)
+    page.get_by_role("link", name="Check in for today").tap()
+    none = page.get_by_role("checkbox", name="None of these", exact=True)
+    none.tap()
+    vision = page.get_by_role("checkbox", name=re.compile(re.escape(RED_FLAG_QUESTIONS["vision"])))
+    vision.tap()
+    expect(none).not_to_be_checked()
+
+    guidance = page.locator("#sign-guidance")
+    emergency = guidance.get_by_role("link", name=f"Call {clinic.emergency_number} now")
+    expect(emergency).to_be_visible()
+    expect(guidance.get_by_role("heading", level=2).first).to_have_text(
+        f"Call {clinic.emergency_number} now"
+    )
+    send_now = guidance.get_by_role("button", name="Send now")
+    screenshot(page, "sign-ticked-360x640")
+    for target in (emergency, send_now):
+        expect(target).to_be_in_viewport(ratio=1)
+    assert page_problems(page) == []
+
+    # "None of these" again takes the tick off, and what to do goes with it.
+    none.tap()
+    expect(vision).not_to_be_checked()
+    expect(emergency).to_have_count(0)
+    vision.tap()
+    send_now.tap()
+    expect(page).to_have_url(re.compile(r"/check-ins/[0-9a-f-]{36}/$"))
+    expect(page.get_by_role("heading", name=f"Call {clinic.emergency_number} now")).to_be_visible()
+    check_in = CheckIn.objects.get()
+    assert (check_in.status, check_in.red_flags) == ("urgent", ["vision"])
