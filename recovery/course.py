@@ -48,6 +48,17 @@ class CourseValues:
 BELLAFILL = CourseValues()
 
 
+def expected_max_rating(day: int, values: CourseValues) -> int:
+    """The highest rating the expected course allows on `day`: up to moderate in the
+    typical first week, mild until the expected maximum, none after ("the shaded band
+    usual for this treatment" on the charts)."""
+    if day <= values.typical_days:
+        return 2
+    if day <= values.expected_max_days:
+        return 1
+    return 0
+
+
 @dataclass(frozen=True)
 class Answers:
     """One day's answers: a rating (or None) per symptom and the red flags."""

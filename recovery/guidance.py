@@ -29,6 +29,16 @@ RATING_WORDS = {
 # The scale's words, once above the ratings: what Mild, Moderate and Severe mean.
 SCALE_KEY = tuple((word, meaning) for word, meaning in RATING_WORDS.values() if meaning)
 
+# The legend under each chart of My recovery (and the clinic's): (mark, words).
+CHART_KEY = (
+    ("band", "usual for this treatment"),
+    ("line", "you"),
+    ("above", "more than usual"),
+    ("missed", "missed day"),
+)
+# A day of the table beside the charts that names no symptom.
+TABLE_WORDS = {"all_none": "All None", "not_rated": "Not rated", "missed": "Missed"}
+
 RED_FLAG_QUESTIONS = {
     "skin_color": (
         "Near an injection, is there a white or pale patch, a net-like or mottled grey, "

@@ -227,10 +227,15 @@ def test_the_page_charts_each_symptom_against_the_expected_course(
         assert f">{label}</figcaption>" in page
     swelling = re.search(r"chart-swelling-title.*?</figure>", page, flags=re.DOTALL)
     assert swelling is not None
-    assert re.findall(r"<title>(Day \d+: \w+)</title>", swelling.group(0)) == [
+    assert re.findall(r'class="point[^>]*><title>(Day \d+: \w+)</title>', swelling.group(0)) == [
         "Day 1: Moderate",
         "Day 2: Mild",
         "Day 4: Mild",
+    ]
+    # Days gone by without a check-in are marked missed (today, day 5, not yet).
+    assert re.findall(r'class="missed"[^>]*><title>(Day \d+): missed', swelling.group(0)) == [
+        "Day 0",
+        "Day 3",
     ]
     # Days 1 and 2 are joined by a line; the missed day 3 breaks it.
     assert swelling.group(0).count("<polyline") == 1

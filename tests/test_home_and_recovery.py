@@ -440,16 +440,54 @@ def test_each_check_in_is_a_point_with_its_day_and_word(
         charts = charts_of(html_of(patient_client.get("/my-recovery/")))
 
     def points(label: str) -> list[str]:
-        return re.findall(r"<circle\b[^>]*><title>([^<]+)</title></circle>", charts[label])
+        return re.findall(
+            r'<(?:circle|path) class="point[^>]*><title>([^<]+)</title>', charts[label]
+        )
 
-    assert points("Swelling") == ["Day 0: Moderate", "Day 1: Severe", "Day 3: Mild"]
+    # Day 1's severe swelling is above the band (up to moderate in the first week): said
+    # in words, and drawn as a diamond, not a circle (issue 11: not by colour alone).
+    assert points("Swelling") == [
+        "Day 0: Moderate",
+        "Day 1: Severe, more than usual",
+        "Day 3: Mild",
+    ]
+    assert re.search(r'<path class="point above rating-3"[^>]*><title>Day 1:', charts["Swelling"])
     assert points("Redness") == ["Day 0: Mild", "Day 1: Mild", "Day 3: None"]
     assert points("Pain or tenderness") == ["Day 0: Moderate", "Day 1: None", "Day 3: None"]
     assert points("Itching") == ["Day 0: None", "Day 1: None", "Day 3: Mild"]
     # Day 4 had no ratings, and day 2 was missed: no point, and the line breaks.
     assert all("Day 4" not in t and "Day 2:" not in t for c in charts for t in points(c))
     assert len(re.findall(r'<polyline class="trend"', charts["Swelling"])) == 1
-    assert "Swelling: mild on day 3, the latest check-in." in charts["Swelling"]
+    assert (
+        "Swelling: mild on day 3, the latest check-in. More than usual on day 1. 1 day missed."
+    ) in charts["Swelling"]
+
+
+def test_missed_days_are_marked_as_missed(patient_client: Client, diary: Treatment) -> None:
+    """Day 2 had no check-in: a cross under the axis, named "missed"; today (day 5) is not
+    missed yet. Day 4 (warning signs only) was a check-in, not a missed day."""
+    with at_local(day(5)):
+        charts = charts_of(html_of(patient_client.get("/my-recovery/")))
+
+    for chart in charts.values():
+        assert re.findall(r'<path class="missed"[^>]*><title>([^<]+)</title>', chart) == [
+            "Day 2: missed"
+        ]
+
+
+def test_each_chart_has_a_legend_in_words(patient_client: Client, diary: Treatment) -> None:
+    with at_local(day(5)):
+        charts = charts_of(html_of(patient_client.get("/my-recovery/")))
+
+    for chart in charts.values():
+        key = re.search(r'<ul class="chart-key"[^>]*>(.*?)</ul>', chart)
+        assert key is not None
+        assert re.findall(r"</span>([^<]+)</li>", key.group(1)) == [
+            "usual for this treatment",
+            "you",
+            "more than usual",
+            "missed day",
+        ]
 
 
 def test_each_chart_shades_the_expected_course(patient_client: Client, diary: Treatment) -> None:
@@ -457,7 +495,7 @@ def test_each_chart_shades_the_expected_course(patient_client: Client, diary: Tr
         charts = charts_of(html_of(patient_client.get("/my-recovery/")))
 
     for label, chart in charts.items():
-        assert "The shaded area is the expected course." in chart, label
+        assert "The shaded area is usual for this treatment." in chart, label
         axis = {
             word: float(y)
             for y, word in re.findall(
@@ -480,16 +518,18 @@ def test_my_recovery_has_the_same_ratings_as_a_table(
     rows = {
         int(day_number): (re.findall(r"<td>([^<]*)</td>", cells))
         for day_number, cells in re.findall(
-            r'<tr><th scope="row">(\d+)</th>(.*?)</tr>', page, flags=re.DOTALL
+            r'<tr[^>]*><th scope="row">(\d+)</th>(.*?)</tr>', page, flags=re.DOTALL
         )
     }
+    # In words, one column of them so that it fits a 360px phone (issue 11: 0-3 in eight
+    # columns), with the missed day shown as missed.
     assert rows == {
-        0: ["2", "1", "0", "0", "2", "0", "On track"],
-        1: ["3", "1", "0", "0", "0", "0", "Contact your clinic"],
-        3: ["1", "0", "0", "0", "0", "1", "Keep an eye on it"],
-        4: ["–"] * 6 + ["Contact your clinic now"],
+        0: ["Swelling: Moderate; Redness: Mild; Pain or tenderness: Moderate", "On track"],
+        1: ["Swelling: Severe; Redness: Mild", "Contact your clinic"],
+        2: ["Missed", "–"],
+        3: ["Swelling: Mild; Itching: Mild", "Keep an eye on it"],
+        4: ["Not rated", "Contact your clinic now"],
     }
-    assert "0 none, 1 mild, 2 moderate, 3 severe." in page
 
 
 def test_my_recovery_before_any_check_in(patient_client: Client) -> None:
@@ -523,5 +563,7 @@ def test_my_recovery_shows_only_the_patients_own_check_ins(
     with at_local(day(5)):
         page = html_of(patient_client.get("/my-recovery/"))
 
-    assert "Day 2:" not in page
-    assert '<th scope="row">2</th>' not in page
+    # Day 2 is missed on this patient's diary: the other patient's check-in is not shown.
+    assert "Day 2: Severe" not in page
+    assert "Day 2: missed" in page
+    assert "Swelling: Severe; " not in page.split('<th scope="row">2</th>')[1].split("</tr>")[0]

@@ -255,14 +255,20 @@ def my_recovery(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, object] = {"patient": patient, "clinic": patient.clinic}
     if treatment is not None:
         rows = list(treatment.check_ins.order_by("local_date"))
+        today = treatment.day_on(patient.today())
+        values = treatment.product.course
         context.update(
             treatment=treatment,
-            check_ins=rows,
             charts=charts.symptom_charts(
                 ratings_by_day=[(c.day, dict(c.ratings())) for c in rows],
-                values=treatment.product.course,
+                values=values,
+                today=today,
             ),
-            symptoms=[SYMPTOM_LABELS[s] for s in course.SYMPTOMS],
+            table=charts.diary_table(
+                [(c.day, dict(c.ratings()), c.get_status_display()) for c in rows],
+                today=today,
+                last_day=values.diary_days,
+            ),
         )
     audit.record(request, patient=patient, action=AuditEvent.Action.RECOVERY_VIEWED)
     return render(request, "recovery/patient/recovery.html", context)

@@ -7,7 +7,9 @@ thumb can hit.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
@@ -122,3 +124,10 @@ def box_in_first_screen(box: dict[str, Any] | None) -> bool:
         and box["x"] >= 0
         and box["x"] + box["width"] <= PHONE_WIDTH
     )
+
+
+def screenshot(page: Page, name: str) -> None:
+    """With SCREENSHOTS_DIR set, keep a picture of the page to judge its layout by eye."""
+    if folder := os.environ.get("SCREENSHOTS_DIR"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=Path(folder) / f"{name}.png", full_page=True)

@@ -18,7 +18,14 @@ from playwright.sync_api import BrowserContext, Page, expect
 from recovery import login_links
 from recovery.models import CheckIn, Patient, Treatment
 from tests import factories
-from tests.browser import PASTE_LINK_LABEL, login_path, page_problems, sign_in, tap_targets
+from tests.browser import (
+    PASTE_LINK_LABEL,
+    login_path,
+    page_problems,
+    screenshot,
+    sign_in,
+    tap_targets,
+)
 
 
 def assert_fits_a_phone(page: Page) -> None:
@@ -241,9 +248,23 @@ def test_my_recovery_with_its_charts(page: Page, patient: Patient) -> None:
     expect(page.get_by_role("img", name="Swelling")).to_be_visible()
     expect(page.locator("svg.chart-svg")).to_have_count(6)
     assert_fits_a_phone(page)
+    # Issue 11: the axis labels were 10.5px on a 360px phone; at least 12px now.
+    smallest = page.evaluate(
+        """Math.min(...Array.from(document.querySelectorAll(".chart .axis"), (label) => {
+            const svg = label.ownerSVGElement;
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return parseFloat(getComputedStyle(label).fontSize) * scale;
+        }))"""
+    )
+    assert smallest >= 12, f"a chart label is {smallest:.1f}px"
+    expect(page.locator(".chart-key").first).to_contain_text("usual for this treatment")
+    expect(page.locator("path.missed")).to_have_count(6)  # day 6, on each of the six charts
+    screenshot(page, "my-recovery-360")
 
     page.get_by_text("Show the same as a table").tap()
-    expect(page.get_by_role("row")).to_have_count(13)  # the header and twelve days
+    # The header, the twelve days checked in and the missed day 6, in words.
+    expect(page.get_by_role("row")).to_have_count(14)
+    expect(page.get_by_role("row", name="6 Missed")).to_be_visible()
     assert_fits_a_phone(page)
 
 

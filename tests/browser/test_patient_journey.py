@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from recovery.models import CheckIn, Clinic, Patient, Treatment
-from tests.browser import box_in_first_screen, login_path, page_problems, sign_in
+from tests.browser import box_in_first_screen, login_path, page_problems, screenshot, sign_in
 
 # A distinctive part of each red-flag question, to find its group by.
 RED_FLAG_QUESTIONS = {
@@ -46,13 +44,6 @@ def answer_red_flags(page: Page, yes: frozenset[str] = frozenset()) -> None:
         none = page.get_by_role("checkbox", name="None of these", exact=True)
         none.tap()
         expect(none).to_be_checked()
-
-
-def screenshot(page: Page, name: str) -> None:
-    """With SCREENSHOTS_DIR set, keep a picture of the page to judge its layout by eye."""
-    if folder := os.environ.get("SCREENSHOTS_DIR"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=Path(folder) / f"{name}.png", full_page=True)
 
 
 def test_static_files_are_served(page: Page) -> None:

@@ -316,6 +316,7 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
             charts=charts.symptom_charts(
                 ratings_by_day=[(c.day, dict(c.ratings())) for c in rows],
                 values=current.product.course,
+                today=current.day_on(today),
             ),
             can_check_in=bool(checkins.open_dates(treatment=current, today=today)),
         )
