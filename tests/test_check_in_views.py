@@ -1019,10 +1019,23 @@ def _htmx_rule_for(config: dict[str, list[dict[str, object]]], status: int) -> d
     return next(r for r in config["responseHandling"] if re.search(str(r["code"]), str(status)))
 
 
-def test_the_page_tells_htmx_to_show_error_pages_instead_of_dropping_them(
-    patient_client: Client,
-) -> None:
+def test_the_patients_pages_load_no_htmx(patient_client: Client) -> None:
+    """Issue 11: 17 KB of htmx made the check-in page 34 KB on a cold load; the patient's
+    pages are plain forms and links, kept working offline by offline.js."""
     page = html_of(patient_client.get("/check-in/"))
+
+    assert "htmx" not in page
+    assert "hx-boost" not in page
+    assert "/static/js/offline.js" in page
+    assert "/static/css/clinic.css" not in page
+
+
+def test_the_clinics_pages_tell_htmx_to_show_error_pages_instead_of_dropping_them(
+    client: Client, db: None
+) -> None:
+    page = html_of(client.get("/clinic/sign-in/"))
+    assert '<body hx-boost="true" class="clinic">' in page
+    assert "/static/js/offline.js" not in page
     meta = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", page)
     assert meta is not None
     config = json.loads(html.unescape(meta.group(1)))

@@ -28,8 +28,10 @@ def test_a_plain_clinician_is_not_offered_the_audit_trail_and_a_403_is_a_page(
     refused = client.get(f"/clinic/patients/{patient.public_id}/audit/")
     assert refused.status_code == 403
     page = refused.content.decode()
-    assert "This page is not open to you" in page and 'href="/"' in page
-    assert "/static/css/app" in page
+    # A clinic page, with the way back to the clinic's start (not the patient's home).
+    assert "This page is not open to you" in page and 'href="/clinic/">Back to the start' in page
+    assert "/static/css/app" in page and "/static/css/clinic" in page
+    assert "/static/js/offline" not in page
 
     boss = factories.create_clinician(
         clinic=patient.clinic, email="boss@riverside.example", role=Clinician.Role.ADMIN

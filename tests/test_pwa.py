@@ -75,6 +75,8 @@ def test_service_worker_is_served_from_the_root(client: Client, db: None) -> Non
     urls = json.loads(shell.group(1))
     assert "/static/css/app.css" in urls
     assert "/static/js/offline.js" in urls
+    # The patient's pages load no htmx (the clinic's do, and are never cached).
+    assert not any("htmx" in url or "clinic.css" in url for url in urls)
     for url in urls:
         assert static_path(url).exists()
     imports = re.search(r"^const IMPORTS = (\[.*\]);$", body, re.MULTILINE)

@@ -33,7 +33,7 @@ ICONS = (
     ("icons/maskable-512.png", 512, "maskable"),
 )
 # The app shell: what every patient page needs, cached when the worker installs.
-SHELL = ("css/app.css", "js/htmx-2.0.11.min.js", "js/offline.js")
+SHELL = ("css/app.css", "js/offline.js")
 # What the worker loads with importScripts (those that exist): the check-in outbox,
 # and the reminders' Web Push handlers.
 WORKER_IMPORTS = ("js/offline.js", "js/push-sw.js")

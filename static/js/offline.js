@@ -27,8 +27,10 @@
  *   clinic's numbers, from the JSON the check-in page carries (#clinic-contact)
  *   or the copy of it kept in IndexedDB.
  * - Once signed in, the page asks the service worker to keep what "Something feels
- *   wrong" needs offline (sw.js, keepOfflinePages); offline, htmx's boosted links
- *   become real navigations, which the service worker can answer.
+ *   wrong" needs offline (sw.js, keepOfflinePages); offline, links are real navigations
+ *   (the patient's pages have no htmx), which the service worker answers.
+ * - The check-in form is sent from here (fetch), so that a send that fails is kept too;
+ *   it works without JavaScript as a plain form.
  */
 (function (scope) {
   "use strict";
@@ -264,11 +266,20 @@
     return Boolean(document.querySelector("form.sign-out"));
   }
 
-  // The patient this page is for: the one its check-in form is for, else the one the
-  // phone's pages were last seen signed in as; "" if not known.
-  async function pagePatient() {
+  // Whose page this is, as it says itself: its check-in form's patient, or the signed-in
+  // patient its sign-out button names; "" if it does not say.
+  function ownPatient() {
     const field = document.querySelector("form.check-in-form input[name=for_patient]");
     if (field && field.value) return field.value;
+    const signOut = document.querySelector("form.sign-out[data-patient]");
+    return signOut ? signOut.dataset.patient : "";
+  }
+
+  // The patient this page is for (above), else the one the phone's pages were last seen
+  // signed in as; "" if not known.
+  async function pagePatient() {
+    const own = ownPatient();
+    if (own) return own;
     try {
       return (await signedInStore.get()) || "";
     } catch (error) {
@@ -290,13 +301,13 @@
   // offline use (home and the warning signs, their form for them), so that the next
   // patient's are never taken for theirs.
   function noteWhoIsSignedIn() {
-    const field = document.querySelector("form.check-in-form input[name=for_patient]");
+    const own = ownPatient();
     const signingIn = /^\/(l|sign-in)\//.test(location.pathname);
     let done;
     if (!signedIn() || signingIn) {
       done = Promise.all([signedInStore.forget(), dropKeptPages()]);
-    } else if (field && field.value) {
-      done = signedInStore.put(field.value);
+    } else if (own) {
+      done = signedInStore.put(own);
     }
     return Promise.resolve(done).catch(() => {});
   }
@@ -638,46 +649,67 @@
       "You are offline. This needs a connection: please try again when you are back online."));
   }
 
-  // A boosted link (htmx) as a real navigation, which the service worker answers from the
-  // pages kept on the phone; true if it was one.
-  function navigateInstead(detail) {
-    if (!detail || !detail.boosted || !detail.requestConfig || detail.requestConfig.verb !== "get") {
-      return false;
+  // The patient's check-in is sent from here, not by the browser's own form submission,
+  // so that nothing is lost when the connection fails: offline, or when the request gets
+  // no answer, or a server error, it is kept on the phone (its key makes a resend safe).
+  // A check-in saved goes to its result; any other answer (the form with its errors, a
+  // refusal) takes the place of the page, as the browser would show it.
+  async function sendCheckIn(form) {
+    if (form.dataset.sending) return;
+    form.dataset.sending = "true";
+    let response;
+    try {
+      response = await fetch(form.action, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+      });
+    } catch (error) {
+      delete form.dataset.sending;
+      saveOffline(form);
+      return;
     }
-    const anchor = detail.pathInfo.anchor;
-    location.assign(detail.pathInfo.finalRequestPath + (anchor ? "#" + anchor : ""));
-    return true;
+    delete form.dataset.sending;
+    if (response.status >= 500) {
+      saveOffline(form);
+      return;
+    }
+    // Redirected (saved: its result): shown under its own address, as a new page.
+    showAnswer(await response.text(), response.redirected ? response.url : null);
   }
 
-  // Offline: keep the check-in instead of sending it (before htmx sees the submit).
+  function showAnswer(html, newUrl) {
+    const answer = new DOMParser().parseFromString(html, "text/html");
+    document.title = answer.title;
+    document.body.replaceWith(document.adoptNode(answer.body));
+    if (newUrl) {
+      history.pushState({aftercare: true}, "", newUrl);
+      shownInPlace = true;
+    }
+    window.scrollTo(0, 0);
+    const summary = document.querySelector(".error-summary, [role=alert]");
+    if (summary) {
+      summary.setAttribute("tabindex", "-1");
+      summary.focus({preventScroll: true});
+    }
+    start();
+  }
+
+  // The check-in: sent from here (above), or kept on the phone when offline. Any other form
+  // offline (reminders, a new link) needs the connection: the page says so.
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.classList.contains("check-in-form")) return;
-    if (navigator.onLine) return;
-    event.preventDefault();
-    event.stopImmediatePropagation();
-    saveOffline(form);
-  }, true);
-
-  // Offline, htmx's request for a boosted link or form would fail (htmx:sendError): follow
-  // the link as a real navigation instead; a form that must reach the server says so.
-  document.addEventListener("htmx:beforeRequest", (event) => {
-    if (navigator.onLine || !(event.detail && event.detail.boosted)) return;
-    event.preventDefault();
-    if (!navigateInstead(event.detail)) offlineMessage();
-  });
-
-  // Online but the request failed (no answer): keep a check-in too, its key makes a resend
-  // safe; follow a link as a real navigation.
-  document.addEventListener("htmx:sendError", (event) => {
-    const source = event.detail && event.detail.elt;
-    const form = source && source.closest ? source.closest("form.check-in-form") : null;
-    if (form) {
-      saveOffline(form);
-    } else if (!navigateInstead(event.detail)) {
+    if (!(form instanceof HTMLFormElement)) return;
+    if (form.classList.contains("check-in-form")) {
+      event.preventDefault();
+      if (navigator.onLine) {
+        sendCheckIn(form);
+      } else {
+        saveOffline(form);
+      }
+    } else if (!navigator.onLine && !form.classList.contains("sign-out")) {
+      event.preventDefault();
       offlineMessage();
     }
-  });
+  }, true);
 
   // Signing out: the patient's pages kept for offline use go, and whose they were (offline,
   // the sign-out cannot reach the server, and the patient is still signed in: they stay).
@@ -689,12 +721,10 @@
   }, true);
 
   window.addEventListener("online", requestSend);
-  // A boosted link swapped the page in: its check-in form, the notices still to show, and
-  // (just signed in) the pages to keep.
-  document.addEventListener("htmx:afterSettle", () => {
-    setUpCheckInForm();
-    noteWhoIsSignedIn().then(showNotices);
-    askToKeepOfflinePages();
+  // Back from a result shown in place (above): the page of that address, loaded afresh.
+  let shownInPlace = false;
+  window.addEventListener("popstate", () => {
+    if (shownInPlace) location.reload();
   });
 
   if ("serviceWorker" in navigator) {
@@ -709,6 +739,13 @@
       if (event.data === "outbox-sent") showNotices();
     });
     navigator.serviceWorker.register("/sw.js", {scope: "/"}).catch(() => {});
+    // A page whose navigation began before the worker was active (the first page after
+    // signing in, often) is not controlled by it: ask it to take this page too.
+    navigator.serviceWorker.ready.then((registration) => {
+      if (!navigator.serviceWorker.controller && registration.active) {
+        registration.active.postMessage("claim");
+      }
+    }).catch(() => {});
   }
 
   function start() {

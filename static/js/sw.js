@@ -16,7 +16,8 @@
  *   numbers and words (#clinic-contact, also put in IndexedDB).
  * - Never cached: clinic pages, sign-in links, anything but a plain GET.
  * - A new version takes over at once (skipWaiting + clients.claim) and drops
- *   the caches of the old one; the pages reload themselves (offline.js).
+ *   the caches of the old one; the pages reload themselves (offline.js). A page
+ *   whose navigation began before the worker was active asks to be taken ("claim").
  * - Background Sync ("aftercare-outbox") sends check-ins saved offline.
  */
 "use strict";
@@ -84,8 +85,6 @@ async function keep(cache, request, response) {
   // Kept although the site says no-store: that keeps the page out of the browser's and
   // proxies' caches; this cache is the offline path's own, emptied at sign-out.
   if (!response.ok || response.type !== "basic" || response.redirected) return false;
-  // A part of a page refreshed by htmx is not kept; a boosted link's whole page is.
-  if (request.headers.get("HX-Request") && !request.headers.get("HX-Boosted")) return false;
   await cache.put(request, response.clone());
   return true;
 }
@@ -167,6 +166,8 @@ self.addEventListener("sync", (event) => {
 self.addEventListener("message", (event) => {
   if (event.data === "send-outbox" && self.AftercareOutbox) {
     event.waitUntil(self.AftercareOutbox.sendQueued());
+  } else if (event.data === "claim") {
+    event.waitUntil(self.clients.claim());
   } else if (event.data === "keep-offline-pages") {
     event.waitUntil(keepOfflinePages().catch(() => {}));
   }

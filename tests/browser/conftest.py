@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,12 @@ def _playwright_turn(_playwright: _Playwright, monkeypatch: pytest.MonkeyPatch) 
 
 
 class Problems(list[str]):
-    """What went wrong loading pages in one browser context, whatever the test checked."""
+    """What went wrong loading pages in one browser context, whatever the test checked;
+    `allowed`: the addresses of requests a test makes fail on purpose."""
+
+    def __init__(self, allowed: list[re.Pattern[str]]) -> None:
+        super().__init__()
+        self.allowed = allowed
 
     def watch(self, context: BrowserContext) -> None:
         context.on("requestfailed", self._request_failed)
@@ -132,6 +138,16 @@ class Problems(list[str]):
         # Chromium fetches the app icon after each navigation; leaving the page at once
         # aborts that fetch, which is no fault of the page.
         if "ERR_ABORTED" in (request.failure or "") and "/static/icons/" in request.url:
+            return
+        # Leaving a page (the test goes on, or ends) cancels what it was still fetching: the
+        # outbox's sends (kept on the phone until answered) and a navigation overtaken by
+        # the next one. Cancelled, not failed.
+        if "ERR_ABORTED" in (request.failure or "") and request.resource_type in {
+            "fetch",
+            "document",
+        }:
+            return
+        if any(pattern.search(request.url) for pattern in self.allowed):
             return
         self.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
@@ -151,8 +167,15 @@ class Problems(list[str]):
 
 
 @pytest.fixture
+def failing_on_purpose() -> list[re.Pattern[str]]:
+    """Add the address of a request the test makes fail (page.route(…).abort()): its
+    failure is not a problem."""
+    return []
+
+
+@pytest.fixture
 def new_context(
-    browser: Browser, live_server: LiveServer
+    browser: Browser, live_server: LiveServer, failing_on_purpose: list[re.Pattern[str]]
 ) -> Iterator[Callable[..., BrowserContext]]:
     """Make a fresh phone-sized browser context (its own cookies) pointed at the live server.
 
@@ -165,7 +188,7 @@ def new_context(
     def make(**options: Any) -> BrowserContext:
         context = browser.new_context(**{**PHONE, "base_url": live_server.url, **options})
         context.set_default_timeout(5_000)
-        problems = Problems()
+        problems = Problems(failing_on_purpose)
         problems.watch(context)
         contexts.append((context, problems))
         return context

@@ -316,7 +316,7 @@ def test_a_new_patient_offline_at_once_can_say_something_feels_wrong(
     context = new_context(viewport=SMALL_PHONE)
     set_phone_clock(context, dt.datetime.now(dt.UTC))
     page = context.new_page()
-    sign_in(page, patient)  # home comes from htmx: the page was never opened as such
+    sign_in(page, patient)
     wait_until_kept(page, "/", RED_FLAGS_FIRST)
     context.set_offline(True)
 

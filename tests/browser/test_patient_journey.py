@@ -49,16 +49,27 @@ def answer_red_flags(page: Page, yes: frozenset[str] = frozenset()) -> None:
 def test_static_files_are_served(page: Page) -> None:
     with (
         page.expect_response(re.compile(r"/static/css/app\.css$")) as css,
-        page.expect_response(re.compile(r"/static/js/htmx-2\.0\.11\.min\.js$")) as js,
+        page.expect_response(re.compile(r"/static/js/offline\.js$")) as js,
     ):
         page.goto("/sign-in/")
     assert css.value.status == 200
     assert js.value.status == 200
-    # The stylesheet is applied (the page's wash), and htmx has started.
+    # The stylesheet is applied (the page's wash); a patient's page has no htmx.
     assert (
         page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
         == "rgb(243, 245, 248)"
     )
+    assert page.evaluate("typeof window.htmx") == "undefined"
+
+    # The clinic's pages have htmx and their own stylesheet.
+    with page.expect_response(re.compile(r"/static/css/clinic\.css$")) as clinic_css:
+        page.goto("/clinic/sign-in/")
+    assert clinic_css.value.status == 200
+    expect(page.locator("body[hx-boost]")).to_have_count(1)
+    for _ in range(50):
+        if page.evaluate("typeof window.htmx") == "object":
+            break
+        page.wait_for_timeout(100)
     assert page.evaluate("typeof window.htmx") == "object"
 
 
@@ -178,19 +189,26 @@ def test_a_check_in_works_without_javascript(
     assert CheckIn.objects.get().status == "on_track"
 
 
-def test_htmx_swaps_pages_in_place(page: Page, patient: Patient, treatment: Treatment) -> None:
+def test_the_check_in_is_sent_from_the_page_and_a_mistake_is_shown_in_place(
+    page: Page, patient: Patient, treatment: Treatment
+) -> None:
+    """offline.js sends the check-in itself (so that a send that fails is kept on the
+    phone); the server's answer takes the page's place, with its address."""
     sign_in(page, patient)
-    page.evaluate("window.stillTheSamePage = true")
     page.get_by_role("link", name="Check in for today").tap()
+    expect(page.get_by_role("heading", name=re.compile(r"^Today, day"))).to_be_visible()
+    page.evaluate("window.stillTheSamePage = true")
 
     # Nothing answered: the errors replace the form in place.
     with page.expect_request(re.compile(r"/check-in/$")) as sent:
         page.get_by_role("button", name="Send my check-in").tap()
     assert sent.value.method == "POST"
-    assert sent.value.headers.get("hx-request") == "true"
     expect(page.get_by_role("alert")).to_contain_text("Please check your answers")
     expect(page.get_by_role("group", name="Swelling", exact=True)).to_have_accessible_description(
         re.compile("swelling", re.IGNORECASE)
+    )
+    expect(page.get_by_role("group", name="Warning signs")).to_have_accessible_description(
+        re.compile("Tick each warning sign you have")
     )
     assert CheckIn.objects.count() == 0
 
@@ -198,10 +216,33 @@ def test_htmx_swaps_pages_in_place(page: Page, patient: Patient, treatment: Trea
     answer_red_flags(page)
     page.get_by_role("button", name="Send my check-in").tap()
     expect(page.get_by_role("heading", name="You're on track")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"/check-ins/[0-9a-f-]{36}/$"))
-    # Still the page the patient signed in on: no full page load since.
+    expect(page).to_have_url(RESULT_URL)
     assert page.evaluate("window.stillTheSamePage") is True
     assert CheckIn.objects.get().status == "on_track"
+    # Back: the check-in page again, loaded afresh.
+    page.go_back()
+    expect(page.get_by_role("heading", name=re.compile(r"^Today, day"))).to_be_visible()
+
+
+def test_a_check_in_whose_send_gets_no_answer_is_kept_on_the_phone(
+    page: Page,
+    patient: Patient,
+    treatment: Treatment,
+    failing_on_purpose: list[re.Pattern[str]],
+) -> None:
+    """Online by the phone's reckoning, but the request fails: the answers are kept, not
+    lost with a browser error page."""
+    sign_in(page, patient)
+    page.get_by_role("link", name="Check in for today").tap()
+    rate(page, ALL_NONE)
+    answer_red_flags(page)
+    failing_on_purpose.append(re.compile(r"/check-in/$"))
+    page.route(re.compile(r"/check-in/$"), lambda route: route.abort("connectionfailed"))
+    page.get_by_role("button", name="Send my check-in").tap()
+
+    expect(page.get_by_text("Saved on this phone")).to_have_count(2)  # heading and message
+    assert CheckIn.objects.count() == 0
+    page.unroute(re.compile(r"/check-in/$"))
 
 
 def in_a_small_phone(box: dict[str, float] | None) -> bool:

@@ -55,7 +55,7 @@ def test_a_link_signs_in_without_its_token_ever_in_a_url(
     posts = [r for r in sent if r.method == "POST"]
     assert [urlsplit(r.url).path for r in posts] == ["/l/"]
     assert token in (posts[0].post_data or "")
-    # Back from home: the page the link opened, without the token (htmx loads it afresh).
+    # Back from home: the page the link opened, without the token (loaded afresh: no-store).
     with page.expect_response(re.compile(r"/l/$")) as reloaded:
         page.go_back()
     assert reloaded.value.status == 200
