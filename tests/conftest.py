@@ -1,16 +1,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from pytest_django.fixtures import Settings as SettingsFixture
 
 from recovery.models import Clinic, Patient, Treatment, User
 from tests import factories
+from tests.helpers import TREATED_ON
 
-TREATED_ON = dt.date(2026, 11, 20)
+# Property tests in CI: a loaded machine (many workers on two cores) is slow, not wrong, so
+# neither a slow example nor slow data generation fails a test there; the number of
+# examples stays the same. HYPOTHESIS_PROFILE=ci selects it anywhere.
+hypothesis_settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "default")
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +42,14 @@ def django_db_modify_db_settings(
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_at_once(settings: pytest.FixtureRequest) -> None:
+def _tasks_run_at_once(settings: SettingsFixture) -> None:
     """Background tasks run as they are queued, so a test sees what the worker would do;
     a test of the queue itself sets django_tasks_db's backend again."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: pytest.FixtureRequest) -> None:
+def _fast_passwords(settings: SettingsFixture) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -87,6 +100,13 @@ def clinician(clinic: Clinic) -> User:
 @pytest.fixture
 def other_clinician(other_clinic: Clinic) -> User:
     return factories.create_clinician(clinic=other_clinic, email="nurse@harbour.example")
+
+
+@pytest.fixture
+def clinician_client(client: Client, clinician: User) -> Client:
+    """The test client, signed in as the clinic's nurse."""
+    client.force_login(clinician)
+    return client
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ def create_clinic(
     emergency_number: str = "911",
     hours: str = "Mon–Fri 9am–6pm",
     time_zone: str = "America/New_York",
+    alert_email: str = "",
 ) -> Clinic:
     return Clinic.objects.create(
         name=name,
@@ -30,6 +31,7 @@ def create_clinic(
         emergency_number=emergency_number,
         hours=hours,
         time_zone=time_zone,
+        alert_email=alert_email,
     )
 
 

@@ -6,50 +6,25 @@ The rules come from /work/shared/recovery-course.md, "What the clinic sees".
 
 from __future__ import annotations
 
-import datetime as dt
-import html
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
 from recovery import alerts, checkins, course
 from recovery.models import Alert, AuditEvent, CheckIn, Clinic, Patient, Treatment, Triage, User
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import at_local, day, local_moment, text_of
 
-NEW_YORK = ZoneInfo("America/New_York")
 SYMPTOMS = ("swelling", "redness", "bruising", "lumps", "pain", "itching")
 
 CaptureOnCommit = Callable[..., AbstractContextManager[object]]
-
-
-def day(n: int) -> dt.date:
-    return TREATED_ON + dt.timedelta(days=n)
-
-
-def moment(n: int, hour: int = 12, minute: int = 0) -> dt.datetime:
-    local = day(n)
-    return dt.datetime(local.year, local.month, local.day, hour, minute, tzinfo=NEW_YORK)
-
-
-def at_local(n: int, hour: int = 12, minute: int = 0) -> AbstractContextManager[object]:
-    """Pin the clock to day `n` of the diary at a wall-clock time in New York."""
-    return time_machine.travel(moment(n, hour, minute), tick=False)
-
-
-def text_of(response: HttpResponse) -> str:
-    """The page as a person reads it: tags removed, entities decoded, spaces collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
 
 
 def check_in_on(
@@ -86,16 +61,7 @@ def _on_day_5() -> Iterator[None]:
 
 @pytest.fixture
 def clinic(db: None) -> Clinic:
-    clinic = factories.create_clinic()
-    clinic.alert_email = "alerts@riverside.example"
-    clinic.save(update_fields=["alert_email"])
-    return clinic
-
-
-@pytest.fixture
-def clinic_client(client: Client, clinician: User) -> Client:
-    client.force_login(clinician)
-    return client
+    return factories.create_clinic(alert_email="alerts@riverside.example")
 
 
 def the_alert() -> Alert:
@@ -126,7 +92,7 @@ def resolve_directly(alert: Alert, by: User, n: int = 5, hour: int = 13) -> Aler
         by=by,
         outcome=Alert.Outcome.ADVISED_AT_HOME,
         note="Called; advised a cold compress.",
-        at=moment(n, hour),
+        at=local_moment(n, hour),
         ip_address=None,
     )
 
@@ -160,7 +126,7 @@ FORBIDDEN_IN_EMAIL = [
 
 
 def assert_no_health_details(message: mail.EmailMessage, patient: Patient) -> None:
-    parts = [message.subject, str(message.body)]
+    parts = [str(message.subject), str(message.body)]
     parts += [str(content) for content, _ in getattr(message, "alternatives", [])]
     everything = "\n".join(parts)
     # The link's random identifier may spell anything (a "1985", say): read the words around it.
@@ -187,7 +153,7 @@ def test_a_contact_clinic_check_in_opens_an_alert_and_emails_the_clinic_without_
         ["severe:swelling"],
         check_in,
     )
-    assert alert.opened_at == moment(4)
+    assert alert.opened_at == local_moment(4)
     assert alert.raised_at is None and alert.resolved_at is None
     treatment.refresh_from_db()
     assert treatment.open_alert == alert
@@ -208,8 +174,8 @@ def test_a_later_urgent_check_in_raises_the_alert_and_emails_again(
 
     alert = the_alert()
     assert alert.level == "urgent"
-    assert alert.opened_at == moment(4)
-    assert alert.raised_at == moment(5, 9)
+    assert alert.opened_at == local_moment(4)
+    assert alert.raised_at == local_moment(5, 9)
     assert alert.check_in == urgent
     assert alert.reasons == ["severe:swelling", "red_flag:vision"]
     treatment.refresh_from_db()
@@ -247,7 +213,7 @@ def test_something_feels_wrong_later_the_same_day_raises_the_alert(
     assert evening.swelling == 3  # the ratings left out keep the morning's
     assert evening.status == "urgent"
     alert = the_alert()
-    assert (alert.level, alert.raised_at) == ("urgent", moment(5, 19))
+    assert (alert.level, alert.raised_at) == ("urgent", local_moment(5, 19))
     assert len(mail.outbox) == 2
 
 
@@ -277,14 +243,18 @@ def test_only_one_open_alert_per_treatment(treatment: Treatment, second_patient:
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Alert.objects.create(
-            treatment=treatment, level="urgent", reasons=[], opened_at=moment(4, 13)
+            treatment=treatment, level="urgent", reasons=[], opened_at=local_moment(4, 13)
         )
 
     # Another treatment may have its own open alert, and a resolved one doesn't count.
     other = second_patient.treatments.get()
-    Alert.objects.create(treatment=other, level="urgent", reasons=[], opened_at=moment(4))
-    Alert.objects.filter(treatment=treatment).update(resolved_at=moment(4, 14), outcome="referred")
-    Alert.objects.create(treatment=treatment, level="urgent", reasons=[], opened_at=moment(4, 15))
+    Alert.objects.create(treatment=other, level="urgent", reasons=[], opened_at=local_moment(4))
+    Alert.objects.filter(treatment=treatment).update(
+        resolved_at=local_moment(4, 14), outcome="referred"
+    )
+    Alert.objects.create(
+        treatment=treatment, level="urgent", reasons=[], opened_at=local_moment(4, 15)
+    )
     assert Alert.objects.filter(resolved_at__isnull=True).count() == 2
 
 
@@ -300,10 +270,10 @@ def test_resolving_clears_the_open_alert_and_puts_the_treatment_back_in_its_plac
 
     resolved = resolve_directly(alert, clinician)
 
-    assert resolved.resolved_at == moment(5, 13)
+    assert resolved.resolved_at == local_moment(5, 13)
     assert (resolved.resolved_by, resolved.outcome) == (clinician, "advised_at_home")
     # Resolving unacknowledged counts as acknowledging it.
-    assert (resolved.acknowledged_by, resolved.acknowledged_at) == (clinician, moment(5, 13))
+    assert (resolved.acknowledged_by, resolved.acknowledged_at) == (clinician, local_moment(5, 13))
     treatment.refresh_from_db()
     assert treatment.open_alert is None
     # The latest check-in still said "contact clinic": watched, not on track.
@@ -339,7 +309,7 @@ def test_a_new_alert_level_check_in_after_resolution_opens_a_new_alert(
     assert Alert.objects.count() == 2
     second = Alert.objects.get(resolved_at__isnull=True)
     assert second.pk != first.pk
-    assert (second.level, second.opened_at) == ("contact_clinic", moment(4))
+    assert (second.level, second.opened_at) == ("contact_clinic", local_moment(4))
     first.refresh_from_db()
     assert first.outcome == "advised_at_home"
     treatment.refresh_from_db()
@@ -352,13 +322,24 @@ def test_the_domain_refuses_twice_and_an_empty_note(treatment: Treatment, clinic
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
     acknowledged = alerts.acknowledge_alert(
-        alert=alert, seen_version=alert.version, by=clinician, at=moment(5, 9), ip_address=None
+        alert=alert,
+        seen_version=alert.version,
+        by=clinician,
+        at=local_moment(5, 9),
+        ip_address=None,
     )
-    assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == (clinician, moment(5, 9))
+    assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == (
+        clinician,
+        local_moment(5, 9),
+    )
 
     with pytest.raises(alerts.AlertRefused, match="already acknowledged"):
         alerts.acknowledge_alert(
-            alert=alert, seen_version=alert.version, by=clinician, at=moment(5, 10), ip_address=None
+            alert=alert,
+            seen_version=alert.version,
+            by=clinician,
+            at=local_moment(5, 10),
+            ip_address=None,
         )
     with pytest.raises(alerts.AlertRefused, match="note"):
         alerts.resolve_alert(
@@ -367,7 +348,7 @@ def test_the_domain_refuses_twice_and_an_empty_note(treatment: Treatment, clinic
             by=clinician,
             outcome=Alert.Outcome.REFERRED,
             note="   ",
-            at=moment(5, 11),
+            at=local_moment(5, 11),
             ip_address=None,
         )
     resolve_directly(acknowledged, clinician)
@@ -375,10 +356,14 @@ def test_the_domain_refuses_twice_and_an_empty_note(treatment: Treatment, clinic
         resolve_directly(acknowledged, clinician, hour=14)
     with pytest.raises(alerts.AlertRefused, match="already resolved"):
         alerts.acknowledge_alert(
-            alert=alert, seen_version=alert.version, by=clinician, at=moment(5, 15), ip_address=None
+            alert=alert,
+            seen_version=alert.version,
+            by=clinician,
+            at=local_moment(5, 15),
+            ip_address=None,
         )
     alert.refresh_from_db()
-    assert (alert.acknowledged_at, alert.resolved_at) == (moment(5, 9), moment(5, 13))
+    assert (alert.acknowledged_at, alert.resolved_at) == (local_moment(5, 9), local_moment(5, 13))
 
 
 def test_the_domain_refuses_an_unknown_outcome(treatment: Treatment, clinician: User) -> None:
@@ -392,7 +377,7 @@ def test_the_domain_refuses_an_unknown_outcome(treatment: Treatment, clinician: 
             by=clinician,
             outcome="cured",  # type: ignore[arg-type]
             note="Done.",
-            at=moment(5, 11),
+            at=local_moment(5, 11),
             ip_address=None,
         )
     alert.refresh_from_db()
@@ -403,17 +388,19 @@ def test_the_domain_refuses_an_unknown_outcome(treatment: Treatment, clinician: 
 
 
 def test_im_calling_them_records_who_and_when(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    response = clinic_client.post(acknowledge_path(alert), shown(alert), REMOTE_ADDR="203.0.113.9")
+    response = clinician_client.post(
+        acknowledge_path(alert), shown(alert), REMOTE_ADDR="203.0.113.9"
+    )
 
     assert response.status_code == 302
     assert response["Location"] == patient_path(patient)
     alert.refresh_from_db()
-    assert (alert.acknowledged_by, alert.acknowledged_at) == (clinician, moment(5, 10))
+    assert (alert.acknowledged_by, alert.acknowledged_at) == (clinician, local_moment(5, 10))
     assert alert.resolved_at is None
     event = AuditEvent.objects.get(action="alert.acknowledged")
     assert (event.actor, event.patient, event.object_id, event.ip_address) == (
@@ -422,7 +409,7 @@ def test_im_calling_them_records_who_and_when(
         str(alert.public_id),
         "203.0.113.9",
     )
-    page = text_of(clinic_client.get(patient_path(patient)))
+    page = text_of(clinician_client.get(patient_path(patient)))
     assert "Acknowledged nurse@riverside.example is calling them, since Wed 25 Nov, 10:00 EST" in (
         page
     )
@@ -430,11 +417,11 @@ def test_im_calling_them_records_who_and_when(
 
 
 def test_acknowledging_twice_is_refused_and_says_who_is_calling(
-    clinic_client: Client, clinic: Clinic, treatment: Treatment, clinician: User
+    clinician_client: Client, clinic: Clinic, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
-    clinic_client.post(acknowledge_path(alert), shown(alert))
+    clinician_client.post(acknowledge_path(alert), shown(alert))
     colleague = factories.create_clinician(clinic=clinic, email="doctor@riverside.example")
     other = Client()
     other.force_login(colleague)
@@ -447,17 +434,17 @@ def test_acknowledging_twice_is_refused_and_says_who_is_calling(
     assert "This alert is already acknowledged." in said
     assert "nurse@riverside.example is calling them, since Wed 25 Nov, 10:00 EST" in said
     alert.refresh_from_db()
-    assert (alert.acknowledged_by, alert.acknowledged_at) == (clinician, moment(5, 10))
+    assert (alert.acknowledged_by, alert.acknowledged_at) == (clinician, local_moment(5, 10))
     assert AuditEvent.objects.filter(action="alert.acknowledged").count() == 1
 
 
 def test_acknowledging_with_htmx_swaps_only_the_alert_panel(
-    clinic_client: Client, treatment: Treatment
+    clinician_client: Client, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    response = clinic_client.post(
+    response = clinician_client.post(
         acknowledge_path(alert),
         shown(alert),
         headers={"HX-Request": "true", "HX-Target": f"alert-{alert.public_id}"},
@@ -473,7 +460,7 @@ def test_acknowledging_with_htmx_swaps_only_the_alert_panel(
     assert f'action="{resolve_path(alert)}"' in page
     assert f'<h3 id="alert-{alert.public_id}-heading">' in page  # as on the patient's page
 
-    again = clinic_client.post(
+    again = clinician_client.post(
         acknowledge_path(alert),
         shown(
             alert, heading_level="2"
@@ -487,12 +474,12 @@ def test_acknowledging_with_htmx_swaps_only_the_alert_panel(
 
 
 def test_a_boosted_acknowledge_gets_the_whole_page(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    response = clinic_client.post(
+    response = clinician_client.post(
         acknowledge_path(alert), shown(alert), headers={"HX-Request": "true", "HX-Boosted": "true"}
     )
 
@@ -500,22 +487,22 @@ def test_a_boosted_acknowledge_gets_the_whole_page(
     assert response["Location"] == patient_path(patient)
 
 
-def test_acknowledge_is_post_only(clinic_client: Client, treatment: Treatment) -> None:
+def test_acknowledge_is_post_only(clinician_client: Client, treatment: Treatment) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    assert clinic_client.get(acknowledge_path(alert)).status_code == 405
+    assert clinician_client.get(acknowledge_path(alert)).status_code == 405
     alert.refresh_from_db()
     assert alert.acknowledged_at is None
 
 
 def test_the_resolve_page_shows_the_alert_and_the_outcomes(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    response = clinic_client.get(resolve_path(alert))
+    response = clinician_client.get(resolve_path(alert))
 
     assert response.status_code == 200
     said, page = text_of(response), response.content.decode()
@@ -535,11 +522,15 @@ def test_the_resolve_page_shows_the_alert_and_the_outcomes(
 
 
 def test_acknowledge_then_resolve_records_who_and_when_and_shows_it(
-    clinic_client: Client, clinic: Clinic, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client,
+    clinic: Clinic,
+    patient: Patient,
+    treatment: Treatment,
+    clinician: User,
 ) -> None:
     check_in_on(treatment, 2, flags=["severe_pain"])
     alert = the_alert()
-    clinic_client.post(acknowledge_path(alert), shown(alert))
+    clinician_client.post(acknowledge_path(alert), shown(alert))
     colleague = factories.create_clinician(clinic=clinic, email="doctor@riverside.example")
     doctor = Client()
     doctor.force_login(colleague)
@@ -558,8 +549,8 @@ def test_acknowledge_then_resolve_records_who_and_when_and_shows_it(
     assert response.status_code == 302
     assert response["Location"] == patient_path(patient)
     alert.refresh_from_db()
-    assert (alert.acknowledged_by, alert.acknowledged_at) == (clinician, moment(5, 10))
-    assert (alert.resolved_by, alert.resolved_at) == (colleague, moment(5, 16, 30))
+    assert (alert.acknowledged_by, alert.acknowledged_at) == (clinician, local_moment(5, 10))
+    assert (alert.resolved_by, alert.resolved_at) == (colleague, local_moment(5, 16, 30))
     assert alert.outcome == "seen_in_clinic"
     assert alert.outcome_note == "Seen at 4pm; no sign of a blocked vessel."
     event = AuditEvent.objects.get(action="alert.resolved")
@@ -591,12 +582,12 @@ def test_acknowledge_then_resolve_records_who_and_when_and_shows_it(
     ids=["no outcome", "unknown outcome", "no note", "blank note", "note too long"],
 )
 def test_bad_resolve_input_is_shown_again_and_nothing_is_saved(
-    clinic_client: Client, treatment: Treatment, data: dict[str, str], error: str
+    clinician_client: Client, treatment: Treatment, data: dict[str, str], error: str
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
 
-    response = clinic_client.post(resolve_path(alert), shown(alert, **data))
+    response = clinician_client.post(resolve_path(alert), shown(alert, **data))
 
     assert response.status_code == 422
     said = text_of(response)
@@ -613,30 +604,30 @@ def test_bad_resolve_input_is_shown_again_and_nothing_is_saved(
 
 
 def test_resolving_twice_is_refused(
-    clinic_client: Client, treatment: Treatment, clinician: User
+    clinician_client: Client, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 4, swelling=3)
     alert = the_alert()
     data = shown(alert, outcome="could_not_reach", note="No answer; left a message.")
-    assert clinic_client.post(resolve_path(alert), data).status_code == 302
+    assert clinician_client.post(resolve_path(alert), data).status_code == 302
 
     with at_local(5, 11):
-        again = clinic_client.post(
+        again = clinician_client.post(
             resolve_path(alert), shown(alert, outcome="referred", note="Again")
         )
 
     assert again.status_code == 400
     assert "This alert is already resolved." in text_of(again)
     alert.refresh_from_db()
-    assert (alert.outcome, alert.resolved_at) == ("could_not_reach", moment(5, 10))
+    assert (alert.outcome, alert.resolved_at) == ("could_not_reach", local_moment(5, 10))
     assert AuditEvent.objects.filter(action="alert.resolved").count() == 1
     # Opening the resolve page of a resolved alert shows how it ended, without the form.
-    page = clinic_client.get(resolve_path(alert))
+    page = clinician_client.get(resolve_path(alert))
     assert page.status_code == 200
     assert "Could not reach" in text_of(page)
     assert 'name="outcome"' not in page.content.decode()
     # Acknowledging it now is refused too.
-    assert clinic_client.post(acknowledge_path(alert), shown(alert)).status_code == 400
+    assert clinician_client.post(acknowledge_path(alert), shown(alert)).status_code == 400
 
 
 # Who may act on an alert -------------------------------------------------------------------
@@ -670,9 +661,9 @@ def test_patients_cannot_act_on_alerts(patient_client: Client, treatment: Treatm
     assert (alert.acknowledged_at, alert.resolved_at) == (None, None)
 
 
-def test_an_unknown_alert_is_not_found(clinic_client: Client) -> None:
-    assert clinic_client.post(f"/clinic/alerts/{uuid.uuid4()}/acknowledge/").status_code == 404
-    assert clinic_client.get(f"/clinic/alerts/{uuid.uuid4()}/resolve/").status_code == 404
+def test_an_unknown_alert_is_not_found(clinician_client: Client) -> None:
+    assert clinician_client.post(f"/clinic/alerts/{uuid.uuid4()}/acknowledge/").status_code == 404
+    assert clinician_client.get(f"/clinic/alerts/{uuid.uuid4()}/resolve/").status_code == 404
 
 
 def test_the_alert_actions_need_csrf(treatment: Treatment, clinician: User) -> None:

@@ -7,7 +7,7 @@ Another patient's or another clinic's record is a 404 — never a 200, never a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pytest
@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from recovery.models import Alert, CheckIn, Clinic, Clinician, Patient, Treatment, User
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import TREATED_ON
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ ADMINS_RECORD = {**CLINICS_RECORD, "clinician": 403, "other_clinician": 403}
 class Walk:
     path: Callable[[World], str]
     method: str
-    expected: dict[str, int | str]
+    expected: Mapping[str, object]
     data: Callable[[World], dict[str, str]] | None = None
 
 

@@ -13,10 +13,9 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import pytest
-import time_machine
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
@@ -24,9 +23,8 @@ from django.test.utils import CaptureQueriesContext
 
 from recovery.models import AuditEvent, CheckIn, CheckInRevision, Clinic, Patient, Treatment
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import NEW_YORK, TREATED_ON, at_local, day, html_of, text_of
 
-NEW_YORK = ZoneInfo("America/New_York")
 TODAY = TREATED_ON + dt.timedelta(days=5)  # Wednesday 25 November 2026, day 5
 YESTERDAY = TODAY - dt.timedelta(days=1)
 
@@ -62,21 +60,9 @@ RED_FLAGS = {
     ),
     "allergy": "Hives, swelling of the lips, tongue or throat, or trouble breathing?",
 }
-NO_RATINGS: dict[str, int | str | None] = dict.fromkeys(SYMPTOMS)
+NO_RATINGS: dict[str, Any] = dict.fromkeys(SYMPTOMS)  # Any: unpacked beside other keywords
 CLINIC_CALL = 'href="tel:+15550102000"'
 AFTER_HOURS_CALL = 'href="tel:+15550102999"'
-
-
-def day(n: int) -> dt.date:
-    return TREATED_ON + dt.timedelta(days=n)
-
-
-def at_local(
-    local_date: dt.date, hour: int = 12, minute: int = 0, tz: ZoneInfo = NEW_YORK
-) -> AbstractContextManager[object]:
-    """Pin the clock to a wall-clock time in the patient's time zone."""
-    moment = dt.datetime(local_date.year, local_date.month, local_date.day, hour, minute, tzinfo=tz)
-    return time_machine.travel(moment, tick=False)
 
 
 @pytest.fixture(autouse=True)
@@ -105,15 +91,6 @@ def form_data(
     for flag in RED_FLAGS:
         data[flag] = "yes" if flag in flags else "no"
     return data
-
-
-def html_of(response: HttpResponse) -> str:
-    return response.content.decode()
-
-
-def text_of(response: HttpResponse) -> str:
-    """The page as a person reads it: tags removed, entities decoded, spaces collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_of(response))).split())
 
 
 def result_path(check_in: CheckIn) -> str:
@@ -267,8 +244,8 @@ def test_a_check_in_is_saved_with_the_status_and_reasons_of_the_course(
     patient: Patient,
     treatment: Treatment,
     on_day: int,
-    previous: dict[str, int] | None,
-    ratings: dict[str, int],
+    previous: dict[str, Any] | None,
+    ratings: dict[str, Any],
     flags: tuple[str, ...],
     status: str,
     reasons: list[str],

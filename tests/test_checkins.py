@@ -20,13 +20,9 @@ from recovery.models import (
     WarningSignReport,
 )
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import day
 
 pytestmark = pytest.mark.django_db
-
-
-def day(n: int) -> dt.date:
-    return TREATED_ON + dt.timedelta(days=n)
 
 
 def answers(red_flags: frozenset[str] = frozenset(), **ratings: int | None) -> course.Answers:

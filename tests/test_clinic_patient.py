@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -11,10 +10,9 @@ from contextlib import AbstractContextManager
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import connection
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -36,38 +34,14 @@ from recovery.models import (
 from recovery.templatetags.clinic_times import zoned
 from recovery.views.clinic.patients import day_text, time_text
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import TREATED_ON, at_local, day, html_of, text_of
 
-NEW_YORK = ZoneInfo("America/New_York")
 SYMPTOMS = ("swelling", "redness", "bruising", "lumps", "pain", "itching")
 RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "allergy")
 TODAY = TREATED_ON + dt.timedelta(days=5)  # Wednesday 25 November 2026, day 5
 
 
-def day(n: int) -> dt.date:
-    return TREATED_ON + dt.timedelta(days=n)
-
-
-def at_local(
-    local_date: dt.date, hour: int = 12, minute: int = 0
-) -> AbstractContextManager[object]:
-    """Pin the clock to a wall-clock time in the patient's time zone (New York)."""
-    moment = dt.datetime(
-        local_date.year, local_date.month, local_date.day, hour, minute, tzinfo=NEW_YORK
-    )
-    return time_machine.travel(moment, tick=False)
-
-
-def html_of(response: HttpResponse) -> str:
-    return response.content.decode()
-
-
-def text_of(response: HttpResponse) -> str:
-    """The page as a person reads it: tags removed, entities decoded, spaces collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_of(response))).split())
-
-
-def section(response: HttpResponse, heading: str) -> str:
+def section(response: HttpResponseBase, heading: str) -> str:
     """The words of the page from `heading` up to the next heading of the same or higher rank."""
     said = text_of(response)
     start = said.index(heading)
@@ -133,16 +107,7 @@ def _on_day_5() -> Iterator[None]:
 
 @pytest.fixture
 def clinic(db: None) -> Clinic:
-    clinic = factories.create_clinic()
-    clinic.alert_email = "alerts@riverside.example"
-    clinic.save(update_fields=["alert_email"])
-    return clinic
-
-
-@pytest.fixture
-def clinic_client(client: Client, clinician: User) -> Client:
-    client.force_login(clinician)
-    return client
+    return factories.create_clinic(alert_email="alerts@riverside.example")
 
 
 def page_path(patient: Patient) -> str:
@@ -157,12 +122,12 @@ def check_in_path(patient: Patient) -> str:
 
 
 def test_the_page_shows_the_contact_details(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     patient.mobile = "+1 (555) 010-7777"
     patient.save(update_fields=["mobile"])
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     assert response.status_code == 200
     said = text_of(response)
@@ -179,7 +144,7 @@ def test_the_page_shows_the_contact_details(
 
 
 def test_the_page_lists_the_treatments_newest_first_with_their_screening(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     Screening.objects.create(
         treatment=treatment,
@@ -194,7 +159,7 @@ def test_the_page_lists_the_treatments_newest_first_with_their_screening(
     later.areas, later.notes, later.lot_number = "Left cheek", "Touch-up of two scars", "LOT-7"
     later.save(update_fields=["areas", "notes", "lot_number"])
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     treatments = section(response, "Treatments")
     assert treatments.index("Bellafill, 25 Nov 2026 (current)") < treatments.index(
@@ -212,13 +177,13 @@ def test_the_page_lists_the_treatments_newest_first_with_their_screening(
 
 
 def test_the_page_charts_each_symptom_against_the_expected_course(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 1, swelling=2, bruising=1)
     check_in_on(treatment, 2, swelling=1)
     check_in_on(treatment, 4, swelling=1)
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     page = html_of(response)
     assert page.count('<figure class="chart">') == 6
@@ -242,12 +207,12 @@ def test_the_page_charts_each_symptom_against_the_expected_course(
 
 
 def test_the_check_in_history_shows_each_day_in_words(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 1, swelling=2, bruising=1, note="A bit tender")
     check_in_on(treatment, 4, swelling=3, flags=["infection"], note="Feels hot")
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     history = section(response, "Check-ins Day Date")
     assert (
@@ -263,14 +228,14 @@ def test_the_check_in_history_shows_each_day_in_words(
 
 
 def test_red_flags_and_notes_are_listed_by_day(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 1, note="A bit tender")
     check_in_on(treatment, 3, flags=["vision"])
     check_in_on(treatment, 4, flags=["allergy"], note="Lips swollen")
     check_in_on(treatment, 4, hour=18, note="Better now")
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     said = text_of(response)
     flags = said[said.index("Warning signs by day") : said.index("Notes by day")]
@@ -286,14 +251,14 @@ def test_red_flags_and_notes_are_listed_by_day(
 
 
 def test_each_edit_of_a_check_in_shows_what_changed_and_when(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 4, swelling=1)
     check_in_on(treatment, 5, hour=8, swelling=1)
     check_in_on(treatment, 5, hour=9, minute=30, swelling=2, note="Worse after lunch")
     check_in_on(treatment, 5, hour=9, minute=45, swelling=2, flags=["severe_pain"], by=clinician)
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     history = section(response, "Check-ins Day Date")
     assert "Changed 2 times on day 5" in history
@@ -311,11 +276,11 @@ def test_each_edit_of_a_check_in_shows_what_changed_and_when(
 
 
 def test_the_open_alert_comes_first_with_its_actions(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 4, hour=11, swelling=3)
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     said, page = text_of(response), html_of(response)
     alert = Alert.objects.get()
@@ -332,27 +297,29 @@ def test_the_open_alert_comes_first_with_its_actions(
     assert "Bellafill, day 5 of 30 · Contact clinic" in said
 
 
-def test_no_alert_no_panel(clinic_client: Client, patient: Patient, treatment: Treatment) -> None:
+def test_no_alert_no_panel(
+    clinician_client: Client, patient: Patient, treatment: Treatment
+) -> None:
     check_in_on(treatment, 4, swelling=1)
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     assert "Open alert" not in text_of(response)
     assert "Alert history No alerts." in text_of(response)
 
 
 def test_the_alert_history_shows_outcomes(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 2, swelling=3)
     alert = Alert.objects.get()
     with at_local(day(2), 13):
-        response = clinic_client.post(
+        response = clinician_client.post(
             f"/clinic/alerts/{alert.public_id}/acknowledge/", {"version": "1"}
         )
         assert response.status_code == 302
     with at_local(day(2), 13, 20):
-        response = clinic_client.post(
+        response = clinician_client.post(
             f"/clinic/alerts/{alert.public_id}/resolve/",
             {
                 "outcome": "advised_at_home",
@@ -362,7 +329,7 @@ def test_the_alert_history_shows_outcomes(
         )
         assert response.status_code == 302
 
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
 
     history = section(response, "Alert history")
     assert (
@@ -375,12 +342,12 @@ def test_the_alert_history_shows_outcomes(
 
 
 def test_viewing_the_page_is_audited_once(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 4, swelling=1)
     before = AuditEvent.objects.count()
 
-    clinic_client.get(page_path(patient), REMOTE_ADDR="203.0.113.9")
+    clinician_client.get(page_path(patient), REMOTE_ADDR="203.0.113.9")
 
     assert AuditEvent.objects.count() == before + 1
     event = AuditEvent.objects.latest("at", "pk")
@@ -393,8 +360,8 @@ def test_viewing_the_page_is_audited_once(
     )
 
 
-def test_a_patient_without_a_treatment_yet(clinic_client: Client, patient: Patient) -> None:
-    response = clinic_client.get(page_path(patient))
+def test_a_patient_without_a_treatment_yet(clinician_client: Client, patient: Patient) -> None:
+    response = clinician_client.get(page_path(patient))
 
     assert response.status_code == 200
     said = text_of(response)
@@ -404,7 +371,7 @@ def test_a_patient_without_a_treatment_yet(clinic_client: Client, patient: Patie
 
 
 def test_the_page_costs_the_same_queries_however_long_the_history(
-    clinic_client: Client,
+    clinician_client: Client,
     patient: Patient,
     treatment: Treatment,
     clinician: User,
@@ -418,7 +385,7 @@ def test_the_page_costs_the_same_queries_however_long_the_history(
 
     def queries_on(n: int, check_ins: int) -> int:
         with at_local(day(n), 14), CaptureQueriesContext(connection) as queries:
-            response = clinic_client.get(page_path(patient))
+            response = clinician_client.get(page_path(patient))
         assert response.status_code == 200
         assert text_of(response).count("Changed 1 time") == check_ins
         return len(queries)
@@ -427,7 +394,7 @@ def test_the_page_costs_the_same_queries_however_long_the_history(
     check_in_on(treatment, 2, hour=11, swelling=3)  # an open alert, acknowledged
     Alert.objects.update(acknowledged_by=clinician, acknowledged_at=timezone.now())
     with at_local(day(2), 14), django_assert_max_num_queries(14):
-        clinic_client.get(page_path(patient))
+        clinician_client.get(page_path(patient))
     with_3 = queries_on(2, 2)
 
     fill(range(3, 30))
@@ -461,8 +428,8 @@ def test_a_patient_cannot_open_the_clinic_pages(
     assert not CheckIn.objects.exists()
 
 
-def test_an_unknown_patient_is_not_found(clinic_client: Client) -> None:
-    assert clinic_client.get(f"/clinic/patients/{uuid.uuid4()}/").status_code == 404
+def test_an_unknown_patient_is_not_found(clinician_client: Client) -> None:
+    assert clinician_client.get(f"/clinic/patients/{uuid.uuid4()}/").status_code == 404
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client: Client, patient: Patient) -> None:
@@ -472,17 +439,17 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: Client, patient: Patien
     assert "sign-in" in response["Location"]
 
 
-def test_the_page_is_get_only(clinic_client: Client, patient: Patient) -> None:
-    assert clinic_client.post(page_path(patient)).status_code == 405
+def test_the_page_is_get_only(clinician_client: Client, patient: Patient) -> None:
+    assert clinician_client.post(page_path(patient)).status_code == 405
 
 
 # A check-in taken by phone -----------------------------------------------------------------
 
 
 def test_the_check_in_form_asks_the_same_questions(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
-    response = clinic_client.get(check_in_path(patient))
+    response = clinician_client.get(check_in_path(patient))
 
     assert response.status_code == 200
     page, said = html_of(response), text_of(response)
@@ -500,9 +467,9 @@ def test_the_check_in_form_asks_the_same_questions(
 
 
 def test_a_check_in_by_phone_is_saved_as_entered_by_the_clinician(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
-    response = clinic_client.post(
+    response = clinician_client.post(
         check_in_path(patient),
         form_data(swelling=1, note="Called her: swelling going down"),
         REMOTE_ADDR="203.0.113.9",
@@ -524,34 +491,34 @@ def test_a_check_in_by_phone_is_saved_as_entered_by_the_clinician(
     treatment.refresh_from_db()
     assert treatment.latest_check_in == saved
 
-    page = clinic_client.get(page_path(patient))
+    page = clinician_client.get(page_path(patient))
     assert "The check-in for Wednesday 25 November is saved." in text_of(page)
     assert "Entered by clinic (nurse@riverside.example)" in section(page, "Check-ins Day Date")
     assert "Day 5, Wed 25 Nov (entered by clinic): Called her" in text_of(page)
 
 
 def test_a_check_in_by_phone_can_fill_in_a_missed_yesterday(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
-    response = clinic_client.get(check_in_path(patient) + "?date=2026-11-24")
+    response = clinician_client.get(check_in_path(patient) + "?date=2026-11-24")
     assert response.status_code == 200
     assert "yesterday, day 4" in text_of(response)
 
-    response = clinic_client.post(check_in_path(patient), form_data(day(4), redness=1))
+    response = clinician_client.post(check_in_path(patient), form_data(day(4), redness=1))
 
     assert response.status_code == 302
     assert CheckIn.objects.get().local_date == day(4)
 
 
 def test_a_check_in_by_phone_that_needs_the_clinic_opens_an_alert(
-    clinic_client: Client,
+    clinician_client: Client,
     patient: Patient,
     treatment: Treatment,
     clinician: User,
     django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[object]],
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        response = clinic_client.post(check_in_path(patient), form_data(flags=["vision"]))
+        response = clinician_client.post(check_in_path(patient), form_data(flags=["vision"]))
 
     assert response.status_code == 302
     alert = Alert.objects.get()
@@ -563,17 +530,17 @@ def test_a_check_in_by_phone_that_needs_the_clinic_opens_an_alert(
 
 
 def test_a_check_in_by_phone_replaces_todays_and_keeps_the_patients_version(
-    clinic_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     check_in_on(treatment, 5, hour=8, swelling=1, note="From the app")
 
-    response = clinic_client.get(check_in_path(patient))
+    response = clinician_client.get(check_in_path(patient))
     assert response.status_code == 200
     assert re.search(r'name="swelling" value="1"\s+checked', html_of(response))
     assert "From the app" in html_of(response)
     assert AuditEvent.objects.filter(action="check_in.viewed", actor=clinician).count() == 1
 
-    response = clinic_client.post(
+    response = clinician_client.post(
         check_in_path(patient), form_data(swelling=2, note="By phone", version=1)
     )
 
@@ -586,11 +553,11 @@ def test_a_check_in_by_phone_replaces_todays_and_keeps_the_patients_version(
 
 
 def test_a_replayed_submission_saves_once(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     key = uuid.uuid4()
     for _ in range(2):
-        response = clinic_client.post(check_in_path(patient), form_data(swelling=1, key=key))
+        response = clinician_client.post(check_in_path(patient), form_data(swelling=1, key=key))
         assert response.status_code == 302
 
     assert CheckIn.objects.count() == 1
@@ -607,30 +574,30 @@ def test_a_replayed_submission_saves_once(
     ],
 )
 def test_a_check_in_by_phone_for_another_day_is_refused(
-    clinic_client: Client,
+    clinician_client: Client,
     patient: Patient,
     treatment: Treatment,
     local_date: dt.date,
     message: str,
 ) -> None:
-    response = clinic_client.post(check_in_path(patient), form_data(local_date, swelling=1))
+    response = clinician_client.post(check_in_path(patient), form_data(local_date, swelling=1))
 
     assert response.status_code == 400
     assert message in text_of(response)
     assert not CheckIn.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="check_in.").exists()
 
-    response = clinic_client.get(check_in_path(patient) + f"?date={local_date.isoformat()}")
+    response = clinician_client.get(check_in_path(patient) + f"?date={local_date.isoformat()}")
     assert response.status_code == 400
     assert message in text_of(response)
 
 
 def test_yesterday_already_saved_is_refused(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 4, swelling=1)
 
-    response = clinic_client.post(check_in_path(patient), form_data(day(4), swelling=2))
+    response = clinician_client.post(check_in_path(patient), form_data(day(4), swelling=2))
 
     assert response.status_code == 400
     assert "Yesterday's check-in is already saved" in text_of(response)
@@ -638,20 +605,20 @@ def test_yesterday_already_saved_is_refused(
     assert not CheckInRevision.objects.exists()
 
 
-def test_a_date_that_is_not_a_date_is_refused(clinic_client: Client, patient: Patient) -> None:
+def test_a_date_that_is_not_a_date_is_refused(clinician_client: Client, patient: Patient) -> None:
     factories.create_treatment(patient=patient, treated_on=TREATED_ON)
 
-    response = clinic_client.get(check_in_path(patient) + "?date=yesterday")
+    response = clinician_client.get(check_in_path(patient) + "?date=yesterday")
 
     assert response.status_code == 400
     assert "That is not a date." in text_of(response)
 
 
 def test_no_check_in_before_a_treatment_is_recorded(
-    clinic_client: Client, patient: Patient
+    clinician_client: Client, patient: Patient
 ) -> None:
-    assert clinic_client.get(check_in_path(patient)).status_code == 400
-    response = clinic_client.post(check_in_path(patient), form_data())
+    assert clinician_client.get(check_in_path(patient)).status_code == 400
+    response = clinician_client.post(check_in_path(patient), form_data())
     assert response.status_code == 400
     assert "No treatment is recorded for this patient yet." in text_of(response)
     assert not CheckIn.objects.exists()
@@ -679,7 +646,7 @@ def test_no_check_in_before_a_treatment_is_recorded(
     ],
 )
 def test_bad_answers_are_shown_again_and_nothing_is_saved(
-    clinic_client: Client, patient: Patient, treatment: Treatment, bad: dict[str, str | None]
+    clinician_client: Client, patient: Patient, treatment: Treatment, bad: dict[str, str | None]
 ) -> None:
     data = form_data()
     for name, value in bad.items():
@@ -688,7 +655,7 @@ def test_bad_answers_are_shown_again_and_nothing_is_saved(
         else:
             data[name] = value
 
-    response = clinic_client.post(check_in_path(patient), data)
+    response = clinician_client.post(check_in_path(patient), data)
 
     assert response.status_code == 422
     assert "Please check the answers" in text_of(response)
@@ -708,12 +675,12 @@ def test_the_check_in_page_needs_csrf(
 
 
 def test_the_page_shows_a_missed_check_in_before_the_sweep_has_run(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     check_in_on(treatment, 1, swelling=1)
 
     with at_local(day(5), 9):  # nothing on days 2 to 4; the stored place is still "on track"
-        response = clinic_client.get(page_path(patient))
+        response = clinician_client.get(page_path(patient))
 
     treatment.refresh_from_db()
     assert treatment.triage == Triage.ON_TRACK
@@ -746,23 +713,23 @@ def test_the_timeline_writes_dates_and_times_as_the_template_filters_do(zone: st
 
 
 def test_a_time_in_the_hour_that_comes_twice_says_which(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     """New York's clocks went back at 2:00 on 1 November 2026: 1:30 came first in EDT,
     then again an hour later in EST. The date filter's "T" names neither."""
     check_in_on(treatment, 4, hour=11, swelling=3)
     Alert.objects.update(opened_at=dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC))
 
-    said = text_of(clinic_client.get(page_path(patient)))
+    said = text_of(clinician_client.get(page_path(patient)))
 
     assert "Opened Sun 1 Nov, 01:30 EST" in said
     assert "Opened 1 Nov, 01:30 EST" in said  # the alert history
     Alert.objects.update(opened_at=dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC))
-    assert "Opened Sun 1 Nov, 01:30 EDT" in text_of(clinic_client.get(page_path(patient)))
+    assert "Opened Sun 1 Nov, 01:30 EDT" in text_of(clinician_client.get(page_path(patient)))
 
 
 def test_an_alert_panel_says_first_how_to_reach_the_patient_and_what_they_wrote(
-    clinic_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
     """Issue 11: the mobile number and the patient's note were far down the timeline."""
     patient.mobile = "+1 (555) 010-7777"
@@ -779,7 +746,7 @@ def test_an_alert_panel_says_first_how_to_reach_the_patient_and_what_they_wrote(
             today=day(4),
             at=timezone.now(),
         )
-    response = clinic_client.get(page_path(patient))
+    response = clinician_client.get(page_path(patient))
     page = html_of(response)
     panel = page[page.index('class="alert-panel') : page.index("</article>")]
     assert 'href="tel:+15550107777"' in panel

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from recovery.clinicians import give_admin_access
 from recovery.models import AuditEvent, Clinic, Patient, User
 from recovery.views.clinic.auth import PENDING_SECRET
+from tests.helpers import text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -62,12 +62,6 @@ def two_factor_clinic(clinic: Clinic) -> Clinic:
 def device(clinician: User) -> TOTPDevice:
     """The clinician's authenticator app, set up earlier."""
     return TOTPDevice.objects.create(user=clinician, name="Phone", confirmed=True)
-
-
-def text_of(response: Any) -> str:
-    """The page as a person reads it: tags removed, entities decoded, spaces collapsed."""
-    content = response.content.decode()
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", content)).split())
 
 
 def sign_in(client: Client, email: str = EMAIL, password: str = PASSWORD, **extra: str) -> Any:

@@ -33,11 +33,12 @@ from recovery.models import (
     LoginLink,
     Patient,
     Treatment,
+    Triage,
     TriageCounts,
     User,
 )
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import TREATED_ON
 from tests.test_check_in_views import form_data
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -228,7 +229,7 @@ def test_a_resolve_from_a_page_shown_before_the_alert_was_raised_is_refused(
     assert (alert.level, alert.resolved_at) == ("urgent", None)
     assert alert.reasons == ["severe:pain", "red_flag:vision"]
     treatment.refresh_from_db()
-    assert treatment.triage == triage.Triage.URGENT
+    assert treatment.triage == Triage.URGENT
     consistent(treatment)
 
 
@@ -370,7 +371,7 @@ def test_the_sweep_and_a_check_in_at_once_keep_the_check_in(
         assert treatment.latest_check_in is not None
         assert treatment.latest_check_in.local_date == later
         assert treatment.triage == triage.place_of(treatment, now=at).triage
-        assert treatment.triage != triage.Triage.MISSED_CHECK_IN
+        assert treatment.triage != Triage.MISSED_CHECK_IN
 
 
 def test_one_enrollment_sent_twice_at_once_makes_one_patient(clinician: User) -> None:

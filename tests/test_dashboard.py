@@ -12,12 +12,12 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.db import connection
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -25,8 +25,8 @@ from django.utils import timezone
 from recovery import alerts, checkins, course
 from recovery.models import AuditEvent, Clinic, Patient, Treatment, Triage, TriageCounts, User
 from tests import factories
+from tests.helpers import NEW_YORK, html_of
 
-NEW_YORK = ZoneInfo("America/New_York")
 TODAY = dt.date(2026, 12, 1)  # a Tuesday; 10:00 in New York is 15:00 UTC
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=NEW_YORK)
 URL = "/clinic/"
@@ -62,17 +62,7 @@ def _server_in_utc(settings: Any) -> None:
     settings.TIME_ZONE = "UTC"
 
 
-@pytest.fixture
-def clinic_client(client: Client, clinician: User) -> Client:
-    client.force_login(clinician)
-    return client
-
-
 # Reading the page --------------------------------------------------------------------------
-
-
-def html_of(response: HttpResponse) -> str:
-    return response.content.decode()
 
 
 INLINE_TAG = re.compile(r"</?(?:a|abbr|time|span|strong)\b[^>]*>")
@@ -96,7 +86,8 @@ def heard(fragment: str) -> str:
     return words(ARIA_HIDDEN.sub("", fragment))
 
 
-def text_of(response: HttpResponse) -> str:
+def page_words(response: HttpResponseBase) -> str:
+    """The page as a person reads it, inline tags joined to their words (`words`)."""
     return words(html_of(response))
 
 
@@ -105,7 +96,7 @@ CELL = re.compile(r"<(th|td)\b[^>]*>(.*?)</\1>", re.DOTALL)
 COLUMNS = ("patient", "triage", "day", "ratings", "last_check_in", "alert")
 
 
-def rows_of(response: HttpResponse) -> list[dict[str, str]]:
+def rows_of(response: HttpResponseBase) -> list[dict[str, str]]:
     """The table's rows, each a column → text mapping (plus the level slug of its class)."""
     rows = []
     for level, row in ROW.findall(html_of(response)):
@@ -122,11 +113,11 @@ def rows_of(response: HttpResponse) -> list[dict[str, str]]:
     return rows
 
 
-def names_of(response: HttpResponse) -> list[str]:
+def names_of(response: HttpResponseBase) -> list[str]:
     return [row["patient"] for row in rows_of(response)]
 
 
-def counts_of(response: HttpResponse) -> dict[str, int]:
+def counts_of(response: HttpResponseBase) -> dict[str, int]:
     nav = re.search(r'<nav aria-label="Triage levels".*?</nav>', html_of(response), re.DOTALL)
     assert nav is not None
     return {
@@ -214,14 +205,14 @@ def test_a_patient_gets_not_found(patient_client: Client) -> None:
     assert patient_client.get(URL).status_code == 404
 
 
-def test_only_get_and_the_search_post(clinic_client: Client) -> None:
-    assert clinic_client.post(URL).status_code == 302  # a search for nothing: all of them
-    assert clinic_client.put(URL).status_code == 405
-    assert clinic_client.delete(URL).status_code == 405
+def test_only_get_and_the_search_post(clinician_client: Client) -> None:
+    assert clinician_client.post(URL).status_code == 302  # a search for nothing: all of them
+    assert clinician_client.put(URL).status_code == 405
+    assert clinician_client.delete(URL).status_code == 405
 
 
 def test_another_clinics_patients_never_appear(
-    clinic_client: Client, clinic: Clinic, other_clinic: Clinic, other_clinician: User
+    clinician_client: Client, clinic: Clinic, other_clinic: Clinic, other_clinician: User
 ) -> None:
     patient_with(clinic, "Ana Patient", treated_on=days_ago(3))
     _, theirs = patient_with(
@@ -229,16 +220,16 @@ def test_another_clinics_patients_never_appear(
     )
     check_in(theirs, red_flags=frozenset({"stroke"}))
 
-    response = clinic_client.get(URL)
+    response = clinician_client.get(URL)
     assert names_of(response) == ["Ana Patient"]
-    assert "Olga" not in text_of(response)
+    assert "Olga" not in page_words(response)
     assert counts_of(response)["Urgent"] == 0
 
-    searched = search(clinic_client, "olga")
+    searched = search(clinician_client, "olga")
     assert searched.status_code == 200
     assert names_of(searched) == []
-    assert "Olga" not in text_of(searched).replace("“olga”", "")
-    assert "No patients match." in text_of(searched)
+    assert "Olga" not in page_words(searched).replace("“olga”", "")
+    assert "No patients match." in page_words(searched)
     assert sum(counts_of(searched).values()) == 0
 
     other = Client()
@@ -250,9 +241,9 @@ def test_another_clinics_patients_never_appear(
 
 
 def test_rows_follow_the_triage_order(
-    clinic_client: Client, six_levels: dict[str, Treatment]
+    clinician_client: Client, six_levels: dict[str, Treatment]
 ) -> None:
-    response = clinic_client.get(URL)
+    response = clinician_client.get(URL)
     assert response.status_code == 200
     rows = rows_of(response)
     assert [r["patient"] for r in rows] == SIX_NAMES
@@ -269,7 +260,7 @@ def test_rows_follow_the_triage_order(
 
 
 def test_within_a_level_the_oldest_open_alert_comes_first(
-    clinic_client: Client, clinic: Clinic
+    clinician_client: Client, clinic: Clinic
 ) -> None:
     _, later = patient_with(clinic, "Lee Later", treated_on=days_ago(3))
     _, earlier = patient_with(clinic, "Eve Earlier", treated_on=days_ago(3))
@@ -280,16 +271,16 @@ def test_within_a_level_the_oldest_open_alert_comes_first(
     with at(NOW - dt.timedelta(hours=2)):
         check_in(earlier, red_flags=frozenset({"infection"}))
 
-    assert names_of(clinic_client.get(URL)) == ["Eve Earlier", "Lee Later", "Ola Ontrack"]
+    assert names_of(clinician_client.get(URL)) == ["Eve Earlier", "Lee Later", "Ola Ontrack"]
 
 
 def test_counts_per_level_link_to_their_level(
-    clinic_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
+    clinician_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
 ) -> None:
     _, second = patient_with(clinic, "Uri Urgent", treated_on=days_ago(2))
     check_in(second, red_flags=frozenset({"allergy"}))
 
-    response = clinic_client.get(URL)
+    response = clinician_client.get(URL)
     assert counts_of(response) == {
         "All": 7,
         "Urgent": 2,
@@ -304,26 +295,26 @@ def test_counts_per_level_link_to_their_level(
     assert 'href="/clinic/?level=missed_check_in"' in page
 
 
-def test_filter_by_level(clinic_client: Client, six_levels: dict[str, Treatment]) -> None:
-    response = clinic_client.get(URL, {"level": "missed_check_in"})
+def test_filter_by_level(clinician_client: Client, six_levels: dict[str, Treatment]) -> None:
+    response = clinician_client.get(URL, {"level": "missed_check_in"})
     assert names_of(response) == ["Mia Missed"]
     current = 'href="/clinic/?level=missed_check_in" aria-current="true"'
     assert current in html_of(response)
     # The counts still show the whole queue.
     assert counts_of(response)["Urgent"] == 1
 
-    assert names_of(clinic_client.get(URL, {"level": "urgent"})) == ["Uma Urgent"]
-    assert names_of(clinic_client.get(URL, {"level": "diary_finished"})) == ["Fay Finished"]
+    assert names_of(clinician_client.get(URL, {"level": "urgent"})) == ["Uma Urgent"]
+    assert names_of(clinician_client.get(URL, {"level": "diary_finished"})) == ["Fay Finished"]
 
 
 @pytest.mark.parametrize("level", ["purple", "Urgent", "0", "urgent "])
 def test_an_unknown_level_is_refused(
-    clinic_client: Client, six_levels: dict[str, Treatment], level: str
+    clinician_client: Client, six_levels: dict[str, Treatment], level: str
 ) -> None:
     before = AuditEvent.objects.count()
-    response = clinic_client.get(URL, {"level": level})
+    response = clinician_client.get(URL, {"level": level})
     assert response.status_code == 400
-    text = text_of(response)
+    text = page_words(response)
     assert f"There is no triage level “{level.strip()}" in text
     assert "Choose one of: Urgent Contact clinic Missed check-in" in text
     assert names_of(response) == []
@@ -331,19 +322,19 @@ def test_an_unknown_level_is_refused(
 
 
 def test_search_by_name_is_case_insensitive_and_keeps_the_box_filled(
-    clinic_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
+    clinician_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
 ) -> None:
     patient_with(clinic, "Mario Rossi", treated_on=days_ago(1))
-    response = search(clinic_client, "  MI ")
+    response = search(clinician_client, "  MI ")
     assert names_of(response) == ["Mia Missed"]
     assert 'name="q" value="MI"' in html_of(response)
     # The counts are those of the search, and their links keep it (in the session).
     assert counts_of(response)["All"] == 1
     assert 'href="/clinic/?level=urgent"' in html_of(response)
 
-    assert names_of(search(clinic_client, "ri")) == ["Mario Rossi"]
-    assert names_of(clinic_client.get(URL, {"level": "on_track"})) == ["Mario Rossi"]
-    assert names_of(search(clinic_client, "nobody")) == []
+    assert names_of(search(clinician_client, "ri")) == ["Mario Rossi"]
+    assert names_of(clinician_client.get(URL, {"level": "on_track"})) == ["Mario Rossi"]
+    assert names_of(search(clinician_client, "nobody")) == []
 
 
 def search(client: Client, q: str) -> HttpResponse:
@@ -354,22 +345,22 @@ def search(client: Client, q: str) -> HttpResponse:
 
 
 def test_a_search_never_puts_the_name_in_a_url(
-    clinic_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
+    clinician_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
 ) -> None:
     """Issue 10: /clinic/?q=Ana+Silva put names in the access log, history and Referer."""
-    response = search(clinic_client, "Uma")
+    response = search(clinician_client, "Uma")
     page = html_of(response)
     assert names_of(response) == ["Uma Urgent"]
     assert re.search(r'<form method="post" action="/clinic/" role="search"', page)
     for url in re.findall(r'(?:href|hx-get|action)="([^"]*)"', page):
         assert "Uma" not in url and "q=" not in url, url
     # It stays while the clinician pages, filters and the queue refreshes ...
-    assert names_of(clinic_client.get(URL, {"level": "urgent"})) == ["Uma Urgent"]
-    assert names_of(clinic_client.get(URL, headers=HTMX)) == ["Uma Urgent"]
+    assert names_of(clinician_client.get(URL, {"level": "urgent"})) == ["Uma Urgent"]
+    assert names_of(clinician_client.get(URL, headers=HTMX)) == ["Uma Urgent"]
     # ... and a name put in the URL by hand is not searched for.
-    clear = clinic_client.post(URL, {"q": ""})
+    clear = clinician_client.post(URL, {"q": ""})
     assert clear.status_code == 302
-    assert len(names_of(clinic_client.get(URL, {"q": "Uma"}))) == 6
+    assert len(names_of(clinician_client.get(URL, {"q": "Uma"}))) == 6
 
 
 # Pagination ---------------------------------------------------------------------------------
@@ -382,47 +373,49 @@ def thirty(clinic: Clinic) -> list[str]:
     return [f"Person {i:02d}" for i in range(30)]
 
 
-def test_twenty_five_a_page(clinic_client: Client, thirty: list[str]) -> None:
-    first = clinic_client.get(URL)
-    second = clinic_client.get(URL, {"page": "2"})
+def test_twenty_five_a_page(clinician_client: Client, thirty: list[str]) -> None:
+    first = clinician_client.get(URL)
+    second = clinician_client.get(URL, {"page": "2"})
     assert len(names_of(first)) == 25
     assert len(names_of(second)) == 5
     assert names_of(first) + names_of(second) == thirty  # same level: oldest first
-    assert "Page 1 of 2" in text_of(first)
+    assert "Page 1 of 2" in page_words(first)
     assert 'href="/clinic/?page=2" rel="next"' in html_of(first)
     assert 'href="/clinic/?page=1" rel="prev"' in html_of(second)
-    assert "26–30 of 30" in text_of(second)
+    assert "26–30 of 30" in page_words(second)
 
 
-def test_pages_keep_the_search_and_filter(clinic_client: Client, thirty: list[str]) -> None:
-    search(clinic_client, "person")
-    response = clinic_client.get(URL, {"level": "on_track"})
+def test_pages_keep_the_search_and_filter(clinician_client: Client, thirty: list[str]) -> None:
+    search(clinician_client, "person")
+    response = clinician_client.get(URL, {"level": "on_track"})
     assert 'href="/clinic/?level=on_track&amp;page=2" rel="next"' in html_of(response)
-    assert "Clear the search “person”" in text_of(response)
+    assert "Clear the search “person”" in page_words(response)
 
 
 @pytest.mark.parametrize(("page", "shown"), [("99", 2), ("3", 2), ("0", 1), ("-4", 1)])
 def test_a_page_out_of_range_shows_the_nearest_page(
-    clinic_client: Client, thirty: list[str], page: str, shown: int
+    clinician_client: Client, thirty: list[str], page: str, shown: int
 ) -> None:
     # A refresh after the list shrank lands on the last page there is.
-    response = clinic_client.get(URL, {"page": page})
+    response = clinician_client.get(URL, {"page": page})
     assert response.status_code == 200
-    assert f"Page {shown} of 2" in text_of(response)
+    assert f"Page {shown} of 2" in page_words(response)
     assert len(names_of(response)) == (5 if shown == 2 else 25)
 
 
-def test_a_page_that_is_not_a_number_is_refused(clinic_client: Client, thirty: list[str]) -> None:
-    response = clinic_client.get(URL, {"page": "two"})
+def test_a_page_that_is_not_a_number_is_refused(
+    clinician_client: Client, thirty: list[str]
+) -> None:
+    response = clinician_client.get(URL, {"page": "two"})
     assert response.status_code == 400
-    assert "The page must be a whole number" in text_of(response)
+    assert "The page must be a whole number" in page_words(response)
 
 
 # What a row says ----------------------------------------------------------------------------
 
 
 def test_a_row_at_a_glance(
-    clinic_client: Client, clinic: Clinic, clinician: User, six_levels: dict[str, Treatment]
+    clinician_client: Client, clinic: Clinic, clinician: User, six_levels: dict[str, Treatment]
 ) -> None:
     _, treatment = patient_with(clinic, "Rita Ratings", treated_on=days_ago(10))
     with at(NOW - dt.timedelta(hours=3)):
@@ -438,7 +431,7 @@ def test_a_row_at_a_glance(
             ip_address=None,
         )
 
-    response = clinic_client.get(URL)
+    response = clinician_client.get(URL)
     rows = {row["patient"]: row for row in rows_of(response)}
     rita = rows["Rita Ratings"]
     assert rita["triage"] == "Contact clinic"
@@ -467,14 +460,16 @@ def test_a_row_at_a_glance(
     assert rows["Fay Finished"]["day"] == "finished"
 
 
-def test_last_check_in_counts_days(clinic_client: Client, six_levels: dict[str, Treatment]) -> None:
+def test_last_check_in_counts_days(
+    clinician_client: Client, six_levels: dict[str, Treatment]
+) -> None:
     with at(NOW + dt.timedelta(days=2, hours=1)):
-        rows = {row["patient"]: row for row in rows_of(clinic_client.get(URL))}
+        rows = {row["patient"]: row for row in rows_of(clinician_client.get(URL))}
     assert rows["Otto Ontrack"]["last_check_in"] == "2 days ago"
     assert rows["Uma Urgent"]["alert"].count("Opened 2 days ago.") == 1
 
 
-def test_the_day_is_the_patients_own(clinic_client: Client, clinic: Clinic) -> None:
+def test_the_day_is_the_patients_own(clinician_client: Client, clinic: Clinic) -> None:
     # 15:00 UTC on 1 December: already 2 December in Auckland, still 1 December in Honolulu.
     tomorrow = TODAY + dt.timedelta(days=1)
     patient_with(clinic, "Aroha Auckland", treated_on=tomorrow, time_zone="Pacific/Auckland")
@@ -482,7 +477,7 @@ def test_the_day_is_the_patients_own(clinic_client: Client, clinic: Clinic) -> N
     patient_with(clinic, "Nia Newyork", treated_on=TODAY)
     patient_with(clinic, "Lani Later", treated_on=days_ago(1), time_zone="Pacific/Honolulu")
 
-    rows = rows_of(clinic_client.get(URL))
+    rows = rows_of(clinician_client.get(URL))
     days = {row["patient"]: row["day"] for row in rows}
     assert days == {
         "Aroha Auckland": "0",
@@ -499,16 +494,16 @@ def test_the_day_is_the_patients_own(clinic_client: Client, clinic: Clinic) -> N
 
 
 def test_the_sweep_moves_a_silent_patient_to_missed_check_in(
-    clinic_client: Client, clinic: Clinic
+    clinician_client: Client, clinic: Clinic
 ) -> None:
     _, treatment = patient_with(clinic, "Sam Silent", treated_on=days_ago(4))
     check_in(treatment)
-    assert rows_of(clinic_client.get(URL))[0]["triage"] == "On track"
+    assert rows_of(clinician_client.get(URL))[0]["triage"] == "On track"
 
     with at(NOW + dt.timedelta(days=2)):  # no check-in yesterday: not yet two days
-        assert rows_of(clinic_client.get(URL))[0]["triage"] == "On track"
+        assert rows_of(clinician_client.get(URL))[0]["triage"] == "On track"
     with at(NOW + dt.timedelta(days=3)):  # none on the last two days
-        row = rows_of(clinic_client.get(URL))[0]
+        row = rows_of(clinician_client.get(URL))[0]
     assert (row["patient"], row["triage"], row["last_check_in"]) == (
         "Sam Silent",
         "Missed check-in",
@@ -518,12 +513,12 @@ def test_the_sweep_moves_a_silent_patient_to_missed_check_in(
     assert treatment.triage == Triage.MISSED_CHECK_IN
 
 
-def test_the_sweep_marks_a_finished_diary(clinic_client: Client, clinic: Clinic) -> None:
+def test_the_sweep_marks_a_finished_diary(clinician_client: Client, clinic: Clinic) -> None:
     _, treatment = patient_with(clinic, "Dee Done", treated_on=days_ago(30))
     check_in(treatment)
-    assert rows_of(clinic_client.get(URL))[0]["triage"] == "On track"
+    assert rows_of(clinician_client.get(URL))[0]["triage"] == "On track"
     with at(NOW + dt.timedelta(days=1)):
-        row = rows_of(clinic_client.get(URL))[0]
+        row = rows_of(clinician_client.get(URL))[0]
     assert (row["triage"], row["day"]) == ("Diary finished", "finished")
 
 
@@ -531,12 +526,12 @@ def test_the_sweep_marks_a_finished_diary(clinic_client: Client, clinic: Clinic)
 
 
 def test_only_the_current_treatment_of_a_patient_is_listed(
-    clinic_client: Client, clinic: Clinic
+    clinician_client: Client, clinic: Clinic
 ) -> None:
     patient, _ = patient_with(clinic, "Rosa Returning", treated_on=days_ago(60))
     factories.create_treatment(patient=patient, treated_on=days_ago(1))
 
-    response = clinic_client.get(URL)
+    response = clinician_client.get(URL)
     rows = rows_of(response)
     assert [(r["patient"], r["triage"], r["day"]) for r in rows] == [
         ("Rosa Returning", "On track", "1")
@@ -549,10 +544,10 @@ def test_only_the_current_treatment_of_a_patient_is_listed(
 
 
 def test_full_page_and_the_refreshed_partial(
-    clinic_client: Client, six_levels: dict[str, Treatment]
+    clinician_client: Client, six_levels: dict[str, Treatment]
 ) -> None:
-    search(clinic_client, "a")
-    full = clinic_client.get(URL, {"level": "urgent"})
+    search(clinician_client, "a")
+    full = clinician_client.get(URL, {"level": "urgent"})
     page = html_of(full)
     assert page.lstrip().startswith("<!doctype html>")
     assert "<title>Triage · Aftercare</title>" in page
@@ -563,7 +558,7 @@ def test_full_page_and_the_refreshed_partial(
     assert 'hx-push-url="false"' in page
     assert "Vary" in full and "HX-Request" in full["Vary"]
 
-    partial = clinic_client.get(URL, {"level": "urgent"}, headers=HTMX)
+    partial = clinician_client.get(URL, {"level": "urgent"}, headers=HTMX)
     fragment = html_of(partial)
     assert partial.status_code == 200
     assert "<html" not in fragment
@@ -579,23 +574,23 @@ def test_full_page_and_the_refreshed_partial(
 
 
 def test_a_boosted_navigation_gets_the_full_page(
-    clinic_client: Client, six_levels: dict[str, Treatment]
+    clinician_client: Client, six_levels: dict[str, Treatment]
 ) -> None:
-    response = clinic_client.get(URL, headers={**HTMX, "HX-Boosted": "true"})
+    response = clinician_client.get(URL, headers={**HTMX, "HX-Boosted": "true"})
     assert "<html" in html_of(response)
 
 
-def test_the_refresh_keeps_the_page(clinic_client: Client, thirty: list[str]) -> None:
-    partial = clinic_client.get(URL, {"page": "2", "shown": "0.0.0.0.30.0"}, headers=HTMX)
+def test_the_refresh_keeps_the_page(clinician_client: Client, thirty: list[str]) -> None:
+    partial = clinician_client.get(URL, {"page": "2", "shown": "0.0.0.0.30.0"}, headers=HTMX)
     fragment = html_of(partial)
     assert 'hx-get="/clinic/?page=2"' in fragment
     assert names_of(partial) == thirty[25:]
 
 
 def test_a_new_urgent_alert_is_first_at_the_next_refresh(
-    clinic_client: Client, six_levels: dict[str, Treatment]
+    clinician_client: Client, six_levels: dict[str, Treatment]
 ) -> None:
-    before = clinic_client.get(URL, headers=HTMX)
+    before = clinician_client.get(URL, headers=HTMX)
     assert names_of(before)[0] == "Uma Urgent"
     shown = re.search(r'"shown": "([\d.]+)"', html_of(before))
     assert shown is not None
@@ -614,7 +609,7 @@ def test_a_new_urgent_alert_is_first_at_the_next_refresh(
             at=timezone.now(),
         )
     with at(NOW + dt.timedelta(minutes=1)):
-        after = clinic_client.get(URL, {"shown": shown.group(1)}, headers=HTMX)
+        after = clinician_client.get(URL, {"shown": shown.group(1)}, headers=HTMX)
     rows = rows_of(after)
     # Among the urgent, behind Uma, whose alert has waited longer.
     assert [(r["patient"], r["triage"]) for r in rows[:2]] == [
@@ -629,12 +624,14 @@ def test_a_new_urgent_alert_is_first_at_the_next_refresh(
     )
 
 
-def test_a_new_urgent_alert_outranks_everyone_else(clinic_client: Client, clinic: Clinic) -> None:
+def test_a_new_urgent_alert_outranks_everyone_else(
+    clinician_client: Client, clinic: Clinic
+) -> None:
     for name in ("Abe First", "Bea Second", "Cy Third"):
         _, treatment = patient_with(clinic, name, treated_on=days_ago(4))
         check_in(treatment, swelling=3)  # contact clinic
     _, quiet = patient_with(clinic, "Zoe Quiet", treated_on=days_ago(4))
-    assert names_of(clinic_client.get(URL, headers=HTMX))[-1] == "Zoe Quiet"
+    assert names_of(clinician_client.get(URL, headers=HTMX))[-1] == "Zoe Quiet"
 
     with at(NOW + dt.timedelta(minutes=5)):
         checkins.record_check_in(
@@ -647,14 +644,14 @@ def test_a_new_urgent_alert_outranks_everyone_else(clinic_client: Client, clinic
             today=TODAY,
             at=timezone.now(),
         )
-        rows = rows_of(clinic_client.get(URL, headers=HTMX))
+        rows = rows_of(clinician_client.get(URL, headers=HTMX))
     assert (rows[0]["patient"], rows[0]["triage"]) == ("Zoe Quiet", "Urgent")
 
 
 def test_an_unchanged_refresh_announces_nothing(
-    clinic_client: Client, six_levels: dict[str, Treatment]
+    clinician_client: Client, six_levels: dict[str, Treatment]
 ) -> None:
-    fragment = html_of(clinic_client.get(URL, {"shown": "1.1.1.1.1.1"}, headers=HTMX))
+    fragment = html_of(clinician_client.get(URL, {"shown": "1.1.1.1.1.1"}, headers=HTMX))
     assert "queue-news" not in fragment
     assert "Queue updated" not in fragment
 
@@ -663,15 +660,15 @@ def test_an_unchanged_refresh_announces_nothing(
 
 
 def test_each_view_writes_one_audit_row_for_the_list(
-    clinic_client: Client, clinician: User, six_levels: dict[str, Treatment]
+    clinician_client: Client, clinician: User, six_levels: dict[str, Treatment]
 ) -> None:
     before = set(AuditEvent.objects.values_list("pk", flat=True))
-    clinic_client.get(URL, REMOTE_ADDR="203.0.113.7")
+    clinician_client.get(URL, REMOTE_ADDR="203.0.113.7")
     new = AuditEvent.objects.exclude(pk__in=before)
     assert [(e.action, e.patient, e.actor, e.ip_address) for e in new] == [
         ("dashboard.viewed", None, clinician, "203.0.113.7")
     ]
-    clinic_client.get(URL, headers=HTMX)
+    clinician_client.get(URL, headers=HTMX)
     assert AuditEvent.objects.filter(action="dashboard.viewed").count() == 2
 
 
@@ -684,7 +681,7 @@ QUERY_BOUND = 6
 
 
 def test_the_cost_does_not_grow_with_the_number_of_patients(
-    clinic_client: Client,
+    clinician_client: Client,
     clinic: Clinic,
     clinician: User,
     django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
@@ -694,12 +691,12 @@ def test_the_cost_does_not_grow_with_the_number_of_patients(
             django_assert_max_num_queries(QUERY_BOUND),
             CaptureQueriesContext(connection) as captured,
         ):
-            response = clinic_client.get(URL, params)
+            response = clinician_client.get(URL, params)
         assert response.status_code == 200
         return len(captured)
 
     populate(clinic, 10, by=clinician)
-    small = clinic_client.get(URL)
+    small = clinician_client.get(URL)
     assert len(names_of(small)) == 10
     assert {r["level"] for r in rows_of(small)} == {
         "urgent",
@@ -711,10 +708,10 @@ def test_the_cost_does_not_grow_with_the_number_of_patients(
     with_ten = queries_for()
 
     populate(clinic, 190, by=clinician, start=10)
-    assert counts_of(clinic_client.get(URL))["All"] == 200
+    assert counts_of(clinician_client.get(URL))["All"] == 200
     with_two_hundred = queries_for()
     last_page = queries_for(page="8")
-    clinic_client.post(URL, {"q": "patient 1"})
+    clinician_client.post(URL, {"q": "patient 1"})
     searched = queries_for(level="urgent")
 
     assert with_ten == with_two_hundred == last_page == searched
@@ -722,22 +719,22 @@ def test_the_cost_does_not_grow_with_the_number_of_patients(
 
 
 def test_the_counts_are_read_not_counted_unless_searching(
-    clinic_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
+    clinician_client: Client, clinic: Clinic, six_levels: dict[str, Treatment]
 ) -> None:
     """The dashboard reads the counts the write functions keep; it scans no rows to count
     them on each refresh. Only a search counts the rows it matches."""
     with CaptureQueriesContext(connection) as captured:
-        response = clinic_client.get(URL)
+        response = clinician_client.get(URL)
     assert counts_of(response)["Urgent"] == 1
     assert not [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
 
     TriageCounts.objects.filter(clinic=clinic).update(urgent=41)  # what is kept is shown
-    assert counts_of(clinic_client.get(URL))["Urgent"] == 41
-    assert counts_of(search(clinic_client, "u"))["Urgent"] == 1
+    assert counts_of(clinician_client.get(URL))["Urgent"] == 41
+    assert counts_of(search(clinician_client, "u"))["Urgent"] == 1
 
 
 def test_an_alerts_row_says_how_to_reach_the_patient_and_what_they_wrote(
-    clinic_client: Client, clinic: Clinic
+    clinician_client: Client, clinic: Clinic
 ) -> None:
     """Issue 11: the nurse had to open the record to find a number or the patient's note."""
     patient, treatment = patient_with(clinic, "Vera Vision", treated_on=days_ago(3))
@@ -755,7 +752,7 @@ def test_an_alerts_row_says_how_to_reach_the_patient_and_what_they_wrote(
         at=timezone.now(),
     )
 
-    page = html_of(clinic_client.get(URL))
+    page = html_of(clinician_client.get(URL))
     row = page[page.index('class="queue-row') : page.index("</tr>", page.index('class="queue-row'))]
     assert 'href="tel:+15550104242"' in row
     assert "“Blurred in my left eye since lunch." in row

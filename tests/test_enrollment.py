@@ -32,6 +32,7 @@ from recovery.models import (
     User,
 )
 from tests import factories
+from tests.helpers import text_of
 
 UTC = dt.UTC
 # 10:00 in New York, where the clinic is: its date is 25 November.
@@ -50,18 +51,6 @@ def _now() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _site_url(settings: Any) -> None:
     settings.SITE_URL = SITE_URL
-
-
-@pytest.fixture
-def staff_client(client: Client, clinician: User) -> Client:
-    client.force_login(clinician)
-    return client
-
-
-def text_of(response: Any) -> str:
-    """The page as a person reads it: tags removed, entities decoded, spaces collapsed."""
-    content = response.content.decode()
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", content)).split())
 
 
 def enrollment_data(**changes: str) -> dict[str, str]:
@@ -358,8 +347,8 @@ def test_the_age_warning_fires_exactly_before_the_22nd_birthday(
 # Enrolling ----------------------------------------------------------------------------------
 
 
-def test_the_form_starts_with_the_clinics_time_zone_and_today(staff_client: Client) -> None:
-    response = staff_client.get(ENROLL)
+def test_the_form_starts_with_the_clinics_time_zone_and_today(clinician_client: Client) -> None:
+    response = clinician_client.get(ENROLL)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -371,9 +360,9 @@ def test_the_form_starts_with_the_clinics_time_zone_and_today(staff_client: Clie
 
 
 def test_enrolling_with_no_warnings_shows_a_qr_code_of_a_fresh_single_use_link(
-    staff_client: Client, clinician: User, clinic: Clinic
+    clinician_client: Client, clinician: User, clinic: Clinic
 ) -> None:
-    response = staff_client.post(ENROLL, enrollment_data(), follow=True)
+    response = clinician_client.post(ENROLL, enrollment_data(), follow=True)
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -433,8 +422,8 @@ def test_enrolling_with_no_warnings_shows_a_qr_code_of_a_fresh_single_use_link(
     }
 
 
-def test_the_new_patients_link_signs_them_in_once(staff_client: Client) -> None:
-    url = login_url_in(staff_client.post(ENROLL, enrollment_data(), follow=True))
+def test_the_new_patients_link_signs_them_in_once(clinician_client: Client) -> None:
+    url = login_url_in(clinician_client.post(ENROLL, enrollment_data(), follow=True))
     phone = Client()
 
     assert phone.get(urlsplit(url).path).status_code == 200
@@ -446,9 +435,9 @@ def test_the_new_patients_link_signs_them_in_once(staff_client: Client) -> None:
 
 
 def test_a_patient_with_only_a_mobile_is_enrolled_without_an_email_button(
-    staff_client: Client,
+    clinician_client: Client,
 ) -> None:
-    response = staff_client.post(
+    response = clinician_client.post(
         ENROLL, enrollment_data(email="", mobile="+1 (555) 010-4321"), follow=True
     )
 
@@ -458,8 +447,8 @@ def test_a_patient_with_only_a_mobile_is_enrolled_without_an_email_button(
     assert "No email address on record" in text_of(response)
 
 
-def test_the_result_page_offers_to_email_the_link(staff_client: Client) -> None:
-    response = staff_client.post(ENROLL, enrollment_data(), follow=True)
+def test_the_result_page_offers_to_email_the_link(clinician_client: Client) -> None:
+    response = clinician_client.post(ENROLL, enrollment_data(), follow=True)
 
     patient = Patient.objects.get()
     page = response.content.decode()
@@ -496,9 +485,9 @@ def test_the_result_page_offers_to_email_the_link(staff_client: Client) -> None:
     ],
 )
 def test_bad_answers_are_refused_with_nothing_saved(
-    staff_client: Client, changes: dict[str, str], field: str, message: str
+    clinician_client: Client, changes: dict[str, str], field: str, message: str
 ) -> None:
-    response = staff_client.post(ENROLL, enrollment_data(**changes), follow=True)
+    response = clinician_client.post(ENROLL, enrollment_data(**changes), follow=True)
 
     assert response.status_code == 422
     assert response.context["form"].errors[field]
@@ -507,20 +496,22 @@ def test_bad_answers_are_refused_with_nothing_saved(
     nothing_saved()
 
 
-def test_the_treatment_date_follows_the_clinics_time_zone(staff_client: Client) -> None:
+def test_the_treatment_date_follows_the_clinics_time_zone(clinician_client: Client) -> None:
     # 22:30 in New York on the 25th, already the 26th in UTC.
     with time_machine.travel(dt.datetime(2026, 11, 26, 3, 30, tzinfo=UTC), tick=False):
-        tomorrow = staff_client.post(ENROLL, enrollment_data(treated_on="2026-11-26"), follow=True)
-        today = staff_client.post(ENROLL, enrollment_data(treated_on="2026-11-25"), follow=True)
+        tomorrow = clinician_client.post(
+            ENROLL, enrollment_data(treated_on="2026-11-26"), follow=True
+        )
+        today = clinician_client.post(ENROLL, enrollment_data(treated_on="2026-11-25"), follow=True)
 
     assert tomorrow.status_code == 422
     assert today.status_code == 200
 
 
-def test_a_skin_test_not_done_needs_no_date(staff_client: Client) -> None:
+def test_a_skin_test_not_done_needs_no_date(clinician_client: Client) -> None:
     data = enrollment_data(product="dermal-filler", skin_test_result="not_done")
 
-    response = staff_client.post(ENROLL, data, follow=True)
+    response = clinician_client.post(ENROLL, data, follow=True)
 
     assert response.status_code == 200
     assert Screening.objects.get().skin_test_on is None
@@ -530,11 +521,11 @@ def test_a_skin_test_not_done_needs_no_date(staff_client: Client) -> None:
 
 
 def test_warnings_are_shown_and_nothing_is_saved_until_the_clinician_goes_ahead(
-    staff_client: Client,
+    clinician_client: Client,
 ) -> None:
     data = enrollment_data(date_of_birth="2005-01-10", lidocaine_allergy="yes")
 
-    response = staff_client.post(ENROLL, data, follow=True)
+    response = clinician_client.post(ENROLL, data, follow=True)
 
     assert response.status_code == 422
     text = text_of(response)
@@ -550,10 +541,10 @@ def test_warnings_are_shown_and_nothing_is_saved_until_the_clinician_goes_ahead(
     nothing_saved()
 
 
-def test_submitting_again_without_ticking_the_box_is_refused(staff_client: Client) -> None:
+def test_submitting_again_without_ticking_the_box_is_refused(clinician_client: Client) -> None:
     data = enrollment_data(lidocaine_allergy="yes", reviewed="lidocaine_allergy")
 
-    response = staff_client.post(ENROLL, data, follow=True)
+    response = clinician_client.post(ENROLL, data, follow=True)
 
     assert response.status_code == 422
     assert "Tick the box to go ahead" in text_of(response)
@@ -562,7 +553,7 @@ def test_submitting_again_without_ticking_the_box_is_refused(staff_client: Clien
 
 
 def test_going_ahead_keeps_the_warnings_and_the_decision(
-    staff_client: Client, clinician: User
+    clinician_client: Client, clinician: User
 ) -> None:
     data = enrollment_data(
         date_of_birth="2005-01-10",
@@ -571,7 +562,7 @@ def test_going_ahead_keeps_the_warnings_and_the_decision(
         go_ahead="on",
     )
 
-    response = staff_client.post(ENROLL, data, follow=True)
+    response = clinician_client.post(ENROLL, data, follow=True)
 
     assert response.status_code == 200
     assert "Warnings you went ahead with" in text_of(response)
@@ -600,7 +591,7 @@ def test_going_ahead_keeps_the_warnings_and_the_decision(
 
 
 def test_a_ticked_box_does_not_cover_warnings_the_clinician_was_not_shown(
-    staff_client: Client,
+    clinician_client: Client,
 ) -> None:
     # Ticked for the lidocaine allergy, then the keloid answer changed to yes.
     data = enrollment_data(
@@ -610,7 +601,7 @@ def test_a_ticked_box_does_not_cover_warnings_the_clinician_was_not_shown(
         go_ahead="on",
     )
 
-    response = staff_client.post(ENROLL, data, follow=True)
+    response = clinician_client.post(ENROLL, data, follow=True)
 
     assert response.status_code == 422
     text = text_of(response)
@@ -624,9 +615,9 @@ def test_a_ticked_box_does_not_cover_warnings_the_clinician_was_not_shown(
 
 
 def test_a_ticked_box_sent_before_any_warning_was_shown_is_not_a_decision(
-    staff_client: Client,
+    clinician_client: Client,
 ) -> None:
-    response = staff_client.post(
+    response = clinician_client.post(
         ENROLL, enrollment_data(keloid_tendency="yes", go_ahead="on"), follow=True
     )
 
@@ -634,8 +625,8 @@ def test_a_ticked_box_sent_before_any_warning_was_shown_is_not_a_decision(
     nothing_saved()
 
 
-def test_a_ticked_box_with_no_warnings_is_harmless(staff_client: Client) -> None:
-    response = staff_client.post(
+def test_a_ticked_box_with_no_warnings_is_harmless(clinician_client: Client) -> None:
+    response = clinician_client.post(
         ENROLL, enrollment_data(go_ahead="on", reviewed="under_22"), follow=True
     )
 
@@ -643,9 +634,11 @@ def test_a_ticked_box_with_no_warnings_is_harmless(staff_client: Client) -> None
     assert Screening.objects.get().warnings == []
 
 
-def test_the_skin_test_warning_is_only_for_bellafill(staff_client: Client) -> None:
-    bellafill = staff_client.post(ENROLL, enrollment_data(skin_test_result="not_done"), follow=True)
-    other = staff_client.post(
+def test_the_skin_test_warning_is_only_for_bellafill(clinician_client: Client) -> None:
+    bellafill = clinician_client.post(
+        ENROLL, enrollment_data(skin_test_result="not_done"), follow=True
+    )
+    other = clinician_client.post(
         ENROLL, enrollment_data(product="dermal-filler", skin_test_result="not_done")
     )
 
@@ -656,7 +649,7 @@ def test_the_skin_test_warning_is_only_for_bellafill(staff_client: Client) -> No
 
 
 def test_nothing_is_half_saved_when_a_step_fails(
-    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+    clinician_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(**kwargs: object) -> str:
         raise RuntimeError("the link could not be made")
@@ -664,19 +657,19 @@ def test_nothing_is_half_saved_when_a_step_fails(
     monkeypatch.setattr(login_links, "issue_login_link", broken)
 
     with pytest.raises(RuntimeError):
-        staff_client.post(ENROLL, enrollment_data(), follow=True)
+        clinician_client.post(ENROLL, enrollment_data(), follow=True)
 
     nothing_saved()
 
 
 def test_enrolling_costs_a_fixed_number_of_queries(
-    staff_client: Client, django_assert_max_num_queries: object
+    clinician_client: Client, django_assert_max_num_queries: object
 ) -> None:
     # 30 with the clinic's triage counts, made here at the clinic's first enrollment.
     # Three more since the redirect: the submission key looked up, the link kept in the
     # session (saved) for the page the redirect leads to.
     with django_assert_max_num_queries(33):  # type: ignore[operator]
-        response = staff_client.post(ENROLL, enrollment_data())
+        response = clinician_client.post(ENROLL, enrollment_data())
     assert response.status_code == 302
 
 
@@ -707,20 +700,20 @@ def sign_in_link_url(patient: Patient) -> str:
 
 
 def test_the_sign_in_link_page_cannot_be_opened_by_get(
-    staff_client: Client, patient: Patient
+    clinician_client: Client, patient: Patient
 ) -> None:
-    response = staff_client.get(sign_in_link_url(patient))
+    response = clinician_client.get(sign_in_link_url(patient))
 
     assert response.status_code == 405
     assert not LoginLink.objects.exists()
 
 
 def test_a_fresh_link_is_shown_and_leaves_the_earlier_ones_working(
-    staff_client: Client, patient: Patient, treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, treatment: Treatment, clinician: User
 ) -> None:
     earlier = token_of(login_links.issue_login_link(patient=patient, at=NOW))
 
-    response = staff_client.post(sign_in_link_url(patient), {"action": "show"})
+    response = clinician_client.post(sign_in_link_url(patient), {"action": "show"})
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -742,23 +735,23 @@ def test_a_fresh_link_is_shown_and_leaves_the_earlier_ones_working(
 
 
 def test_each_press_shows_a_different_link(
-    staff_client: Client, patient: Patient, treatment: Treatment
+    clinician_client: Client, patient: Patient, treatment: Treatment
 ) -> None:
-    first = login_url_in(staff_client.post(sign_in_link_url(patient), {"action": "show"}))
-    second = login_url_in(staff_client.post(sign_in_link_url(patient), {"action": "show"}))
+    first = login_url_in(clinician_client.post(sign_in_link_url(patient), {"action": "show"}))
+    second = login_url_in(clinician_client.post(sign_in_link_url(patient), {"action": "show"}))
 
     assert first != second
 
 
 def test_emailing_the_link_sends_one_email_without_health_details(
-    staff_client: Client,
+    clinician_client: Client,
     patient: Patient,
     treatment: Treatment,
     clinician: User,
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(sign_in_link_url(patient), {"action": "email"})
+        response = clinician_client.post(sign_in_link_url(patient), {"action": "email"})
 
     assert response.status_code == 200
     assert "We emailed a new sign-in link to ana@example.com" in text_of(response)
@@ -791,12 +784,12 @@ def test_a_patient_asking_for_a_link_still_gets_the_usual_email(
 
 
 def test_no_email_address_means_no_email(
-    staff_client: Client, clinic: Clinic, django_capture_on_commit_callbacks: Callable[..., Any]
+    clinician_client: Client, clinic: Clinic, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     patient = factories.create_patient(clinic=clinic, email="", mobile="+1 555 010 7777")
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(sign_in_link_url(patient), {"action": "email"})
+        response = clinician_client.post(sign_in_link_url(patient), {"action": "email"})
 
     assert response.status_code == 400
     assert "no email address" in text_of(response)
@@ -804,8 +797,8 @@ def test_no_email_address_means_no_email(
     assert not LoginLink.objects.exists()
 
 
-def test_an_unknown_action_is_refused(staff_client: Client, patient: Patient) -> None:
-    response = staff_client.post(sign_in_link_url(patient), {"action": "delete"})
+def test_an_unknown_action_is_refused(clinician_client: Client, patient: Patient) -> None:
+    response = clinician_client.post(sign_in_link_url(patient), {"action": "delete"})
 
     assert response.status_code == 400
     assert not LoginLink.objects.exists()
@@ -858,9 +851,9 @@ def screened_treatment(patient: Patient, clinician: User) -> Treatment:
 
 
 def test_the_next_session_starts_from_what_carries_over(
-    staff_client: Client, patient: Patient, screened_treatment: Treatment
+    clinician_client: Client, patient: Patient, screened_treatment: Treatment
 ) -> None:
-    response = staff_client.get(new_treatment_url(patient))
+    response = clinician_client.get(new_treatment_url(patient))
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -877,13 +870,13 @@ def test_the_next_session_starts_from_what_carries_over(
 
 
 def test_sessions_two_and_three_go_on_the_same_record(
-    staff_client: Client, patient: Patient, screened_treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, screened_treatment: Treatment, clinician: User
 ) -> None:
-    second = staff_client.post(
+    second = clinician_client.post(
         new_treatment_url(patient),
         treatment_data(treated_on="2026-10-20", session_number="2", skin_test_on="2026-07-01"),
     )
-    third = staff_client.post(
+    third = clinician_client.post(
         new_treatment_url(patient), treatment_data(session_number="3", skin_test_on="2026-07-01")
     )
 
@@ -910,16 +903,16 @@ def test_sessions_two_and_three_go_on_the_same_record(
 
 
 def test_a_returning_patients_warnings_need_the_same_decision(
-    staff_client: Client, patient: Patient, screened_treatment: Treatment, clinician: User
+    clinician_client: Client, patient: Patient, screened_treatment: Treatment, clinician: User
 ) -> None:
-    first = staff_client.post(
+    first = clinician_client.post(
         new_treatment_url(patient), treatment_data(session_number="2", keloid_tendency="yes")
     )
     assert first.status_code == 422
     assert "Tendency to keloid or hypertrophic scarring recorded" in text_of(first)
     assert patient.treatments.count() == 1
 
-    going_ahead = staff_client.post(
+    going_ahead = clinician_client.post(
         new_treatment_url(patient),
         treatment_data(
             session_number="2", keloid_tendency="yes", reviewed="keloid_tendency", go_ahead="on"
@@ -933,9 +926,9 @@ def test_a_returning_patients_warnings_need_the_same_decision(
 
 
 def test_a_new_session_cannot_be_dated_before_the_latest(
-    staff_client: Client, patient: Patient, screened_treatment: Treatment
+    clinician_client: Client, patient: Patient, screened_treatment: Treatment
 ) -> None:
-    response = staff_client.post(
+    response = clinician_client.post(
         new_treatment_url(patient), treatment_data(treated_on="2026-08-19", session_number="2")
     )
 
@@ -945,9 +938,9 @@ def test_a_new_session_cannot_be_dated_before_the_latest(
 
 
 def test_a_new_session_cannot_be_in_the_future(
-    staff_client: Client, patient: Patient, screened_treatment: Treatment
+    clinician_client: Client, patient: Patient, screened_treatment: Treatment
 ) -> None:
-    response = staff_client.post(
+    response = clinician_client.post(
         new_treatment_url(patient), treatment_data(treated_on="2026-11-26", session_number="2")
     )
 
@@ -982,27 +975,27 @@ def test_patients_cannot_add_treatments(
 
 
 def test_an_enrollment_answers_with_a_redirect_and_shows_the_link_once(
-    staff_client: Client,
+    clinician_client: Client,
 ) -> None:
     """A refresh of the old answer (a 200 to the POST) sent the form again: two patients."""
-    response = staff_client.post(ENROLL, enrollment_data(submission_key=str(uuid.uuid4())))
+    response = clinician_client.post(ENROLL, enrollment_data(submission_key=str(uuid.uuid4())))
     patient = Patient.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/clinic/patients/{patient.public_id}/enrolled/"
     assert "/l/" not in response["Location"]
 
-    first = staff_client.get(response["Location"])
+    first = clinician_client.get(response["Location"])
     assert login_url_in(first).startswith(f"{SITE_URL}/l/")
-    again = staff_client.get(response["Location"])  # the page reloaded: no link any more
+    again = clinician_client.get(response["Location"])  # the page reloaded: no link any more
     assert "/l/" not in again.content.decode()
     assert "Carla Díaz is enrolled" in text_of(again)
     assert "Show a QR code" in text_of(again)
 
 
-def test_the_same_enrollment_sent_twice_makes_one_patient(staff_client: Client) -> None:
+def test_the_same_enrollment_sent_twice_makes_one_patient(clinician_client: Client) -> None:
     data = enrollment_data(submission_key=str(uuid.uuid4()))
-    first = staff_client.post(ENROLL, data)
-    second = staff_client.post(ENROLL, data)  # a double tap, or the back button and send
+    first = clinician_client.post(ENROLL, data)
+    second = clinician_client.post(ENROLL, data)  # a double tap, or the back button and send
 
     assert Patient.objects.count() == 1
     assert Treatment.objects.count() == 1
@@ -1011,66 +1004,66 @@ def test_the_same_enrollment_sent_twice_makes_one_patient(staff_client: Client) 
     assert LoginLink.objects.count() == 1
 
 
-def test_two_different_enrollments_make_two_patients(staff_client: Client) -> None:
-    staff_client.post(ENROLL, enrollment_data(submission_key=str(uuid.uuid4())))
-    staff_client.post(
+def test_two_different_enrollments_make_two_patients(clinician_client: Client) -> None:
+    clinician_client.post(ENROLL, enrollment_data(submission_key=str(uuid.uuid4())))
+    clinician_client.post(
         ENROLL, enrollment_data(submission_key=str(uuid.uuid4()), email="dora@example.com")
     )
     assert Patient.objects.count() == 2
 
 
-def test_the_enrollment_form_carries_a_fresh_key(staff_client: Client) -> None:
+def test_the_enrollment_form_carries_a_fresh_key(clinician_client: Client) -> None:
     keys = [
         re.search(r'name="submission_key" value="([0-9a-f-]{36})"', page.content.decode())
-        for page in (staff_client.get(ENROLL), staff_client.get(ENROLL))
+        for page in (clinician_client.get(ENROLL), clinician_client.get(ENROLL))
     ]
     assert keys[0] and keys[1] and keys[0].group(1) != keys[1].group(1)
 
 
 def test_another_clinician_cannot_open_the_enrolled_page_of_another_clinic(
-    staff_client: Client, other_clinician: User
+    clinician_client: Client, other_clinician: User
 ) -> None:
-    response = staff_client.post(ENROLL, enrollment_data(submission_key=str(uuid.uuid4())))
+    response = clinician_client.post(ENROLL, enrollment_data(submission_key=str(uuid.uuid4())))
     other = Client()
     other.force_login(other_clinician)
     assert other.get(response["Location"]).status_code == 404
 
 
 def test_the_same_next_session_sent_twice_is_recorded_once(
-    staff_client: Client, patient: Patient, screened_treatment: Treatment
+    clinician_client: Client, patient: Patient, screened_treatment: Treatment
 ) -> None:
     data = treatment_data(session_number="2", skin_test_on="2026-07-01")
     data["submission_key"] = str(uuid.uuid4())
-    first = staff_client.post(new_treatment_url(patient), data)
-    second = staff_client.post(new_treatment_url(patient), data)
+    first = clinician_client.post(new_treatment_url(patient), data)
+    second = clinician_client.post(new_treatment_url(patient), data)
 
     assert (first.status_code, second.status_code) == (302, 302)
     assert [t.session_number for t in patient.treatments.order_by("pk")] == [1, 2]
-    page = staff_client.get(second["Location"])
+    page = clinician_client.get(second["Location"])
     assert "Session 2 was already recorded (the form was sent twice)" in text_of(page)
 
 
 # The number to call ----------------------------------------------------------------------
 
 
-def test_enrolling_asks_for_a_mobile_number_or_why_there_is_none(staff_client: Client) -> None:
+def test_enrolling_asks_for_a_mobile_number_or_why_there_is_none(clinician_client: Client) -> None:
     """Issue 11: enrollment took an email with no mobile, and an urgent alert then had no
     number to call."""
-    response = staff_client.post(ENROLL, enrollment_data(mobile=""))
+    response = clinician_client.post(ENROLL, enrollment_data(mobile=""))
     assert response.status_code == 422
     assert "Enter the patient's mobile number" in text_of(response)
     nothing_saved()
 
-    response = staff_client.post(
+    response = clinician_client.post(
         ENROLL, enrollment_data(mobile="", no_mobile_reason="Landline only: 0312 555 0100")
     )
     assert response.status_code == 302
     patient = Patient.objects.get()
     assert (patient.mobile, patient.no_mobile_reason) == ("", "Landline only: 0312 555 0100")
-    record = text_of(staff_client.get(f"/clinic/patients/{patient.public_id}/"))
+    record = text_of(clinician_client.get(f"/clinic/patients/{patient.public_id}/"))
     assert "Mobile None: Landline only: 0312 555 0100" in record
 
 
-def test_a_reason_given_with_a_mobile_number_is_not_kept(staff_client: Client) -> None:
-    staff_client.post(ENROLL, enrollment_data(no_mobile_reason="no phone"))
+def test_a_reason_given_with_a_mobile_number_is_not_kept(clinician_client: Client) -> None:
+    clinician_client.post(ENROLL, enrollment_data(no_mobile_reason="no phone"))
     assert Patient.objects.get().no_mobile_reason == ""

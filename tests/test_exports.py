@@ -14,21 +14,11 @@ from django.test import Client
 
 from recovery.models import AuditEvent, Clinic, Clinician, Patient, Treatment, User
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import TREATED_ON, day
 
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 26, 15, tzinfo=dt.UTC)
-
-
-def day(n: int) -> dt.date:
-    return TREATED_ON + dt.timedelta(days=n)
-
-
-@pytest.fixture
-def clinician_client(client: Client, clinician: User) -> Client:
-    client.force_login(clinician)
-    return client
 
 
 def csv_rows(response: object) -> list[dict[str, str]]:
@@ -46,7 +36,9 @@ def test_the_export_has_one_row_per_check_in_in_the_range(
     other = factories.create_treatment(patient=elsewhere, treated_on=TREATED_ON)
     factories.create_check_in(treatment=other, local_date=day(1))
 
-    response = clinician_client.get("/clinic/export/", {"start": day(0), "end": day(1)})
+    response = clinician_client.get(
+        "/clinic/export/", {"start": day(0).isoformat(), "end": day(1).isoformat()}
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv"
@@ -67,7 +59,11 @@ def test_every_patient_in_an_export_gets_an_audit_row(
     factories.create_check_in(treatment=treatment, local_date=day(1))
     factories.create_check_in(treatment=second_patient.treatments.get(), local_date=day(1))
 
-    csv_rows(clinician_client.get("/clinic/export/", {"start": day(0), "end": day(2)}))
+    csv_rows(
+        clinician_client.get(
+            "/clinic/export/", {"start": day(0).isoformat(), "end": day(2).isoformat()}
+        )
+    )
 
     events = AuditEvent.objects.filter(action="check_ins.exported")
     assert {e.patient_id for e in events} == {treatment.patient_id, second_patient.pk}
@@ -81,7 +77,11 @@ def test_patients_words_cannot_become_spreadsheet_formulas(
     check_in.note = '=HYPERLINK("http://evil.example","click")'
     check_in.save(update_fields=["note"])
 
-    rows = csv_rows(clinician_client.get("/clinic/export/", {"start": day(1), "end": day(1)}))
+    rows = csv_rows(
+        clinician_client.get(
+            "/clinic/export/", {"start": day(1).isoformat(), "end": day(1).isoformat()}
+        )
+    )
 
     assert rows[0]["note"].startswith("'=")
 
@@ -113,7 +113,12 @@ def test_the_export_page_offers_the_last_30_days(clinician_client: Client) -> No
 
 def test_patients_cannot_export(client: Client, patient: Patient) -> None:
     client.force_login(patient.user)
-    assert client.get("/clinic/export/", {"start": day(0), "end": day(1)}).status_code == 404
+    assert (
+        client.get(
+            "/clinic/export/", {"start": day(0).isoformat(), "end": day(1).isoformat()}
+        ).status_code
+        == 404
+    )
 
 
 @pytest.fixture

@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.http import HttpResponse
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsFixture
 
 from recovery.models import AuditEvent, CheckIn, CheckInRevision, Clinic, Patient, Treatment
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import TREATED_ON, at_local, day, html_of, text_of
 
-NEW_YORK = ZoneInfo("America/New_York")
 SYMPTOMS = ("swelling", "redness", "bruising", "lumps", "pain", "itching")
 RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "allergy")
 CLINIC_CALL = 'href="tel:+15550102000"'
 SOMETHING_WRONG = "Something feels wrong — tell us now"
-
-
-def day(n: int, treated_on: dt.date = TREATED_ON) -> dt.date:
-    return treated_on + dt.timedelta(days=n)
-
-
-def at_local(
-    local_date: dt.date, hour: int = 12, minute: int = 0, tz: ZoneInfo = NEW_YORK, fold: int = 0
-) -> AbstractContextManager[object]:
-    """Pin the clock to a wall-clock time in a patient's time zone."""
-    moment = dt.datetime(
-        local_date.year, local_date.month, local_date.day, hour, minute, tzinfo=tz, fold=fold
-    )
-    return time_machine.travel(moment, tick=False)
 
 
 @pytest.fixture(autouse=True)
@@ -47,18 +31,9 @@ def _default_time() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _server_in_utc(settings: pytest.FixtureRequest) -> None:
+def _server_in_utc(settings: SettingsFixture) -> None:
     # The server's own time zone must not leak into a patient's day.
     settings.TIME_ZONE = "UTC"
-
-
-def html_of(response: HttpResponse) -> str:
-    return response.content.decode()
-
-
-def text_of(response: HttpResponse) -> str:
-    """The page as a person reads it: tags removed, entities decoded, spaces collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_of(response))).split())
 
 
 def form_data(

@@ -19,14 +19,8 @@ from django.utils import timezone
 from recovery import checkins, course
 from recovery.models import Alert, AuditEvent, CheckIn, Patient, Treatment, User, WarningSignReport
 from tests import factories
-from tests.test_check_in_views import (
-    TODAY,
-    YESTERDAY,
-    at_local,
-    form_data,
-    send,
-    text_of,
-)
+from tests.helpers import at_local, text_of
+from tests.test_check_in_views import TODAY, YESTERDAY, form_data, send
 
 pytestmark = pytest.mark.django_db
 

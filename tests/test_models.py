@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from recovery.models import AuditEvent, CheckIn, Patient, Product, Treatment, tel_uri
-from tests.conftest import TREATED_ON
+from tests.helpers import TREATED_ON
 
 pytestmark = pytest.mark.django_db
 

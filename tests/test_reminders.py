@@ -26,10 +26,12 @@ from django.test import Client
 from recovery import course
 from recovery.models import AuditEvent, Patient, PushSubscription, ReminderSettings, Treatment
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import TREATED_ON
 
-HEALTH_WORDS = ("Ana", "swelling", "redness", "bruising", "lump", "pain", "itch", "urgent")
-HEALTH_WORDS += ("on track", "watch", "vision", "infection", "Bellafill", "day ")
+HEALTH_WORDS: tuple[str, ...] = (
+    *("Ana", "swelling", "redness", "bruising", "lump", "pain", "itch", "urgent"),
+    *("on track", "watch", "vision", "infection", "Bellafill", "day "),
+)
 
 
 def b64url(data: bytes) -> str:
@@ -40,8 +42,8 @@ def b64url_decode(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
 # The patient is in New York (UTC-5 in November); the server runs on UTC. A 19:00 reminder
@@ -263,7 +265,7 @@ def test_gone_subscription_is_deleted_and_email_is_the_fallback(
     assert email.to == ["ana@example.com"]
     assert "/check-in/" in email.body
     assert "Time for today's check-in" in email.body
-    assert_no_health_details(email.subject + email.body)
+    assert_no_health_details(str(email.subject) + str(email.body))
 
 
 def test_a_failing_push_service_counts_failures_and_emails(
@@ -294,7 +296,7 @@ def test_without_vapid_keys_reminders_go_by_email(
         sweep()
     [email] = mail.outbox
     assert email.to == [patient.email]
-    assert_no_health_details(email.subject + email.body)
+    assert_no_health_details(str(email.subject) + str(email.body))
 
 
 # When -----------------------------------------------------------------------------------
@@ -358,7 +360,7 @@ def test_missed_check_ins_get_one_nudge_per_stretch(
         assert sweep().startswith("Queued 0 reminder(s) and 1 missed-check-in nudge(s)")
     [nudge] = mail.outbox
     assert "couple of days" in nudge.body
-    assert_no_health_details(nudge.subject + nudge.body)
+    assert_no_health_details(str(nudge.subject) + str(nudge.body))
     # The next day, the same stretch: an ordinary reminder, not another nudge.
     with time_machine.travel(AFTER_TIME + dt.timedelta(days=1), tick=False):
         assert sweep().startswith("Queued 1 reminder(s) and 0 missed")

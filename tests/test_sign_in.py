@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,11 +16,14 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsFixture
 
 from recovery import login_links
 from recovery.models import AuditEvent, CheckIn, LoginLink, Patient, Treatment, User
 from tests import factories
+from tests.helpers import text_of
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -36,14 +38,8 @@ def _now() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _site_url(settings: pytest.FixtureRequest) -> None:
+def _site_url(settings: SettingsFixture) -> None:
     settings.SITE_URL = SITE_URL
-
-
-def text_of(response: object) -> str:
-    """The page as a person reads it: tags removed, entities decoded, spaces collapsed."""
-    content = response.content.decode()  # type: ignore[attr-defined]
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", content)).split())
 
 
 def token_of(url: str) -> str:
@@ -77,7 +73,7 @@ def audit_actions(patient: Patient) -> list[str]:
 # GET /l/ (the page) and the token in the body of the POST its "Sign in" button sends.
 
 
-def sign_in_with(client: Client, token: str = "", link: str = "", **extra: str) -> Any:
+def sign_in_with(client: Client, token: str = "", link: str = "", **extra: Any) -> Any:
     """Press "Sign in" on /l/: the token as the page's script puts it in the form, or the
     link (or its code) as a patient without JavaScript pastes it."""
     return client.post("/l/", {"token": token, "link": link}, **extra)
@@ -425,12 +421,13 @@ def test_a_known_address_gets_one_email_with_a_working_link_and_no_health_detail
     message = mail.outbox[0]
     assert message.to == ["ana@example.com"]
     assert message.subject == "Your Aftercare sign-in link"
-    html_body = message.alternatives[0].content
+    assert isinstance(message, EmailMultiAlternatives)
+    html_body = str(message.alternatives[0][0])
     for part in (message.subject, message.body, html_body):
         for word in HEALTH_WORDS:
             assert word not in part.lower(), word
         assert "010-2000" not in part
-    url = re.search(r"https?://\S+/l/\S*", message.body)
+    url = re.search(r"https?://\S+/l/\S*", str(message.body))
     assert url is not None
     assert url.group(0).startswith(SITE_URL + "/l/#")
     assert f'href="{url.group(0)}"' in html_body
@@ -514,7 +511,7 @@ def test_the_hourly_limit_stops_further_emails(
     client: Client,
     patient: Patient,
     treatment: Treatment,
-    settings: pytest.FixtureRequest,
+    settings: SettingsFixture,
     django_capture_on_commit_callbacks: Callable[..., object],
 ) -> None:
     settings.LOGIN_LINKS_PER_HOUR = 3
@@ -543,7 +540,7 @@ def test_the_hourly_limit_is_per_patient(
     patient: Patient,
     treatment: Treatment,
     second_patient: Patient,
-    settings: pytest.FixtureRequest,
+    settings: SettingsFixture,
     django_capture_on_commit_callbacks: Callable[..., object],
 ) -> None:
     settings.LOGIN_LINKS_PER_HOUR = 1

@@ -15,7 +15,8 @@ from django.test import Client
 
 from recovery.models import Alert, AuditEvent, CheckIn, Patient, Treatment, User
 from tests import factories
-from tests.test_check_in_views import TODAY, at_local, text_of
+from tests.helpers import at_local, text_of
+from tests.test_check_in_views import TODAY
 from tests.test_clinic_patient import form_data
 
 pytestmark = pytest.mark.django_db

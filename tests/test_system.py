@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsFixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,10 +109,10 @@ def test_a_bad_secret_file_is_named(tmp_path: Path, extra: dict[str, str], messa
 
 
 def test_healthz_answers_plain_http_when_https_is_required(
-    client: Client, settings: pytest.FixtureRequest
+    client: Client, settings: SettingsFixture
 ) -> None:
     """A load balancer's plain-HTTP health check got 301 before."""
-    settings.SECURE_SSL_REDIRECT = True  # type: ignore[attr-defined]
+    settings.SECURE_SSL_REDIRECT = True
     assert client.get("/healthz").status_code == 200
     assert client.get("/sign-in/").status_code == 301
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from recovery import alerts, course, triage
 from recovery.models import Alert, Patient, Treatment, Triage, TriageCounts, User
 from tests import factories
-from tests.conftest import TREATED_ON
+from tests.helpers import NEW_YORK, TREATED_ON, at_local
 
 T = dt.date(2026, 11, 20)
 
@@ -48,18 +46,11 @@ def test_missed_check_in(today: dt.date, latest: dt.date | None, missed: bool) -
         )
 
 
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-def at_local(day: dt.date, hour: int = 10) -> time_machine.travel:
-    return time_machine.travel(dt.datetime.combine(day, dt.time(hour), tzinfo=NEW_YORK), tick=False)
-
-
 @pytest.mark.django_db
 def test_a_new_treatment_is_on_track_until_two_days_pass_without_a_check_in(
     patient: Patient,
 ) -> None:
-    with at_local(TREATED_ON):
+    with at_local(TREATED_ON, hour=10):
         treatment = factories.create_treatment(patient=patient, treated_on=TREATED_ON)
     assert treatment.triage == Triage.ON_TRACK
     assert treatment.triage_valid_until == dt.datetime.combine(d(2), dt.time(), tzinfo=NEW_YORK)
@@ -71,7 +62,7 @@ def test_a_new_treatment_is_on_track_until_two_days_pass_without_a_check_in(
 
 @pytest.mark.django_db
 def test_a_check_in_clears_missed_and_sets_watch(treatment: Treatment) -> None:
-    with at_local(d(9)):
+    with at_local(d(9), hour=10):
         triage.sweep_triage(now=timezone.now())
         treatment.refresh_from_db()
         assert treatment.triage == Triage.MISSED_CHECK_IN
@@ -82,7 +73,7 @@ def test_a_check_in_clears_missed_and_sets_watch(treatment: Treatment) -> None:
 
 @pytest.mark.django_db
 def test_an_open_alert_ranks_first_and_stays_until_resolved(treatment: Treatment) -> None:
-    with at_local(d(5)):
+    with at_local(d(5), hour=10):
         factories.create_check_in(
             treatment=treatment, local_date=d(5), red_flags=frozenset({"vision"})
         )
@@ -90,7 +81,7 @@ def test_an_open_alert_ranks_first_and_stays_until_resolved(treatment: Treatment
     treatment.refresh_from_db()
     assert treatment.triage == Triage.URGENT
     assert treatment.open_alert is not None
-    with at_local(d(40)):
+    with at_local(d(40), hour=10):
         triage.sweep_triage(now=timezone.now())  # no passing of time moves an alert
     treatment.refresh_from_db()
     assert treatment.triage == Triage.URGENT
@@ -126,7 +117,7 @@ def test_after_its_alert_is_resolved_a_worrying_check_in_still_reads_watch(
     from recovery import alerts
     from recovery.models import Alert
 
-    with at_local(d(5)):
+    with at_local(d(5), hour=10):
         factories.create_check_in(treatment=treatment, local_date=d(5), swelling=3)
         treatment.refresh_from_db()
         assert treatment.open_alert is not None
@@ -140,7 +131,8 @@ def test_after_its_alert_is_resolved_a_worrying_check_in_still_reads_watch(
             ip_address=None,
         )
     treatment.refresh_from_db()
-    assert (treatment.open_alert, treatment.triage) == (None, Triage.WATCH)
+    assert treatment.open_alert is None
+    assert treatment.triage == Triage.WATCH
 
 
 @pytest.mark.django_db
@@ -150,7 +142,7 @@ def test_an_open_alert_keeps_an_earlier_treatment_on_the_dashboard_until_resolve
     from recovery import alerts
     from recovery.models import Alert
 
-    with at_local(d(5)):
+    with at_local(d(5), hour=10):
         factories.create_check_in(
             treatment=treatment, local_date=d(5), red_flags=frozenset({"allergy"})
         )
@@ -193,7 +185,7 @@ def test_the_counts_follow_every_write_that_moves_a_treatment(
     patient: Patient, second_patient: Patient, clinician: User
 ) -> None:
     clinic_id = patient.clinic_id
-    with at_local(d(0)):
+    with at_local(d(0), hour=10):
         first = factories.create_treatment(patient=patient, treated_on=d(0))
         factories.create_treatment(patient=second_patient, treated_on=d(0))
     assert kept(clinic_id) == counted(clinic_id) == only(on_track=2)
@@ -202,16 +194,16 @@ def test_the_counts_follow_every_write_that_moves_a_treatment(
         triage.sweep_triage(now=timezone.now())
     assert kept(clinic_id) == counted(clinic_id) == only(missed_check_in=2)
 
-    with at_local(d(2)):
+    with at_local(d(2), hour=10):
         factories.create_check_in(treatment=first, local_date=d(2), red_flags=frozenset({"vision"}))
     assert kept(clinic_id) == counted(clinic_id) == only(urgent=1, missed_check_in=1)
 
-    with at_local(d(3)):  # the next session, while the alert on the first is open
+    with at_local(d(3), hour=10):  # the next session, while the alert on the first is open
         second = factories.create_treatment(patient=patient, treated_on=d(3))
     assert kept(clinic_id) == counted(clinic_id) == only(urgent=1, on_track=1, missed_check_in=1)
 
     alert = Alert.objects.get(treatment=first)
-    with at_local(d(3)):
+    with at_local(d(3), hour=10):
         alerts.resolve_alert(
             alert=alert,
             seen_version=alert.version,
@@ -232,10 +224,10 @@ def test_the_counts_follow_every_write_that_moves_a_treatment(
 
 @pytest.mark.django_db
 def test_a_check_in_that_keeps_the_level_leaves_the_counts_alone(treatment: Treatment) -> None:
-    with at_local(d(1)):
+    with at_local(d(1), hour=10):
         factories.create_check_in(treatment=treatment, local_date=d(1))
     counts = TriageCounts.objects.get(clinic_id=treatment.clinic_id)
-    with at_local(d(2)):
+    with at_local(d(2), hour=10):
         factories.create_check_in(treatment=treatment, local_date=d(2))
     assert TriageCounts.objects.get(clinic_id=treatment.clinic_id).counted_at == counts.counted_at
     assert kept(treatment.clinic_id) == counted(treatment.clinic_id) == only(on_track=1)

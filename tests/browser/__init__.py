@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Page, expect
 
 from recovery.login_links import issue_login_link
 from recovery.models import Patient
@@ -115,7 +114,7 @@ def sign_in(page: Page, patient: Patient, *, javascript: bool = True) -> None:
     expect(page.get_by_role("heading", name=f"Hello, {patient.name}")).to_be_visible()
 
 
-def box_in_first_screen(box: dict[str, Any] | None) -> bool:
+def box_in_first_screen(box: FloatRect | None) -> bool:
     """Whether a bounding box is wholly on the phone's screen without scrolling."""
     return (
         box is not None

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, FloatRect, Page, expect
 
 from recovery.models import CheckIn, Clinic, Patient, Treatment
 from tests import factories
@@ -69,7 +69,7 @@ def shot(page: Page, name: str) -> None:
         page.screenshot(path=Path(folder) / f"{name}.png")
 
 
-def in_the_screen(page: Page, box: dict[str, Any] | None) -> bool:
+def in_the_screen(page: Page, box: FloatRect | None) -> bool:
     """Whether a bounding box is wholly on the screen as it is scrolled now."""
     size = page.viewport_size
     assert size is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, FloatRect, Locator, Page, expect
 
 from recovery.models import CheckIn, Clinic, Patient, Treatment
 from tests.browser import box_in_first_screen, login_path, page_problems, screenshot, sign_in
@@ -245,7 +245,7 @@ def test_a_check_in_whose_send_gets_no_answer_is_kept_on_the_phone(
     page.unroute(re.compile(r"/check-in/$"))
 
 
-def in_a_small_phone(box: dict[str, float] | None) -> bool:
+def in_a_small_phone(box: FloatRect | None) -> bool:
     """Wholly inside a 360x640 screen, without scrolling."""
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 640
 
