@@ -11,6 +11,7 @@ were rated; a missing rating fires no rule and compares with nothing.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import enum
 from collections.abc import Mapping, Sequence
@@ -179,3 +180,63 @@ def missed_from(*, treated_on: dt.date, latest: dt.date | None) -> dt.date:
     """The first day on which `missed_check_in` holds if no check-in comes."""
     start = treated_on + dt.timedelta(days=2)
     return start if latest is None else max(start, latest + dt.timedelta(days=3))
+
+
+# Long-term watch (PMMA) ------------------------------------------------------------------
+#
+# PMMA stays for good, and granulomas appear months to years later: after the diary, a
+# short check-in ("any new lump, hardness, redness or swelling at a treated area?")
+# monthly for the first year, then every three months, until five years after the last
+# treatment of the product (a new treatment restarts the clock). The first month is the
+# diary itself (days 0 to 30), so the watch starts at two months.
+
+LATE_LUMP = "late_lump"  # the reason of a long-term check-in answered yes
+LONG_TERM_FIRST_MONTH = 2
+LONG_TERM_MONTHLY_UNTIL = 12  # monthly up to and including month 12 …
+LONG_TERM_EVERY_MONTHS = 3  # … then every three months …
+LONG_TERM_YEARS = 5  # … up to and including five years after the last treatment
+
+
+def add_months(start: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months later, or the month's last day when it has
+    fewer days (31 January + 1 month is 28 or 29 February; 29 February + 12 is 28)."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def long_term_months() -> tuple[int, ...]:
+    """The months after the last treatment at which a long-term check-in is due."""
+    monthly = range(LONG_TERM_FIRST_MONTH, LONG_TERM_MONTHLY_UNTIL + 1)
+    quarterly = range(
+        LONG_TERM_MONTHLY_UNTIL + LONG_TERM_EVERY_MONTHS,
+        12 * LONG_TERM_YEARS + 1,
+        LONG_TERM_EVERY_MONTHS,
+    )
+    return (*monthly, *quarterly)
+
+
+def long_term_schedule(treated_on: Sequence[dt.date]) -> tuple[dt.date, ...]:
+    """The due dates (the patient's local dates) of the long-term check-ins after the
+    treatments of one product on `treated_on` (any order): counted from the last one."""
+    if not treated_on:
+        return ()
+    last = max(treated_on)
+    return tuple(add_months(last, months) for months in long_term_months())
+
+
+def long_term_due(
+    treated_on: Sequence[dt.date], *, today: dt.date, answered: Sequence[dt.date] = ()
+) -> dt.date | None:
+    """The due date of the long-term check-in the patient should answer now: the latest due
+    date on or before `today`, until the next one (the last one: for three months, then
+    the watch has ended), unless answered on or after it. A check-in missed is not asked
+    again: the next due date replaces it. None when nothing is due."""
+    schedule = long_term_schedule(treated_on)
+    passed = [d for d in schedule if d <= today]
+    if not passed:
+        return None
+    latest = passed[-1]
+    if latest == schedule[-1] and today >= add_months(latest, LONG_TERM_EVERY_MONTHS):
+        return None  # five years and a last interval on: the watch has ended
+    return None if any(a >= latest for a in answered) else latest
