@@ -18,15 +18,10 @@ from django.test import Client
 from django.urls import resolve
 
 from recovery import alerts, checkins, course, login_links, triage
+from recovery.demo.bulk import DiaryWriter, scenario_diary
+from recovery.demo.scenarios import Entry, at_least, typical
 from recovery.enrollment import add_treatment
-from recovery.management.commands.demo import (
-    Command,
-    DiaryWriter,
-    Entry,
-    at_least,
-    scenario_diary,
-    typical,
-)
+from recovery.management.commands.demo import Command
 from recovery.models import (
     Alert,
     AuditEvent,

@@ -55,6 +55,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from recovery import course
+from recovery.demo.scenarios import RIVERSIDE
 from recovery.management.commands.bench import (
     CLINICIAN_USERNAME,
     Answer,
@@ -66,7 +67,6 @@ from recovery.management.commands.bench import (
     table,
     tail,
 )
-from recovery.management.commands.demo import RIVERSIDE
 
 WORKERS = 4
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/aftercare_bench_concurrent"

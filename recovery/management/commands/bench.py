@@ -47,7 +47,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from recovery import access, audit, course
-from recovery.management.commands.demo import RIVERSIDE
+from recovery.demo.scenarios import RIVERSIDE
 from recovery.models import AuditAction
 
 if TYPE_CHECKING:

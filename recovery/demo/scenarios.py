@@ -1,0 +1,288 @@
+"""The demo's scenarios, as data: a typical recovery, and for each demo patient the
+day of the diary they are on today, the days they checked in and how they felt.
+
+Every status, reason and alert follows from these answers by the rules of
+`recovery.course`, as the live app applies them; nothing here says what they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from recovery import course
+from recovery.models import Clinician
+
+# One day's ratings, in the order of course.SYMPTOMS:
+# (swelling, redness, bruising, lumps, pain, itching), each 0 (none) to 3 (severe).
+Ratings = tuple[int, int, int, int, int, int]
+
+# A typical recovery after Bellafill, day by day; from day 7 on, nothing.
+TYPICAL_COURSE: tuple[Ratings, ...] = (
+    (2, 1, 1, 1, 2, 0),  # day 0: just treated, puffy and tender
+    (2, 1, 2, 1, 1, 0),  # day 1: the bruises show
+    (2, 1, 1, 1, 1, 1),  # day 2: a little itchy
+    (1, 1, 1, 1, 1, 1),
+    (1, 0, 1, 1, 0, 0),
+    (1, 0, 0, 1, 0, 0),
+    (1, 0, 0, 0, 0, 0),
+)
+NOTHING: Ratings = (0, 0, 0, 0, 0, 0)
+
+
+def typical(day: int) -> Ratings:
+    return TYPICAL_COURSE[day] if day < len(TYPICAL_COURSE) else NOTHING
+
+
+def at_least(ratings: Ratings, *, symptom: str, rating: int) -> Ratings:
+    """`ratings` with `symptom` raised to `rating` if it was lower."""
+    index = course.SYMPTOMS.index(symptom)
+    values = list(ratings)
+    values[index] = max(values[index], rating)
+    return (values[0], values[1], values[2], values[3], values[4], values[5])
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One day of a demo diary."""
+
+    day: int
+    ratings: Ratings
+    red_flags: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    label: str  # what the clinic should see, e.g. "slow to improve"
+    days_since_treatment: int  # today is this day of the diary
+    entries: tuple[Entry, ...]
+
+
+def diary(
+    *,
+    days: Iterable[int],
+    lasting: tuple[str, int] | None = None,
+    notes: dict[int, str] | None = None,
+) -> tuple[Entry, ...]:
+    """Typical check-ins on `days`; `lasting=(symptom, rating)` keeps one symptom at least that."""
+    entries = []
+    for day in days:
+        ratings = typical(day)
+        if lasting is not None:
+            ratings = at_least(ratings, symptom=lasting[0], rating=lasting[1])
+        entries.append(Entry(day, ratings, note=(notes or {}).get(day, "")))
+    return tuple(entries)
+
+
+ON_TRACK = Scenario(
+    "on track",
+    5,
+    diary(
+        days=range(6),
+        notes={0: "Home from the clinic, cheeks a bit puffy.", 5: "Hardly any swelling left."},
+    ),
+)
+SLOW_TO_IMPROVE = Scenario(
+    "slow to improve",
+    10,
+    diary(
+        days=[0, 1, 2, 3, 4, 5, 7, 8, 9, 10],
+        lasting=("swelling", 2),
+        notes={9: "Left cheek still swollen in the mornings."},
+    ),
+)
+PERSISTING = Scenario(
+    "persisting past day 14",
+    17,
+    diary(
+        days=[d for d in range(18) if d not in {6, 11}],
+        lasting=("lumps", 1),
+        notes={15: "Two small bumps under the left cheek, not sore.", 17: "Bumps still there."},
+    ),
+)
+RED_FLAG = Scenario(
+    "red flag",
+    2,
+    (
+        *diary(days=[0, 1]),
+        Entry(
+            2,
+            at_least(typical(2), symptom="pain", rating=2),
+            red_flags=("skin_color",),
+            note="A pale, blotchy patch near one injection on the right cheek; it hurts more.",
+        ),
+    ),
+)
+MISSED_CHECK_INS = Scenario("missed check-ins since day 4", 8, diary(days=range(5)))
+DIARY_FINISHED = Scenario(
+    "diary finished",
+    40,
+    diary(
+        days=[d for d in range(31) if d not in {6, 9, 13, 18, 19, 24, 27}],
+        notes={30: "All settled, thank you!"},
+    ),
+)
+EARLY_DAYS = Scenario("on track", 3, diary(days=range(4)))
+NEW_LUMP = Scenario(
+    "a new lump after the first week",
+    9,
+    (
+        *diary(days=range(9)),
+        Entry(9, at_least(NOTHING, symptom="lumps", rating=1), note="Small bump near my lip."),
+    ),
+)
+WORSE_AGAIN = Scenario(
+    "swelling worse again",
+    4,
+    (
+        *diary(days=range(4)),
+        Entry(4, at_least(typical(4), symptom="swelling", rating=2), note="Puffier today."),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PatientSpec:
+    name: str
+    email: str
+    date_of_birth: dt.date
+    scenario: Scenario
+    mobile: str = ""
+    time_zone: str = ""  # the clinic's unless set
+    language: str = "en"
+    product: str = "bellafill"
+    areas: str = "left and right cheek"
+
+
+@dataclass(frozen=True)
+class ClinicianSpec:
+    username: str
+    first_name: str
+    last_name: str
+    role: Clinician.Role
+
+
+@dataclass(frozen=True)
+class ClinicSpec:
+    name: str
+    phone: str
+    after_hours_phone: str
+    emergency_number: str
+    hours: str
+    time_zone: str
+    alert_email: str  # where the demo's alerts go: printed by make run's console backend
+    password: str  # of every clinician of the demo clinic, printed for `make run`
+    clinicians: tuple[ClinicianSpec, ...]
+    patients: tuple[PatientSpec, ...]
+
+
+RIVERSIDE = ClinicSpec(
+    name="Riverside Skin Clinic",
+    phone="+1 212 555 0142",
+    after_hours_phone="+1 212 555 0199",
+    emergency_number="911",
+    hours="Mon–Fri 9am–6pm",
+    time_zone="America/New_York",
+    alert_email="alerts@demo-clinic.example",
+    password="demo-clinic-2026",
+    clinicians=(
+        ClinicianSpec("nurse@demo-clinic.example", "Nora", "Price", Clinician.Role.ADMIN),
+        ClinicianSpec("doctor@demo-clinic.example", "Daniel", "Reyes", Clinician.Role.CLINICIAN),
+    ),
+    patients=(
+        PatientSpec(
+            "Ana Silva",
+            "ana.demo@example.com",
+            dt.date(1988, 4, 12),
+            ON_TRACK,
+            mobile="+1 212 555 0101",
+        ),
+        PatientSpec(
+            "Ben Carter",
+            "ben.demo@example.com",
+            dt.date(1979, 9, 3),
+            SLOW_TO_IMPROVE,
+            mobile="+1 212 555 0102",
+        ),
+        PatientSpec(
+            "Chloe Nguyen",
+            "chloe.demo@example.com",
+            dt.date(1992, 1, 27),
+            PERSISTING,
+            mobile="+1 212 555 0103",
+        ),
+        PatientSpec(
+            "David Okafor",
+            "david.demo@example.com",
+            dt.date(1985, 6, 18),
+            RED_FLAG,
+            mobile="+1 212 555 0104",
+        ),
+        PatientSpec(
+            "Emma Rossi",
+            "emma.demo@example.com",
+            dt.date(1990, 11, 5),
+            MISSED_CHECK_INS,
+            mobile="+1 312 555 0105",
+            time_zone="America/Chicago",
+        ),
+        PatientSpec(
+            "Farah Haddad",
+            "farah.demo@example.com",
+            dt.date(1982, 3, 30),
+            DIARY_FINISHED,
+            mobile="+1 212 555 0106",
+            product="dermal-filler",
+            areas="nasolabial folds",
+        ),
+    ),
+)
+HARBOUR = ClinicSpec(
+    name="Harbour Aesthetics",
+    phone="+44 20 7946 0321",
+    after_hours_phone="+44 20 7946 0999",
+    emergency_number="999",
+    hours="Tue–Sat 10am–7pm",
+    time_zone="Europe/London",
+    alert_email="alerts@harbour-demo.example",
+    password="demo-harbour-2026",
+    clinicians=(
+        ClinicianSpec("nurse@harbour-demo.example", "Hannah", "Blake", Clinician.Role.CLINICIAN),
+    ),
+    patients=(
+        PatientSpec(
+            "Oliver Bennett",
+            "oliver.demo@example.com",
+            dt.date(1987, 8, 14),
+            EARLY_DAYS,
+            mobile="+44 7700 900101",
+        ),
+        PatientSpec(
+            "Lucía Fernández",
+            "lucia.demo@example.com",
+            dt.date(1983, 5, 9),
+            NEW_LUMP,
+            mobile="+34 600 000 102",
+            time_zone="Europe/Madrid",
+            language="es",
+        ),
+        PatientSpec(
+            "Priya Shah",
+            "priya.demo@example.com",
+            dt.date(1995, 2, 21),
+            WORSE_AGAIN,
+            mobile="+44 7700 900103",
+        ),
+    ),
+)
+DEMO_CLINICS = (RIVERSIDE, HARBOUR)
+
+
+def sent_at(*, on: dt.date, day: int, time_zone: str, now: dt.datetime) -> dt.datetime:
+    """When a demo check-in was sent: at a quarter past 8 to 19 o'clock by the day of the
+    diary, in the patient's time zone, but never later than `now`."""
+    hour = 8 + day % 12
+    return min(dt.datetime.combine(on, dt.time(hour, 17), tzinfo=ZoneInfo(time_zone)), now)
