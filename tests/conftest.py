@@ -11,6 +11,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from pytest_django.fixtures import Settings as SettingsFixture
 
+from recovery.demo.clinics import HARBOUR
 from recovery.models import Clinic, Patient, Treatment, User
 from tests import factories
 from tests.helpers import TREATED_ON
@@ -60,12 +61,7 @@ def clinic(db: None) -> Clinic:
 
 @pytest.fixture
 def other_clinic(db: None) -> Clinic:
-    return factories.create_clinic(
-        name="Harbour Aesthetics",
-        phone="+44 20 7946 0000",
-        emergency_number="999",
-        time_zone="Europe/London",
-    )
+    return factories.create_clinic(details=HARBOUR)
 
 
 @pytest.fixture

@@ -8,31 +8,16 @@ import itertools
 from django.utils import timezone
 
 from recovery import checkins, course
+from recovery.demo.clinics import RIVERSIDE, ClinicDetails
 from recovery.enrollment import add_treatment, enroll_patient
 from recovery.models import CheckIn, Clinic, Clinician, Patient, Product, Treatment, User
 
 _numbers = itertools.count(1)
 
 
-def create_clinic(
-    *,
-    name: str = "Riverside Skin Clinic",
-    phone: str = "+1 (555) 010-2000",
-    after_hours_phone: str = "+1 (555) 010-2999",
-    emergency_number: str = "911",
-    hours: str = "Mon–Fri 9am–6pm",
-    time_zone: str = "America/New_York",
-    alert_email: str = "",
-) -> Clinic:
-    return Clinic.objects.create(
-        name=name,
-        phone=phone,
-        after_hours_phone=after_hours_phone,
-        emergency_number=emergency_number,
-        hours=hours,
-        time_zone=time_zone,
-        alert_email=alert_email,
-    )
+def create_clinic(*, details: ClinicDetails = RIVERSIDE, alert_email: str = "") -> Clinic:
+    """One of the demo's clinics (recovery.demo.clinics), Riverside Skin Clinic unless told."""
+    return Clinic.objects.create(**details.fields(), alert_email=alert_email)
 
 
 def create_clinician(

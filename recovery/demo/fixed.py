@@ -47,16 +47,9 @@ class DemoClinic:
 
 
 def save_clinic(*, spec: ClinicSpec) -> Clinic:
+    details = spec.clinic.fields()
     clinic, _ = Clinic.objects.update_or_create(
-        name=spec.name,
-        defaults={
-            "phone": spec.phone,
-            "after_hours_phone": spec.after_hours_phone,
-            "emergency_number": spec.emergency_number,
-            "hours": spec.hours,
-            "time_zone": spec.time_zone,
-            "alert_email": spec.alert_email,
-        },
+        name=details.pop("name"), defaults={**details, "alert_email": spec.alert_email}
     )
     return clinic
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from recovery import course
+from recovery.demo.clinics import HARBOUR, RIVERSIDE, ClinicDetails
 from recovery.models import Clinician
 
 # One day's ratings, in the order of course.SYMPTOMS:
@@ -167,25 +168,15 @@ class ClinicianSpec:
 
 @dataclass(frozen=True)
 class ClinicSpec:
-    name: str
-    phone: str
-    after_hours_phone: str
-    emergency_number: str
-    hours: str
-    time_zone: str
+    clinic: ClinicDetails
     alert_email: str  # where the demo's alerts go: printed by make run's console backend
     password: str  # of every clinician of the demo clinic, printed for `make run`
     clinicians: tuple[ClinicianSpec, ...]
     patients: tuple[PatientSpec, ...]
 
 
-RIVERSIDE = ClinicSpec(
-    name="Riverside Skin Clinic",
-    phone="+1 212 555 0142",
-    after_hours_phone="+1 212 555 0199",
-    emergency_number="911",
-    hours="Mon–Fri 9am–6pm",
-    time_zone="America/New_York",
+RIVERSIDE_DEMO = ClinicSpec(
+    clinic=RIVERSIDE,
     alert_email="alerts@demo-clinic.example",
     password="demo-clinic-2026",
     clinicians=(
@@ -240,13 +231,8 @@ RIVERSIDE = ClinicSpec(
         ),
     ),
 )
-HARBOUR = ClinicSpec(
-    name="Harbour Aesthetics",
-    phone="+44 20 7946 0321",
-    after_hours_phone="+44 20 7946 0999",
-    emergency_number="999",
-    hours="Tue–Sat 10am–7pm",
-    time_zone="Europe/London",
+HARBOUR_DEMO = ClinicSpec(
+    clinic=HARBOUR,
     alert_email="alerts@harbour-demo.example",
     password="demo-harbour-2026",
     clinicians=(
@@ -278,7 +264,7 @@ HARBOUR = ClinicSpec(
         ),
     ),
 )
-DEMO_CLINICS = (RIVERSIDE, HARBOUR)
+DEMO_CLINICS = (RIVERSIDE_DEMO, HARBOUR_DEMO)
 
 
 def sent_at(*, on: dt.date, day: int, time_zone: str, now: dt.datetime) -> dt.datetime:

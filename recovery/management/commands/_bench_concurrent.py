@@ -55,7 +55,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from recovery import course
-from recovery.demo.scenarios import RIVERSIDE
+from recovery.demo.scenarios import RIVERSIDE_DEMO
 from recovery.management.commands.bench import (
     CLINICIAN_USERNAME,
     Answer,
@@ -537,7 +537,7 @@ def setup(scale: Scale, *, now: dt.datetime) -> dict[str, Any]:
     from recovery.enrollment import add_treatment, enroll_patient
     from recovery.models import Alert, Clinic, Product
 
-    clinic = Clinic.objects.get(name=RIVERSIDE.name)
+    clinic = Clinic.objects.get(name=RIVERSIDE_DEMO.clinic.name)
     product = Product.objects.get(code="bellafill")
     zone = ZoneInfo(clinic.time_zone)
     today = timezone.localdate(now, timezone=zone)
@@ -594,7 +594,7 @@ def setup(scale: Scale, *, now: dt.datetime) -> dict[str, Any]:
             "today": today.isoformat(),
             "yesterday": (today - dt.timedelta(days=1)).isoformat(),
             "time_zone": clinic.time_zone,
-            "clinician": {"email": CLINICIAN_USERNAME, "password": RIVERSIDE.password},
+            "clinician": {"email": CLINICIAN_USERNAME, "password": RIVERSIDE_DEMO.password},
             "at_once": [
                 enrolled("at_once", n, treated_days_ago=4, diary=[calm, calm])
                 for n in range(1, scale.at_once + 1)

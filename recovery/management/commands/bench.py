@@ -47,7 +47,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from recovery import access, audit, course
-from recovery.demo.scenarios import RIVERSIDE
+from recovery.demo.scenarios import RIVERSIDE_DEMO
 from recovery.models import AuditAction
 
 if TYPE_CHECKING:
@@ -55,8 +55,8 @@ if TYPE_CHECKING:
 
 # Who the bench signs in as: the demo's first clinic's nurse, and its first patient
 # (on day 5 of an on-track diary, so today's check-in can be sent again and again).
-CLINICIAN_USERNAME = RIVERSIDE.clinicians[0].username
-PATIENT_EMAIL = RIVERSIDE.patients[0].email
+CLINICIAN_USERNAME = RIVERSIDE_DEMO.clinicians[0].username
+PATIENT_EMAIL = RIVERSIDE_DEMO.patients[0].email
 DEFAULT_SIZES = (200, 2_000, 20_000)
 SERVER_START_SECONDS = 30.0
 SUBPROCESS_SECONDS = 600.0
