@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.conf import settings
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import resolve
@@ -131,6 +132,62 @@ def test_a_second_run_creates_nothing_new() -> None:
     assert counts() == before
     assert before["Clinic"] == 2
     assert before["Patient"] == 9
+
+
+DEMO_EMAILS = [
+    "ana.demo@example.com",
+    "ben.demo@example.com",
+    "chloe.demo@example.com",
+    "david.demo@example.com",
+    "emma.demo@example.com",
+    "farah.demo@example.com",
+    "oliver.demo@example.com",
+    "lucia.demo@example.com",
+    "priya.demo@example.com",
+]
+
+
+def test_every_write_is_audited_once_and_a_second_run_enrolls_nobody_again() -> None:
+    """The demo writes through the write functions, so each row is audited as theirs are.
+    A second run deletes each demo patient's treatment (audited) and writes the same again,
+    without enrolling anyone twice, and leaves no audit row without its patient."""
+
+    def trail() -> Counter[tuple[str, str]]:
+        return Counter(AuditEvent.objects.values_list("patient__email", "action"))
+
+    run_demo()
+    first = trail()
+    run_demo()
+    second = trail() - first
+
+    enrolled = Counter({(email, "patient.enrolled"): 1 for email in DEMO_EMAILS})
+    deleted = Counter({(email, "treatment.deleted"): 1 for email in DEMO_EMAILS})
+    assert first & enrolled == enrolled
+    assert second == first - enrolled + deleted
+    assert first[("chloe.demo@example.com", "check_in.created")] == 16
+    assert first[("chloe.demo@example.com", "alert.opened")] == 1
+    assert first[("david.demo@example.com", "treatment.added")] == 1
+    assert first[("david.demo@example.com", "patient.login_link_issued")] == 1
+    assert not AuditEvent.objects.filter(patient__isnull=True).exists()
+    # Each check-in of today's diaries is on the trail once.
+    audited = Counter(
+        AuditEvent.objects.filter(action="check_in.created").values_list("object_id", flat=True)
+    )
+    assert all(audited[str(c.public_id)] == 1 for c in CheckIn.objects.all())
+
+
+def test_the_demo_emails_no_one_about_the_alerts_of_its_diaries(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Its alerts were opened days ago: the clinics' alert addresses (set, for the alerts
+    of what one does next in make run) get no email about them, on a first run or later."""
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            run_demo()
+
+    assert Alert.objects.filter(resolved_at__isnull=True).count() == 3
+    assert not Clinic.objects.filter(alert_email="").exists()
+    assert mail.outbox == []
 
 
 def test_a_second_run_keeps_the_clinicians_password_hash() -> None:

@@ -1,9 +1,11 @@
 """The bulk writer of demo diaries: many patients' check-ins and alerts at once, with raw
-inserts.
+inserts, for the generated patients of `manage.py demo --patients N` only.
 
-It writes what the app's write functions would have written had each check-in arrived on
-its own day (`recovery.checkins.record_check_in`, `recovery.alerts`), without calling them:
-20,000 patients' diaries take seconds, not hours. tests/test_demo_command.py replays its
+It writes the check-ins, alerts and kept fields of each treatment that the app's write
+functions would have written had each check-in arrived on its own day
+(`recovery.checkins.record_check_in`, `recovery.alerts`), without calling them: 20,000
+patients' diaries take seconds, not hours. (Not their audit rows: those of a generated
+patient's check-ins and alerts are left out.) tests/test_demo_command.py replays its
 diaries through the write functions and compares the rows.
 """
 
@@ -22,7 +24,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from recovery import course
 from recovery.alerts import ALERT_LEVELS
 from recovery.demo.scenarios import Entry, sent_at
-from recovery.models import Alert, AuditEvent, CheckIn, Patient, Treatment, User
+from recovery.models import Alert, CheckIn, Patient, Treatment, User
 from recovery.triage import place_of, recount
 
 
@@ -199,17 +201,14 @@ class DiaryWriter:
         now: dt.datetime,
         seed: int,
         clinicians: Mapping[int, Sequence[User]] | None = None,
-        audit_check_ins: bool = False,
     ) -> None:
         self.now = now
         # Its own random sequence: the diaries stay what the same seed always made.
         self.rng = random.Random(f"{seed}:alerts")
         self.clinicians: dict[int, Sequence[User]] = dict(clinicians or {})
-        self.audit_check_ins = audit_check_ins
         self.inserter = CheckInInserter()
         self.treatments: list[Treatment] = []
         self.alerts: list[Alert] = []
-        self.audit_events: list[AuditEvent] = []
 
     def write(self, treatment: Treatment, days: Iterable[DiaryDay]) -> None:
         """`treatment`'s check-ins, in date order (`treatment` saved, its product and patient
@@ -222,17 +221,6 @@ class DiaryWriter:
             if day.assessment.status in ALERT_LEVELS:
                 alerting.append(unsaved_check_in(public_id, day))
             last = (public_id, day)
-            if self.audit_check_ins:
-                self.audit_events.append(
-                    AuditEvent(
-                        at=day.at,
-                        actor_id=user_id,
-                        patient=treatment.patient,
-                        patient_ref=treatment.patient.public_id,
-                        action=AuditEvent.Action.CHECK_IN_CREATED,
-                        object_id=str(uuid.UUID(public_id)),
-                    )
-                )
         if last is None:
             treatment.latest_check_in = None
         elif alerting and alerting[-1].public_id.hex == last[0]:
@@ -276,7 +264,6 @@ class DiaryWriter:
         save_kept_fields(self.treatments)
         for clinic_id in sorted({t.clinic_id for t in self.treatments}):
             recount(clinic_id)
-        AuditEvent.objects.bulk_create(self.audit_events, batch_size=BATCH_SIZE)
 
 
 KEPT_FIELDS = ("latest_check_in", "open_alert", "triage", "triage_since", "triage_valid_until")

@@ -1,22 +1,47 @@
 """The demo's own clinics, clinicians and patients (recovery.demo.scenarios), written to
-the database, or brought up to date on a re-run."""
+the database through the app's write functions, or brought up to date on a re-run.
+
+Each patient is enrolled (once: a re-run deletes their treatment and records a new one),
+and each check-in of their diary is recorded on its own day at its own time
+(`checkins.record_check_in` with `today=` and `at=`), which assesses it, opens or raises
+its alert and keeps the dashboard's place, as when a patient sends it. Then the clinic's
+rows are swept at `now` (`triage.sweep_triage`): the days since each patient's last
+check-in make the missed check-ins and the finished diaries.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
-from recovery import audit
+from recovery import audit, checkins
 from recovery.clinicians import give_admin_access
-from recovery.demo.bulk import DiaryWriter, scenario_diary
-from recovery.demo.scenarios import DEMO_CLINICS, ClinicianSpec, ClinicSpec, PatientSpec
+from recovery.demo.scenarios import (
+    DEMO_CLINICS,
+    ClinicianSpec,
+    ClinicSpec,
+    Entry,
+    PatientSpec,
+    sent_at,
+)
 from recovery.enrollment import add_treatment, enroll_patient
-from recovery.login_links import issue_login_link
-from recovery.models import AuditEvent, Clinic, Clinician, Patient, Product, User
+from recovery.login_links import hand_out_login_link
+from recovery.models import (
+    AuditEvent,
+    CheckIn,
+    Clinic,
+    Clinician,
+    Patient,
+    Product,
+    Treatment,
+    User,
+)
+from recovery.triage import sweep_triage
 
 
 # What was created, for the summary and --json.
@@ -47,9 +72,11 @@ class DemoClinic:
 
 
 def save_clinic(*, spec: ClinicSpec) -> Clinic:
+    """The clinic's row, as yet without an alert address: the alerts its patients' diaries
+    opened days ago are not emailed now (build_demo sets the address once they are written)."""
     details = spec.clinic.fields()
     clinic, _ = Clinic.objects.update_or_create(
-        name=details.pop("name"), defaults={**details, "alert_email": spec.alert_email}
+        name=details.pop("name"), defaults={**details, "alert_email": ""}
     )
     return clinic
 
@@ -105,38 +132,58 @@ def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
     return patient
 
 
+def visit_at(*, treated_on: dt.date, time_zone: str, now: dt.datetime) -> dt.datetime:
+    """When the demo's treatment was recorded: at 8 on its day, before the first check-in."""
+    return min(dt.datetime.combine(treated_on, dt.time(8), tzinfo=ZoneInfo(time_zone)), now)
+
+
+def write_diary(*, treatment: Treatment, entries: Sequence[Entry], now: dt.datetime) -> CheckIn:
+    """Each entry recorded as the patient sent it, on its own day at its own time; the last
+    check-in."""
+    patient = treatment.patient
+    recorded = []
+    for entry in entries:
+        local_date = treatment.treated_on + dt.timedelta(days=entry.day)
+        recorded.append(
+            checkins.record_check_in(
+                treatment=treatment,
+                local_date=local_date,
+                answers=entry.answers(),
+                note=entry.note,
+                entered_by=patient.user,
+                today=local_date,
+                at=sent_at(on=local_date, day=entry.day, time_zone=patient.time_zone, now=now),
+            ).check_in
+        )
+    return recorded[-1]
+
+
 def build_demo_patient(
-    *,
-    clinic: Clinic,
-    spec: PatientSpec,
-    products: dict[str, Product],
-    writer: DiaryWriter,
-    now: dt.datetime,
+    *, clinic: Clinic, spec: PatientSpec, products: dict[str, Product], now: dt.datetime
 ) -> DemoPatient:
     patient = save_patient(clinic=clinic, spec=spec)
     today = timezone.localdate(now, timezone=ZoneInfo(patient.time_zone))
     scenario = spec.scenario
+    treated_on = today - dt.timedelta(days=scenario.days_since_treatment)
     treatment = add_treatment(
         patient=patient,
         product=products[spec.product],
-        treated_on=today - dt.timedelta(days=scenario.days_since_treatment),
+        treated_on=treated_on,
         areas=spec.areas,
         injection_sites=8,
         lot_number="DEMO-0001",
         recorded_by=None,
+        at=visit_at(treated_on=treated_on, time_zone=patient.time_zone, now=now),
     )
-    days = scenario_diary(
-        treatment=treatment, entries=scenario.entries, time_zone=patient.time_zone, now=now
-    )
-    writer.write(treatment, days)
+    last = write_diary(treatment=treatment, entries=scenario.entries, now=now)
     return DemoPatient(
         name=patient.name,
         email=patient.email,
         state=f"day {scenario.days_since_treatment}, {scenario.label}",
-        status=days[-1].assessment.status.value,
+        status=last.status,
         treated_on=treatment.treated_on,
         time_zone=patient.time_zone,
-        login_url=issue_login_link(patient=patient, at=now),
+        login_url=hand_out_login_link(patient=patient, at=now, issued_by=None, ip_address=None),
     )
 
 
@@ -145,18 +192,18 @@ def build_demo(*, now: dt.datetime) -> list[DemoClinic]:
     products = {p.code: p for p in Product.objects.all()}
     result = []
     with transaction.atomic():
-        writer = DiaryWriter(now=now, seed=0, audit_check_ins=True)
         for spec in DEMO_CLINICS:
             clinic = save_clinic(spec=spec)
             clinicians = [
                 save_clinician(clinic=clinic, spec=c, password=spec.password)
                 for c in spec.clinicians
             ]
-            writer.clinicians[clinic.pk] = [c.user for c in clinicians]
             patients = [
-                build_demo_patient(clinic=clinic, spec=p, products=products, writer=writer, now=now)
+                build_demo_patient(clinic=clinic, spec=p, products=products, now=now)
                 for p in spec.patients
             ]
+            sweep_triage(now=now, clinic=clinic)
+            clinic.alert_email = spec.alert_email
+            clinic.save(update_fields=["alert_email"])
             result.append(DemoClinic(clinic=clinic, clinicians=clinicians, patients=patients))
-        writer.finish()
     return result

@@ -8,8 +8,8 @@ Every status, reason and alert follows from these answers by the rules of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from recovery import course
@@ -54,94 +54,101 @@ class Entry:
     red_flags: tuple[str, ...] = ()
     note: str = ""
 
+    def answers(self) -> course.Answers:
+        return course.Answers(
+            ratings=dict(zip(course.SYMPTOMS, self.ratings, strict=True)),
+            red_flags=frozenset(self.red_flags),
+        )
+
+
+def days(first: int, last: int, *, missed: Collection[int] = ()) -> tuple[int, ...]:
+    """The days from `first` to `last`, but those `missed`."""
+    return tuple(d for d in range(first, last + 1) if d not in missed)
+
 
 @dataclass(frozen=True)
 class Scenario:
+    """One patient's diary: a typical recovery (TYPICAL_COURSE) on the days they checked
+    in, but for what is said otherwise."""
+
     label: str  # what the clinic should see, e.g. "slow to improve"
     days_since_treatment: int  # today is this day of the diary
-    entries: tuple[Entry, ...]
+    checked_in: tuple[int, ...]  # the days of the diary with a check-in
+    # (symptom, rating): that symptom is rated at least this on every day.
+    lasting: tuple[str, int] | None = None
+    # day: (symptom, rating): on that day, that symptom is rated at least this.
+    worse: Mapping[int, tuple[str, int]] = field(default_factory=dict)
+    red_flags: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # answered yes
+    notes: Mapping[int, str] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """The check-ins, day by day."""
+        entries = []
+        for day in self.checked_in:
+            ratings = typical(day)
+            for raised in (self.lasting, self.worse.get(day)):
+                if raised is not None:
+                    ratings = at_least(ratings, symptom=raised[0], rating=raised[1])
+            entries.append(
+                Entry(day, ratings, self.red_flags.get(day, ()), self.notes.get(day, ""))
+            )
+        return tuple(entries)
 
 
-def diary(
-    *,
-    days: Iterable[int],
-    lasting: tuple[str, int] | None = None,
-    notes: dict[int, str] | None = None,
-) -> tuple[Entry, ...]:
-    """Typical check-ins on `days`; `lasting=(symptom, rating)` keeps one symptom at least that."""
-    entries = []
-    for day in days:
-        ratings = typical(day)
-        if lasting is not None:
-            ratings = at_least(ratings, symptom=lasting[0], rating=lasting[1])
-        entries.append(Entry(day, ratings, note=(notes or {}).get(day, "")))
-    return tuple(entries)
-
-
+# The demo patients' diaries. Their statuses and alerts are not written here: they follow
+# from the answers, by the course's rules, as each check-in is recorded.
 ON_TRACK = Scenario(
     "on track",
-    5,
-    diary(
-        days=range(6),
-        notes={0: "Home from the clinic, cheeks a bit puffy.", 5: "Hardly any swelling left."},
-    ),
+    days_since_treatment=5,
+    checked_in=days(0, 5),
+    notes={0: "Home from the clinic, cheeks a bit puffy.", 5: "Hardly any swelling left."},
 )
 SLOW_TO_IMPROVE = Scenario(
     "slow to improve",
-    10,
-    diary(
-        days=[0, 1, 2, 3, 4, 5, 7, 8, 9, 10],
-        lasting=("swelling", 2),
-        notes={9: "Left cheek still swollen in the mornings."},
-    ),
+    days_since_treatment=10,
+    checked_in=days(0, 10, missed={6}),
+    lasting=("swelling", 2),
+    notes={9: "Left cheek still swollen in the mornings."},
 )
 PERSISTING = Scenario(
     "persisting past day 14",
-    17,
-    diary(
-        days=[d for d in range(18) if d not in {6, 11}],
-        lasting=("lumps", 1),
-        notes={15: "Two small bumps under the left cheek, not sore.", 17: "Bumps still there."},
-    ),
+    days_since_treatment=17,
+    checked_in=days(0, 17, missed={6, 11}),
+    lasting=("lumps", 1),
+    notes={15: "Two small bumps under the left cheek, not sore.", 17: "Bumps still there."},
 )
 RED_FLAG = Scenario(
     "red flag",
-    2,
-    (
-        *diary(days=[0, 1]),
-        Entry(
-            2,
-            at_least(typical(2), symptom="pain", rating=2),
-            red_flags=("skin_color",),
-            note="A pale, blotchy patch near one injection on the right cheek; it hurts more.",
-        ),
-    ),
+    days_since_treatment=2,
+    checked_in=days(0, 2),
+    worse={2: ("pain", 2)},
+    red_flags={2: ("skin_color",)},
+    notes={2: "A pale, blotchy patch near one injection on the right cheek; it hurts more."},
 )
-MISSED_CHECK_INS = Scenario("missed check-ins since day 4", 8, diary(days=range(5)))
+MISSED_CHECK_INS = Scenario(
+    "missed check-ins since day 4", days_since_treatment=8, checked_in=days(0, 4)
+)
 DIARY_FINISHED = Scenario(
     "diary finished",
-    40,
-    diary(
-        days=[d for d in range(31) if d not in {6, 9, 13, 18, 19, 24, 27}],
-        notes={30: "All settled, thank you!"},
-    ),
+    days_since_treatment=40,
+    checked_in=days(0, 30, missed={6, 9, 13, 18, 19, 24, 27}),
+    notes={30: "All settled, thank you!"},
 )
-EARLY_DAYS = Scenario("on track", 3, diary(days=range(4)))
+EARLY_DAYS = Scenario("on track", days_since_treatment=3, checked_in=days(0, 3))
 NEW_LUMP = Scenario(
     "a new lump after the first week",
-    9,
-    (
-        *diary(days=range(9)),
-        Entry(9, at_least(NOTHING, symptom="lumps", rating=1), note="Small bump near my lip."),
-    ),
+    days_since_treatment=9,
+    checked_in=days(0, 9),
+    worse={9: ("lumps", 1)},
+    notes={9: "Small bump near my lip."},
 )
 WORSE_AGAIN = Scenario(
     "swelling worse again",
-    4,
-    (
-        *diary(days=range(4)),
-        Entry(4, at_least(typical(4), symptom="swelling", rating=2), note="Puffier today."),
-    ),
+    days_since_treatment=4,
+    checked_in=days(0, 4),
+    worse={4: ("swelling", 2)},
+    notes={4: "Puffier today."},
 )
 
 
