@@ -52,10 +52,11 @@ endif
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
-# Latency of the main pages against gunicorn, on a scratch database (docs/benchmark.md);
+# Latency of the main pages against gunicorn, on a scratch database (scripts/bench/,
+# docs/benchmark.md);
 # e.g. make bench BENCH_ARGS="--database-url postgres://postgres@127.0.0.1:5432/aftercare_bench"
 bench: $(VENV)/.installed
-	$(BIN)/python manage.py bench $(BENCH_ARGS)
+	$(BIN)/python -m scripts.bench $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -1,11 +1,12 @@
 """The bench's concurrent run: many requests at once, then the rows checked.
 
-`manage.py bench` runs it after the latencies, once on SQLite and once on PostgreSQL,
-each on a scratch database of its own (made and dropped as the latencies' is), seeded
-with `demo --patients 200` and the bench's own patients, and served by gunicorn with
-four sync workers on 127.0.0.1. Everyone signs in as they would: each patient by their
-login link, the demo clinic's nurse with her email and password; each form is read from
-the page a browser would show, its CSRF token and every other hidden input included.
+`make bench` (scripts/bench/cli.py) runs it after the latencies, once on SQLite and
+once on PostgreSQL, each on a scratch database of its own (made and dropped as the
+latencies' is), seeded with `demo --patients 200` and the bench's own patients, and
+served by gunicorn with four sync workers on 127.0.0.1. Everyone signs in as they
+would: each patient by their login link, the demo clinic's nurse with her email and
+password; each form is read from the page a browser would show, its CSRF token and every
+other hidden input included.
 Then, with `manage.py sweep`'s work (reminders.sweep) looping in another process:
 
 1. 50 patients send today's check-in at once (a thread and a connection each, released
@@ -22,7 +23,7 @@ rows (`consistency`). A 5xx, any other unexpected answer, or any row not as expe
 fails the run. docs/benchmark.md says how to read it.
 
 Not product code: the parts that touch the database run in subprocesses on the scratch
-database (`manage.py bench --concurrent-step …`), and write through the real write
+database (`python -m scripts.bench --concurrent-step …`), and write through the real write
 functions, as the demo does.
 """
 
@@ -51,20 +52,19 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from django.core.management.base import CommandError
 from django.urls import reverse
 
 from recovery import course
 from recovery.demo.scenarios import RIVERSIDE_DEMO
-from recovery.management.commands.bench import (
-    CLINICIAN_USERNAME,
+from scripts.bench.latency import CLINICIAN_USERNAME, table
+from scripts.bench.workspace import (
     Answer,
+    BenchFailed,
     Workspace,
     check_in_result_prefix,
     fetch,
     postgres_unreachable,
     scratch_database,
-    table,
     tail,
 )
 
@@ -131,7 +131,7 @@ def form_fields(page: str, action: str) -> dict[str, str]:
             if name and (_attribute(tag, "type") or "").lower() == "hidden":
                 fields[name] = _attribute(tag, "value") or ""
         return fields
-    raise CommandError(f"The page has no form that posts to {action}.")
+    raise BenchFailed(f"The page has no form that posts to {action}.")
 
 
 def answers(*, red_flag: str | None = None) -> dict[str, str]:
@@ -220,7 +220,7 @@ class Traffic:
         message = f"{what}: {last.method} {last.path} {last.problem}."
         if last.server_error:
             message += f"\nThe server's log ends with:\n{self.workspace.server_log()}"
-        raise CommandError(message)
+        raise BenchFailed(message)
 
     def _keep(self, sent: Sent) -> None:
         self._mine.last = sent
@@ -253,12 +253,12 @@ def released_together(
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
     if barrier.broken:
-        raise CommandError(
+        raise BenchFailed(
             f"{len(sends)} requests to send together were not all ready within "
             f"{BARRIER_SECONDS:g} s."
         )
     if any(thread.is_alive() for thread in threads):
-        raise CommandError(f"Requests sent together still had no answer after {waited:g} s.")
+        raise BenchFailed(f"Requests sent together still had no answer after {waited:g} s.")
     return results
 
 
@@ -452,7 +452,8 @@ class SweepFigures:
 
 
 class Sweeper:
-    """`manage.py bench --concurrent-step sweep` in a process of its own, until stopped."""
+    """`python -m scripts.bench --concurrent-step sweep` in a process of its own, until
+    stopped."""
 
     def __init__(self, workspace: Workspace, folder: Path) -> None:
         self.workspace = workspace
@@ -463,13 +464,13 @@ class Sweeper:
 
     def start(self) -> None:
         self.input.write_text(json.dumps({"ready": str(self.ready), "stop": str(self.stop_file)}))
-        self.process = self.workspace.spawn(
-            "bench", "--concurrent-step", "sweep", "--concurrent-input", str(self.input)
+        self.process = self.workspace.spawn_bench(
+            "--concurrent-step", "sweep", "--concurrent-input", str(self.input)
         )
         deadline = time.monotonic() + SWEEP_READY_SECONDS
         while not self.ready.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise CommandError(f"The sweep loop did not start:\n{tail(self.stop())}")
+                raise BenchFailed(f"The sweep loop did not start:\n{tail(self.stop())}")
             time.sleep(0.05)
 
     def stop(self) -> str:
@@ -518,7 +519,7 @@ def sweep_loop(*, ready: Path, stop: Path) -> SweepFigures:
     return SweepFigures(sweeps, moved, queued, tuple(failures))
 
 
-# --- The bench's patients (manage.py bench --concurrent-step setup) --------------------
+# --- The bench's patients (--concurrent-step setup) --------------------
 
 
 def setup(scale: Scale, *, now: dt.datetime) -> dict[str, Any]:
@@ -612,7 +613,7 @@ def setup(scale: Scale, *, now: dt.datetime) -> dict[str, Any]:
     return plan
 
 
-# --- The rows afterwards (manage.py bench --concurrent-step check) ---------------------
+# --- The rows afterwards (--concurrent-step check) ---------------------
 
 
 @dataclass(frozen=True)
@@ -892,7 +893,7 @@ def consistency(*, now: dt.datetime) -> list[RowCheck]:
 
 def run_step(step: str, input_path: Path) -> dict[str, Any]:
     """One of the concurrent run's steps that touch the database, in a subprocess on the
-    scratch database: its result, printed as JSON by `manage.py bench`."""
+    scratch database: its result, printed as JSON by `python -m scripts.bench`."""
     from django.utils import timezone
 
     data = json.loads(input_path.read_text())
@@ -905,7 +906,7 @@ def run_step(step: str, input_path: Path) -> dict[str, Any]:
         now = timezone.now()
         checks = check_rows(data["plan"], data["outcomes"], now=now) + consistency(now=now)
         return {"checks": [dataclasses.asdict(c) for c in checks]}
-    raise CommandError(f"Unknown step of the concurrent run: {step!r}.")
+    raise BenchFailed(f"Unknown step of the concurrent run: {step!r}.")
 
 
 # --- The report ------------------------------------------------------------------------
@@ -1090,9 +1091,7 @@ class ConcurrentRun:
             scale_file = folder / "scale.json"
             scale_file.write_text(json.dumps(dataclasses.asdict(self.scale)))
             plan = json.loads(
-                workspace.manage(
-                    "bench", "--concurrent-step", "setup", "--concurrent-input", str(scale_file)
-                )
+                workspace.bench("--concurrent-step", "setup", "--concurrent-input", str(scale_file))
             )
             stack.callback(workspace.stop_server)
             workspace.start_server(workers=WORKERS)
@@ -1114,9 +1113,7 @@ class ConcurrentRun:
             check_file = folder / "check.json"
             check_file.write_text(json.dumps({"plan": plan, "outcomes": driver.outcomes}))
             checked = json.loads(
-                workspace.manage(
-                    "bench", "--concurrent-step", "check", "--concurrent-input", str(check_file)
-                )
+                workspace.bench("--concurrent-step", "check", "--concurrent-input", str(check_file))
             )
             log = workspace.server_log_path.read_text(errors="replace")
         return ConcurrentReport(

@@ -1,4 +1,5 @@
-"""`manage.py bench`: its figures, its refusals, and one tiny run against a real gunicorn."""
+"""The bench (scripts/bench/): its figures, its refusals, and one tiny run against a real
+gunicorn."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db.models import F
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from recovery import checkins, course
-from recovery.management.commands._bench_concurrent import (
+from recovery.models import Alert, CheckIn, Clinic, Treatment, TriageCounts
+from scripts.bench.cli import main
+from scripts.bench.concurrent_run import (
     AT_ONCE,
     FURTHER,
     RACES,
@@ -42,32 +43,32 @@ from recovery.management.commands._bench_concurrent import (
     server_errors,
     setup,
 )
-from recovery.management.commands.bench import (
+from scripts.bench.latency import (
     CHECK_IN_PAGE,
     CHECK_IN_SUBMIT,
     DASHBOARD,
     HEALTHZ,
     SIGNED_IN_FLOOR,
     TIMELINE,
-    Answer,
     Growth,
     Latency,
     PageLoad,
     Report,
-    Workspace,
     check_in_form,
-    fetch,
     first_paint,
     hidden_input,
     parse_sizes,
     percentile,
     ratio,
     refusal,
+    sender,
     table,
     take_turns,
     transfer_bytes,
 )
-from recovery.models import Alert, CheckIn, Clinic, Treatment, TriageCounts
+from scripts.bench.settings import SIGNED_IN_FLOOR_PATH
+from scripts.bench.urls import signed_in_floor
+from scripts.bench.workspace import Answer, BenchFailed, Workspace, fetch
 
 
 def answer(status: int, location: str = "") -> Answer:
@@ -238,7 +239,7 @@ def test_the_check_in_form_is_read_from_the_page_and_sent_with_a_fresh_key() -> 
     )
     assert hidden_input(html, "csrfmiddlewaretoken") == "tok"
     assert hidden_input(html, "date") == "2026-11-25"
-    with pytest.raises(CommandError, match="no 'note' input"):
+    with pytest.raises(BenchFailed, match="no 'note' input"):
         hidden_input(html, "note")
     first = check_in_form(csrf_token="tok", date="2026-11-25")
     second = check_in_form(csrf_token="tok", date="2026-11-25")
@@ -280,22 +281,46 @@ def test_a_page_answering_anything_else_stops_the_bench(stub_port: int, tmp_path
     workspace = Workspace(folder=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}")
     workspace.port = stub_port
     samples = take_turns(
-        [(HEALTHZ, workspace.sender(HEALTHZ, "/healthz", cookies={}))],
+        [(HEALTHZ, sender(workspace, HEALTHZ, "/healthz", cookies={}))],
         count=4,
         warmup=2,
         max_seconds=30,
     )
     assert len(samples[HEALTHZ]) == 4
-    with pytest.raises(CommandError, match=r"GET /clinic/ \(dashboard, first page\) answered 404"):
+    with pytest.raises(BenchFailed, match=r"GET /clinic/ \(dashboard, first page\) answered 404"):
         take_turns(
-            [(DASHBOARD, workspace.sender(DASHBOARD, "/clinic/", cookies={}))],
+            [(DASHBOARD, sender(workspace, DASHBOARD, "/clinic/", cookies={}))],
             count=4,
             warmup=0,
             max_seconds=30,
         )
     (tmp_path / "gunicorn.log").write_text("Traceback …\nZeroDivisionError: division by zero\n")
-    with pytest.raises(CommandError, match=r"answered 500(.|\n)*ZeroDivisionError"):
-        workspace.sender(TIMELINE, "/boom", cookies={})()
+    with pytest.raises(BenchFailed, match=r"answered 500(.|\n)*ZeroDivisionError"):
+        sender(workspace, TIMELINE, "/boom", cookies={})()
+
+
+# --- The scratch server's settings ------------------------------------------------------
+
+
+def test_the_scratch_server_runs_the_apps_settings_but_for_static_files_and_urls() -> None:
+    """Every setting of config/settings.py, as it is (the bench measures what production
+    runs); only the static files' folder and the URLs (the reference page) are its own."""
+    from config import settings as app
+    from scripts.bench import settings as bench
+
+    names = {name for name in dir(app) if name.isupper() and not name.startswith("_")}
+    assert names <= set(dir(bench))
+    assert {n for n in names if getattr(bench, n) != getattr(app, n)} == {
+        "ROOT_URLCONF",
+        "STATIC_ROOT",
+    }
+    assert bench.ROOT_URLCONF == "scripts.bench.urls"
+
+
+def test_the_reference_page_is_served_by_the_benchs_server_only() -> None:
+    assert resolve(SIGNED_IN_FLOOR_PATH, urlconf="scripts.bench.urls").func == signed_in_floor
+    with pytest.raises(Resolver404):
+        resolve(SIGNED_IN_FLOOR_PATH)  # the app's own URLs
 
 
 # --- One tiny run ----------------------------------------------------------------------
@@ -308,24 +333,26 @@ def test_a_tiny_run_against_gunicorn_measures_every_endpoint() -> None:
     if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
         options = ["--database-url", f"{server}/aftercare_bench_{uuid.uuid4().hex[:12]}"]
-    out = io.StringIO()
-    call_command(
-        "bench",
-        "--sizes",
-        "2,4",
-        "--requests",
-        "3",
-        "--warmup",
-        "1",
-        "--json",
-        "--no-browser",
-        "--no-concurrent",
-        "--verbosity",
-        "0",
-        *options,
+    out, err = io.StringIO(), io.StringIO()
+    status = main(
+        [
+            "--sizes",
+            "2,4",
+            "--requests",
+            "3",
+            "--warmup",
+            "1",
+            "--json",
+            "--no-browser",
+            "--no-concurrent",
+            "--verbosity",
+            "0",
+            *options,
+        ],
         stdout=out,
-        stderr=io.StringIO(),
+        stderr=err,
     )
+    assert status == 0, err.getvalue()
     figures = json.loads(out.getvalue())
     assert [(e["endpoint"], e["requests"]) for e in figures["endpoints"]] == [
         ("healthz", 3),
@@ -377,7 +404,7 @@ def test_a_form_is_read_with_every_hidden_input_it_posts_back() -> None:
         "version": "3&4",
     }
     assert form_fields(page, "/sign-out/") == {"csrfmiddlewaretoken": "other"}
-    with pytest.raises(CommandError, match="no form that posts to /clinic/"):
+    with pytest.raises(BenchFailed, match="no form that posts to /clinic/"):
         form_fields(page, "/clinic/")
     assert answers(red_flag="vision")["vision"] == "yes"
     assert {s: answers()[s] for s in course.SYMPTOMS} == dict.fromkeys(course.SYMPTOMS, "0")

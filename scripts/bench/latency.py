@@ -1,32 +1,24 @@
-"""`manage.py bench`: how fast the pages patients and clinicians use answer, against gunicorn.
+"""The bench's latencies: how fast the pages patients and clinicians use answer, against
+gunicorn, and how the dashboard's cost grows with the clinic.
 
 Everything runs on a scratch database made for the run and dropped after it
 (a temporary SQLite file, or a PostgreSQL database named by --database-url),
 seeded with `manage.py demo --patients N`, served by gunicorn with one sync
 worker on a free loopback port, with production settings (DEBUG off, static
-files collected into a temporary folder). Sign-in skips the UI: the bench
-opens sessions for a demo patient and the demo clinic's nurse in the scratch
-database and sends their cookies; Chromium (Playwright) then loads the
-patient's check-in page for its weight and first paint. Then the concurrent
-run (_bench_concurrent.py), once on SQLite and once on PostgreSQL: many
-check-ins and resolves at once against gunicorn with four workers, and the
-rows checked afterwards. docs/benchmark.md says how to read it all.
+files collected into a temporary folder; scripts/bench/workspace.py). Sign-in
+skips the UI: the bench opens sessions for a demo patient and the demo clinic's
+nurse in the scratch database and sends their cookies; Chromium (Playwright)
+then loads the patient's check-in page for its weight and first paint.
+docs/benchmark.md says how to read it all.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import http.client
-import json
 import math
-import os
 import re
-import secrets
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,51 +26,29 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from typing import Any
 
-import dj_database_url
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 
-from recovery import access, audit, course
+from recovery import course
 from recovery.demo.scenarios import RIVERSIDE_DEMO
-from recovery.models import AuditAction
-
-if TYPE_CHECKING:
-    from recovery.management.commands._bench_concurrent import ConcurrentReport
+from scripts.bench.settings import SIGNED_IN_FLOOR_PATH
+from scripts.bench.workspace import (
+    Answer,
+    BenchFailed,
+    Workspace,
+    check_in_result_prefix,
+    fetch,
+    scratch_database,
+)
 
 # Who the bench signs in as: the demo's first clinic's nurse, and its first patient
 # (on day 5 of an on-track diary, so today's check-in can be sent again and again).
 CLINICIAN_USERNAME = RIVERSIDE_DEMO.clinicians[0].username
 PATIENT_EMAIL = RIVERSIDE_DEMO.patients[0].email
 DEFAULT_SIZES = (200, 2_000, 20_000)
-SERVER_START_SECONDS = 30.0
-SUBPROCESS_SECONDS = 600.0
-SETTINGS_MODULE = "aftercare_bench_settings"
-SETTINGS_SHIM = '''"""Aftercare's settings; static files go to the bench's scratch folder, and the
-bench's reference page is served beside the app's."""
-
-from config.settings import *  # noqa: F403
-
-STATIC_ROOT = {static_root!r}
-ROOT_URLCONF = "aftercare_bench_urls"
-'''
-URLS_SHIM = '''"""Aftercare's URLs, and the bench's reference page (only on its scratch server)."""
-
-from django.urls import path
-
-from config.urls import urlpatterns as app_urlpatterns
-from recovery.management.commands.bench import signed_in_floor
-
-urlpatterns = [path({path!r}, signed_in_floor), *app_urlpatterns]
-'''
-FLOOR_PATH = "/bench/signed-in-floor/"
 # The growth aim: the dashboard at the largest size takes at most this many times its time
 # at the smallest.
 GROWTH_AIM = 1.5
@@ -431,59 +401,6 @@ def parse_sizes(value: str) -> tuple[int, ...]:
 # --- Over HTTP -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    location: str
-    cookies: dict[str, str]
-    body: bytes
-    ms: float
-
-
-def fetch(
-    port: int,
-    method: str,
-    path: str,
-    *,
-    cookies: Mapping[str, str],
-    form: Mapping[str, str] | None = None,
-    timeout: float = 60.0,
-) -> Answer:
-    """One request on a new connection (a sync worker closes each), timed to the body's end."""
-    headers = {"Connection": "close"}
-    if cookies:
-        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-    body = None
-    if form is not None:
-        body = urlencode(form).encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    started = time.perf_counter()
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-    finally:
-        connection.close()
-    ms = (time.perf_counter() - started) * 1000
-    jar: SimpleCookie = SimpleCookie()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        jar.load(header)
-    return Answer(
-        status=response.status,
-        location=response.headers.get("Location", ""),
-        cookies={name: morsel.value for name, morsel in jar.items()},
-        body=data,
-        ms=ms,
-    )
-
-
-def check_in_result_prefix() -> str:
-    """Where a sent check-in redirects to, up to the check-in's id: "/check-ins/"."""
-    zero = uuid.UUID(int=0)
-    return reverse("check_in_result", kwargs={"public_id": zero}).split(str(zero))[0]
-
-
 def refusal(endpoint: Endpoint, path: str, answer: Answer) -> str | None:
     """Why `answer` does not count as the endpoint working, or None if it does."""
     if answer.status == endpoint.expect:
@@ -514,7 +431,7 @@ def hidden_input(html: str, name: str) -> str:
             found = re.search(r'\bvalue="([^"]*)"', tag)
             if found:
                 return found.group(1)
-    raise CommandError(f"The check-in page has no {name!r} input with a value.")
+    raise BenchFailed(f"The check-in page has no {name!r} input with a value.")
 
 
 def check_in_form(*, csrf_token: str, date: str) -> dict[str, str]:
@@ -555,266 +472,29 @@ def take_turns(
     return samples
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def sender(
+    workspace: Workspace,
+    endpoint: Endpoint,
+    path: str,
+    *,
+    cookies: Mapping[str, str],
+    form: Callable[[], dict[str, str]] | None = None,
+) -> Request:
+    """A request to `path` on the workspace's server that stops the bench unless it answers
+    as `endpoint` should."""
 
-
-# --- The scratch set-up ----------------------------------------------------------------
-
-
-def tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def server_of(config: Mapping[str, Any]) -> dict[str, str]:
-    """The connection parameters of a parsed DATABASE_URL's server (not its database)."""
-    return {
-        key: str(value)
-        for key, value in {
-            "host": config.get("HOST"),
-            "port": config.get("PORT"),
-            "user": config.get("USER"),
-            "password": config.get("PASSWORD"),
-        }.items()
-        if value
-    }
-
-
-def postgres_unreachable(database_url: str) -> str:
-    """Why the PostgreSQL server `database_url` names cannot be reached, or "" if it can."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    config = dj_database_url.parse(database_url)
-    conninfo = make_conninfo(dbname="postgres", connect_timeout=5, **server_of(config))
-    try:
-        psycopg.connect(conninfo, autocommit=True).close()
-    except psycopg.OperationalError as error:
-        return " ".join(str(error).split()) or type(error).__name__
-    return ""
-
-
-@contextmanager
-def scratch_database(database_url: str | None, folder: Path) -> Iterator[tuple[str, str]]:
-    """(a DATABASE_URL, its description) for a database made for the run, then dropped."""
-    if not database_url:
-        yield f"sqlite:///{folder / 'bench.sqlite3'}", "SQLite (a temporary file)"
-        return
-    config = dj_database_url.parse(database_url)
-    if config.get("ENGINE") != "django.db.backends.postgresql":
-        raise CommandError(
-            "--database-url must name a PostgreSQL database (postgres://…); "
-            "without it the bench uses a temporary SQLite file."
+    def send() -> Answer:
+        answer = fetch(
+            workspace.port, endpoint.method, path, cookies=cookies, form=form() if form else None
         )
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
+        problem = refusal(endpoint, path, answer)
+        if problem:
+            if answer.status >= 500:
+                problem += f"\nThe server's log ends with:\n{workspace.server_log()}"
+            raise BenchFailed(problem)
+        return answer
 
-    name = str(config.get("NAME") or "")
-    if not name:
-        raise CommandError(
-            "--database-url must name the database to create, e.g. …/aftercare_bench"
-        )
-    maintenance = make_conninfo(dbname="postgres", **server_of(config))
-
-    def on_server(statement: sql.SQL | sql.Composed, *params: str) -> bool:
-        """Run `statement` on the server's maintenance database; whether it returned a row."""
-        with psycopg.connect(maintenance, autocommit=True) as admin:
-            cursor = admin.execute(statement, params or None)
-            return cursor.description is not None and cursor.fetchone() is not None
-
-    database = sql.Identifier(name)
-    try:
-        if on_server(sql.SQL("SELECT 1 FROM pg_database WHERE datname = %s"), name):
-            raise CommandError(
-                f"The database {name!r} already exists. The bench creates its own and drops it "
-                f"afterwards: drop that one first (dropdb {name}) or name another."
-            )
-        on_server(sql.SQL("CREATE DATABASE {}").format(database))
-    except psycopg.Error as error:
-        raise CommandError(f"Could not create the bench's database {name!r}: {error}") from None
-    try:
-        yield database_url, f"PostgreSQL (database {name}, dropped afterwards)"
-    finally:
-        on_server(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(database))
-
-
-class Workspace:
-    """One run's scratch folder, database, settings and gunicorn, driven through subprocesses
-    that see only the scratch database."""
-
-    def __init__(self, *, folder: Path, database_url: str) -> None:
-        self.folder = folder
-        self.base_dir = Path(settings.BASE_DIR)
-        (folder / f"{SETTINGS_MODULE}.py").write_text(
-            SETTINGS_SHIM.format(static_root=str(folder / "static"))
-        )
-        (folder / "aftercare_bench_urls.py").write_text(URLS_SHIM.format(path=FLOOR_PATH[1:]))
-        python_path = [str(folder), str(self.base_dir)]
-        if os.environ.get("PYTHONPATH"):
-            python_path.append(os.environ["PYTHONPATH"])
-        # Production settings (config/settings.py reads them all), without TLS: loopback only.
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-            "PYTHONPATH": os.pathsep.join(python_path),
-            "DATABASE_URL": database_url,
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-            "SESSION_COOKIE_SECURE": "false",
-            "CSRF_COOKIE_SECURE": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-            "LOG_LEVEL": "WARNING",
-        }
-        self.server: subprocess.Popen[bytes] | None = None
-        self.port = 0
-        self.server_log_path = folder / "gunicorn.log"
-
-    def manage(self, *args: str) -> str:
-        """`manage.py *args` on the scratch database; its output."""
-        try:
-            result = subprocess.run(
-                [sys.executable, str(self.base_dir / "manage.py"), *args],
-                cwd=self.base_dir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=SUBPROCESS_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise CommandError(
-                f"manage.py {' '.join(args)} took over {SUBPROCESS_SECONDS:g} s."
-            ) from None
-        if result.returncode != 0:
-            raise CommandError(
-                f"manage.py {' '.join(args)} failed (exit {result.returncode}):\n"
-                + tail(result.stderr or result.stdout)
-            )
-        return result.stdout
-
-    def probe(self, *, samples: int, warmup: int, max_seconds: float) -> dict[str, Any]:
-        output = self.manage(
-            "bench",
-            "--probe",
-            "--requests",
-            str(samples),
-            "--warmup",
-            str(warmup),
-            "--max-seconds",
-            str(max_seconds),
-        )
-        try:
-            probed: dict[str, Any] = json.loads(output)
-        except ValueError:
-            raise CommandError(f"The in-process probe printed no JSON:\n{tail(output)}") from None
-        return probed
-
-    def spawn(self, *args: str) -> subprocess.Popen[str]:
-        """`manage.py *args` on the scratch database, started and left running."""
-        return subprocess.Popen(
-            [sys.executable, str(self.base_dir / "manage.py"), *args],
-            cwd=self.base_dir,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # a Ctrl-C reaches the bench, which stops it
-        )
-
-    def start_server(self, *, workers: int = 1) -> None:
-        self.port = free_port()
-        with self.server_log_path.open("wb") as log:
-            self.server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--workers",
-                    str(workers),
-                    "--worker-class",
-                    "sync",
-                    "--graceful-timeout",
-                    "5",
-                    "--no-control-socket",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=self.base_dir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C reaches the bench, which stops it
-            )
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            if self.server.poll() is not None:
-                raise CommandError(
-                    f"gunicorn stopped as it started (exit {self.server.returncode}):\n"
-                    + self.server_log()
-                )
-            try:
-                if fetch(self.port, "GET", reverse("healthz"), cookies={}, timeout=2).status == 200:
-                    return
-            except (OSError, http.client.HTTPException):
-                pass
-            if time.monotonic() > deadline:
-                raise CommandError(
-                    f"gunicorn did not answer /healthz within {SERVER_START_SECONDS:g} s:\n"
-                    + self.server_log()
-                )
-            time.sleep(0.1)
-
-    def stop_server(self) -> None:
-        if self.server is None or self.server.poll() is not None:
-            return
-        self.server.terminate()
-        try:
-            self.server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait()
-
-    def server_log(self) -> str:
-        try:
-            return tail(self.server_log_path.read_text(errors="replace"))
-        except OSError:
-            return ""
-
-    def sender(
-        self,
-        endpoint: Endpoint,
-        path: str,
-        *,
-        cookies: Mapping[str, str],
-        form: Callable[[], dict[str, str]] | None = None,
-    ) -> Request:
-        """A request to `path` that stops the bench unless it answers as `endpoint` should."""
-
-        def send() -> Answer:
-            answer = fetch(
-                self.port, endpoint.method, path, cookies=cookies, form=form() if form else None
-            )
-            problem = refusal(endpoint, path, answer)
-            if problem:
-                if answer.status >= 500:
-                    problem += f"\nThe server's log ends with:\n{self.server_log()}"
-                raise CommandError(problem)
-            return answer
-
-        return send
+    return send
 
 
 # --- In a browser (Playwright with Debian's Chromium) --------------------------------------
@@ -872,7 +552,7 @@ def load_in_browser(port: int, session: str) -> PageLoad:
     def load(page: Page, *, again: bool = False) -> tuple[dict[str, Any], str]:
         response = page.reload() if again else page.goto(url)
         if response is None or response.status != 200:
-            raise CommandError(f"In Chromium, GET {url} answered {response and response.status}.")
+            raise BenchFailed(f"In Chromium, GET {url} answered {response and response.status}.")
         page.wait_for_function("() => performance.getEntriesByType('paint').length > 0")
         return page.evaluate(PAGE_FIGURES), response.headers.get("content-encoding", "uncompressed")
 
@@ -908,25 +588,7 @@ def load_in_browser(port: int, session: str) -> PageLoad:
     )
 
 
-# --- The reference page (served only by the scratch server's URLconf, URLS_SHIM) -------
-
-
-def signed_in_floor(request: HttpRequest) -> HttpResponse:
-    """What every signed-in patient page does before its own work: the session and the
-    patient with their clinic, their current treatment, an audit row, and the smallest page
-    (through the base template, its header and sign-out form)."""
-    patient = access.patient_for_request(request)
-    access.current_treatment(patient, today=patient.today())
-    # What every signed-in patient page writes (recovery.views.patient.home does the same).
-    audit.record(request, patient=patient, action=AuditAction.HOME_VIEWED)
-    return render(
-        request,
-        "recovery/patient/refused.html",
-        {"message": "The bench's reference page.", "clinic": patient.clinic},
-    )
-
-
-# --- In-process, on the scratch database (manage.py bench --probe) ---------------------
+# --- In-process, on the scratch database (python -m scripts.bench --probe) ---------------------
 
 
 def probe(*, samples: int, warmup: int, max_seconds: float) -> dict[str, Any]:
@@ -956,9 +618,7 @@ def probe(*, samples: int, warmup: int, max_seconds: float) -> dict[str, Any]:
             clinic=clinician.clinic, email=PATIENT_EMAIL
         )
     except (Clinician.DoesNotExist, Patient.DoesNotExist):
-        raise CommandError(
-            "The demo's clinician or patient is missing: run `demo` first."
-        ) from None
+        raise BenchFailed("The demo's clinician or patient is missing: run `demo` first.") from None
     # The timeline of the clinic's patient with the most check-ins.
     followed = (
         Patient.objects.filter(clinic=clinician.clinic)
@@ -985,7 +645,7 @@ def probe(*, samples: int, warmup: int, max_seconds: float) -> dict[str, Any]:
         answer = Answer(response.status_code, response.get("Location", ""), {}, b"", ms)
         problem = refusal(endpoint, path, answer)
         if problem:
-            raise CommandError(problem)
+            raise BenchFailed(problem)
         return ms
 
     sql = {}
@@ -1013,7 +673,7 @@ def probe(*, samples: int, warmup: int, max_seconds: float) -> dict[str, Any]:
     }
 
 
-# --- The command -----------------------------------------------------------------------
+# --- The run ---------------------------------------------------------------------------
 
 
 @contextmanager
@@ -1073,7 +733,7 @@ class Run:
                     samples=min(self.requests, 50), warmup=self.warmup, max_seconds=self.max_seconds
                 )
                 clinician = {settings.SESSION_COOKIE_NAME: probed["sessions"]["clinician"]}
-                send = workspace.sender(DASHBOARD, reverse("clinic:dashboard"), cookies=clinician)
+                send = sender(workspace, DASHBOARD, reverse("clinic:dashboard"), cookies=clinician)
                 over_http = take_turns(
                     [(DASHBOARD, send)],
                     count=self.requests,
@@ -1111,18 +771,22 @@ class Run:
         patient = {settings.SESSION_COOKIE_NAME: probed["sessions"]["patient"]}
         check_in = reverse("check_in")
         # The form's CSRF token (and its cookie) and date, as a browser would get them.
-        page = workspace.sender(CHECK_IN_PAGE, check_in, cookies=patient)()
+        page = sender(workspace, CHECK_IN_PAGE, check_in, cookies=patient)()
         patient.update(page.cookies)
         html = page.body.decode()
         csrf_token, date = hidden_input(html, "csrfmiddlewaretoken"), hidden_input(html, "date")
         timeline = reverse("clinic:patient", kwargs={"public_id": probed["timeline_patient"]})
         requests = [
-            (HEALTHZ, workspace.sender(HEALTHZ, reverse("healthz"), cookies={})),
-            (SIGNED_IN_FLOOR, workspace.sender(SIGNED_IN_FLOOR, FLOOR_PATH, cookies=patient)),
-            (CHECK_IN_PAGE, workspace.sender(CHECK_IN_PAGE, check_in, cookies=patient)),
+            (HEALTHZ, sender(workspace, HEALTHZ, reverse("healthz"), cookies={})),
+            (
+                SIGNED_IN_FLOOR,
+                sender(workspace, SIGNED_IN_FLOOR, SIGNED_IN_FLOOR_PATH, cookies=patient),
+            ),
+            (CHECK_IN_PAGE, sender(workspace, CHECK_IN_PAGE, check_in, cookies=patient)),
             (
                 CHECK_IN_SUBMIT,
-                workspace.sender(
+                sender(
+                    workspace,
                     CHECK_IN_SUBMIT,
                     check_in,
                     cookies=patient,
@@ -1131,9 +795,9 @@ class Run:
             ),
             (
                 DASHBOARD,
-                workspace.sender(DASHBOARD, reverse("clinic:dashboard"), cookies=clinician),
+                sender(workspace, DASHBOARD, reverse("clinic:dashboard"), cookies=clinician),
             ),
-            (TIMELINE, workspace.sender(TIMELINE, timeline, cookies=clinician)),
+            (TIMELINE, sender(workspace, TIMELINE, timeline, cookies=clinician)),
         ]
         samples = take_turns(
             requests, count=self.requests, warmup=self.warmup, max_seconds=self.max_seconds
@@ -1142,165 +806,3 @@ class Run:
             Latency(endpoint, tuple(samples[endpoint]), sql=probed["sql"].get(endpoint.key))
             for endpoint, _ in requests
         )
-
-
-class Command(BaseCommand):
-    help = (
-        "Measure, against gunicorn (one sync worker on 127.0.0.1) with production settings, "
-        "the median and 95th-percentile latency of /healthz (the baseline), the signed-in "
-        "floor (a reference page that does only what every signed-in page does), the patient's "
-        "check-in page, sending a check-in, the clinic dashboard's first page and a patient's "
-        "timeline, each also as a multiple of the baseline; the check-in page's compressed "
-        "transfer size and first paint in Chromium, cold and with the service worker; and "
-        "how the dashboard's time and SQL count grow from 200 to 2,000 to 20,000 patients "
-        "(`demo --patients`). Runs on a scratch database made and dropped for the run (a "
-        "temporary SQLite file, or the PostgreSQL database --database-url names), never on "
-        "the project's own. Aims are printed PASS or MISS; a miss does not fail the command, "
-        "an endpoint answering anything but its expected status does. Then a concurrent run, "
-        "on SQLite and on PostgreSQL (--concurrent-postgres; skipped if its server is "
-        "unreachable, unless CI is set), each on a scratch database of its own, against "
-        "gunicorn with 4 sync workers while manage.py sweep loops in another process: 50 "
-        "patients' check-ins at once, 20 replays of one submission, 20 pairs of a missed "
-        "yesterday's and today's check-in, 20 resolves racing a red-flag check-in; then the "
-        "rows are checked against what was sent and recounted. Any 5xx or other unexpected "
-        "answer, and any row not as expected, fails the command."
-    )
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--sizes",
-            type=parse_sizes,
-            default=DEFAULT_SIZES,
-            metavar="N,N,…",
-            help="Clinic sizes, in generated patients, increasing (default 200,2000,20000).",
-        )
-        parser.add_argument(
-            "--requests",
-            type=int,
-            default=200,
-            metavar="N",
-            help="Requests measured per endpoint and size, after the warm-ups (default 200).",
-        )
-        parser.add_argument(
-            "--warmup",
-            type=int,
-            default=5,
-            metavar="N",
-            help="Unmeasured requests per endpoint first (default 5).",
-        )
-        parser.add_argument(
-            "--max-seconds",
-            type=float,
-            default=60.0,
-            metavar="S",
-            help="Stop each measuring loop after this long, with what it has (default 60).",
-        )
-        parser.add_argument(
-            "--database-url",
-            metavar="URL",
-            help="A PostgreSQL database for the bench to create and drop, e.g. "
-            "postgres://postgres@127.0.0.1:5432/aftercare_bench (default: a temporary SQLite "
-            "file).",
-        )
-        parser.add_argument(
-            "--no-browser",
-            action="store_true",
-            help="Skip loading the check-in page in Chromium (its weight and first paint).",
-        )
-        parser.add_argument("--no-concurrent", action="store_true", help="Skip the concurrent run.")
-        parser.add_argument(
-            "--concurrent-only",
-            action="store_true",
-            help="Only the concurrent run (no latencies, no growth, no browser).",
-        )
-        parser.add_argument(
-            "--concurrent-postgres",
-            metavar="URL",
-            default=None,
-            help="The PostgreSQL database the concurrent run creates and drops (default "
-            "postgres://postgres@127.0.0.1:5432/aftercare_bench_concurrent).",
-        )
-        parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
-        parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
-        parser.add_argument(
-            "--concurrent-step", choices=["setup", "sweep", "check"], help=argparse.SUPPRESS
-        )
-        parser.add_argument("--concurrent-input", type=Path, help=argparse.SUPPRESS)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        if options["requests"] < 1 or options["warmup"] < 0 or options["max_seconds"] <= 0:
-            raise CommandError(
-                "--requests must be 1 or more, --warmup 0 or more, --max-seconds > 0."
-            )
-        if options["probe"]:
-            result = probe(
-                samples=options["requests"],
-                warmup=options["warmup"],
-                max_seconds=options["max_seconds"],
-            )
-            self.stdout.write(json.dumps(result))
-            return
-        if options["concurrent_step"]:
-            from recovery.management.commands import _bench_concurrent
-
-            step = _bench_concurrent.run_step(
-                options["concurrent_step"], options["concurrent_input"]
-            )
-            self.stdout.write(json.dumps(step))
-            return
-        if options["no_concurrent"] and options["concurrent_only"]:
-            raise CommandError("--no-concurrent and --concurrent-only leave nothing to run.")
-        self.stderr.style_func = None  # progress, in plain text
-
-        started = time.perf_counter()
-
-        def say(message: str) -> None:
-            if options["verbosity"] >= 1:
-                self.stderr.write(f"[{time.perf_counter() - started:4.0f} s] {message}")
-
-        run = Run(
-            sizes=options["sizes"],
-            requests=options["requests"],
-            warmup=options["warmup"],
-            max_seconds=options["max_seconds"],
-            database_url=options["database_url"],
-            say=say,
-            browser=not options["no_browser"],
-        )
-        report: Report | None = None
-        concurrent: list[ConcurrentReport] = []
-        try:
-            with stopped_cleanly_by_sigterm():
-                if not options["concurrent_only"]:
-                    report = run()
-                if not options["no_concurrent"]:
-                    from recovery.management.commands._bench_concurrent import (
-                        DEFAULT_POSTGRES_URL,
-                        ConcurrentRun,
-                    )
-
-                    concurrently = ConcurrentRun(say=say)
-                    concurrent.append(concurrently(None))
-                    concurrent.append(
-                        concurrently.on_postgres(
-                            options["concurrent_postgres"] or DEFAULT_POSTGRES_URL
-                        )
-                    )
-        except KeyboardInterrupt:
-            raise CommandError(
-                "Interrupted: gunicorn stopped, the scratch database dropped.", returncode=130
-            ) from None
-        if options["json"]:
-            figures = report.as_json() if report else {}
-            if concurrent:
-                figures["concurrent"] = [c.as_json() for c in concurrent]
-            self.stdout.write(json.dumps(figures, indent=2))
-        else:
-            texts = ([report.as_text()] if report else []) + [c.as_text() for c in concurrent]
-            self.stdout.write("\n\n".join(texts))
-        failed = [c.database.split(" (")[0] for c in concurrent if c.failed]
-        if failed:
-            raise CommandError(
-                f"The concurrent run failed on {' and '.join(failed)}: an HTTP error, a row not "
-                "as expected, a failed sweep or no PostgreSQL in CI (see above)."
-            )
