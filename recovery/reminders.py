@@ -1,10 +1,10 @@
 """Daily reminders and missed-check-in nudges for patients.
 
-The rule (also `manage.py sweep --help`): during the diary, once the patient's own clock
-passes their reminder time, a patient with reminders on who hasn't checked in today gets
-one reminder that day. A patient who has missed two days (course.missed_check_in, the
-dashboard's rule) gets a gentle nudge instead, once per missed stretch. Nothing is sent
-after the diary ends or when the patient has turned reminders off.
+The rules are recovery.reminder_rules' (also `manage.py sweep --help`): during the diary,
+once the patient's own clock passes their reminder time, a patient with reminders on who
+hasn't checked in today gets one reminder that day. A patient who has missed two days
+(course.missed_check_in, the dashboard's rule) gets a gentle nudge instead, once per missed
+stretch. Nothing is sent after the diary ends or when the patient has turned reminders off.
 
 Every message is the same few words: no name, no symptoms, no status.
 """
@@ -12,7 +12,6 @@ Every message is the same few words: no name, no symptoms, no status.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import zoneinfo
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 
-from recovery import access, audit, course, push, triage
+from recovery import access, audit, course, push, reminder_rules, triage
 from recovery.models import (
     AuditEvent,
     Patient,
@@ -30,14 +29,10 @@ from recovery.models import (
     Triage,
     User,
 )
+from recovery.reminder_rules import Kind
 
-DEFAULT_TIME = dt.time(19, 0)
+DEFAULT_TIME = reminder_rules.DEFAULT_TIME
 CHECK_IN_PATH = "/check-in/"
-
-
-class Kind(enum.StrEnum):
-    REMINDER = "reminder"
-    NUDGE = "nudge"
 
 
 SENT_ACTIONS = {
@@ -132,31 +127,26 @@ def delete_subscription(
 # Deciding -------------------------------------------------------------------------------
 
 
-def due(
-    *,
-    treatment: Treatment | None,
-    reminder: ReminderSettings,
-    local_now: dt.datetime,
-    latest: dt.date | None,
-) -> Kind | None:
-    """What, if anything, the patient is owed now (see the module's docstring)."""
-    today = local_now.date()
-    if treatment is None or not reminder.reminders_on:
-        return None
-    if not treatment.treated_on <= today <= treatment.diary_ends_on():
-        return None
-    if local_now.time() < reminder.reminder_time:
-        return None
-    if reminder.last_reminded_on == today or latest == today:
-        return None
-    values = treatment.product.course
-    if course.missed_check_in(
-        treated_on=treatment.treated_on, latest=latest, today=today, course=values
-    ):
-        stretch = course.missed_from(treated_on=treatment.treated_on, latest=latest)
-        if reminder.nudged_stretch_from != stretch:
-            return Kind.NUDGE
-    return Kind.REMINDER
+def preferences_of(reminder: ReminderSettings, *, time_zone: str) -> reminder_rules.Preferences:
+    return reminder_rules.Preferences(
+        time_zone=time_zone,
+        reminder_time=reminder.reminder_time,
+        reminders_on=reminder.reminders_on,
+        last_reminded_on=reminder.last_reminded_on,
+        nudged_stretch_from=reminder.nudged_stretch_from,
+    )
+
+
+def diary_of(
+    treatment: Treatment, *, latest: dt.date | None, until: dt.date | None = None
+) -> reminder_rules.Diary:
+    """Needs treatment.product loaded."""
+    return reminder_rules.Diary(
+        treated_on=treatment.treated_on,
+        values=treatment.product.course,
+        latest=latest,
+        until=until,
+    )
 
 
 @dataclass(frozen=True)
@@ -183,11 +173,16 @@ def _claim(patient: Patient, *, now: dt.datetime) -> Kind | None:
     with transaction.atomic():
         reminder, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
         treatment = access.current_treatment(patient, today=today)
-        latest = _latest_check_in(treatment) if treatment is not None else None
-        kind = due(treatment=treatment, reminder=reminder, local_now=local_now, latest=latest)
+        if treatment is None:
+            return None
+        latest = _latest_check_in(treatment)
+        kind = reminder_rules.due(
+            diary=diary_of(treatment, latest=latest),
+            patient=preferences_of(reminder, time_zone=patient.time_zone),
+            now=now,
+        )
         if kind is None:
             return None
-        assert treatment is not None
         reminder.last_reminded_on = today
         if kind is Kind.NUDGE:
             reminder.nudged_stretch_from = course.missed_from(

@@ -6,13 +6,13 @@ import datetime as dt
 
 from django.tasks import task
 
-from recovery import login_links, reminders
+from recovery import login_links, reminder_rules, reminders
 
 
 @task()
 def send_reminder(patient_id: int, kind: str) -> str:
     """Send one reminder or nudge to a patient; returns the channel used."""
-    return reminders.deliver(patient_id=patient_id, kind=reminders.Kind(kind))
+    return reminders.deliver(patient_id=patient_id, kind=reminder_rules.Kind(kind))
 
 
 @task()
