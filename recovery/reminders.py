@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.tasks import task
 
 from recovery import access, audit, course, push, reminder_rules, triage
 from recovery.models import (
@@ -194,8 +195,6 @@ def _claim(patient: Patient, *, now: dt.datetime) -> Kind | None:
 
 def sweep(*, now: dt.datetime) -> SweepResult:
     """Queue the reminders and nudges due at `now`, and refresh the dashboard's triage."""
-    from recovery import tasks
-
     moved = triage.sweep_triage(now=now)
     patient_ids = (
         Treatment.objects.filter(treated_on__lte=now.date() + dt.timedelta(days=1))
@@ -208,7 +207,7 @@ def sweep(*, now: dt.datetime) -> SweepResult:
     for patient in Patient.objects.filter(pk__in=list(patient_ids)).order_by("pk"):
         kind = _claim(patient, now=now)
         if kind is not None:
-            tasks.send_reminder.enqueue(patient.pk, kind.value)
+            send_reminder.enqueue(patient.pk, kind.value)
             counts[kind] += 1
     return SweepResult(
         reminders=counts[Kind.REMINDER], nudges=counts[Kind.NUDGE], triage_moved=moved
@@ -251,3 +250,10 @@ def deliver(*, patient_id: int, kind: Kind) -> str:
         actor=None, patient=patient, action=SENT_ACTIONS[kind], object_id=channel, ip_address=None
     )
     return channel
+
+
+@task()
+def send_reminder(patient_id: int, kind: str) -> str:
+    """The sweep's queued sending (`manage.py db_worker`): one reminder or nudge to a
+    patient; returns the channel used."""
+    return deliver(patient_id=patient_id, kind=Kind(kind))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime as dt
 import io
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import http_ece
@@ -23,7 +25,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
-from recovery import course
+from recovery import course, reminders
 from recovery.models import AuditEvent, Patient, PushSubscription, ReminderSettings, Treatment
 from tests import factories
 from tests.helpers import TREATED_ON
@@ -399,8 +401,38 @@ def test_sweep_queues_on_the_database_backend(
     with time_machine.travel(AFTER_TIME, tick=False):
         sweep()
     [queued] = DBTaskResult.objects.all()
-    assert queued.task_path == "recovery.tasks.send_reminder"
+    assert queued.task_path == "recovery.reminders.send_reminder"
     assert mail.outbox == []  # sent later, by the worker
+
+
+def test_a_reminder_queued_under_the_tasks_old_name_is_still_sent(
+    patient: Patient, treatment: Treatment, settings: Any
+) -> None:
+    """Before the task moved beside its sending, the queue named it recovery.tasks.
+    send_reminder: one queued then and run after the upgrade still reaches the patient."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(AFTER_TIME, tick=False):
+        sweep()
+    DBTaskResult.objects.update(task_path="recovery.tasks.send_reminder")
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task.call(*queued.args_kwargs["args"]) == "email"  # as db_worker runs it
+    [email] = mail.outbox
+    assert email.to == [patient.email]
+
+
+def test_the_reminders_do_not_import_the_tasks_module() -> None:
+    """Issue 12: reminders and tasks imported each other; the task lives with its sending."""
+    tree = ast.parse(Path(reminders.__file__).read_text(encoding="utf-8"))
+    named = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            named |= {f"{node.module}.{alias.name}" for alias in node.names} | {str(node.module)}
+        elif isinstance(node, ast.Import):
+            named |= {alias.name for alias in node.names}
+    assert "recovery.tasks" not in named
 
 
 # The reminders page -----------------------------------------------------------------------
