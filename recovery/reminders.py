@@ -16,9 +16,11 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.tasks import task
+from django.template.loader import render_to_string
+from django.urls import reverse
 
 from recovery import access, audit, course, push, reminder_rules, triage
 from recovery.models import (
@@ -218,16 +220,20 @@ def sweep(*, now: dt.datetime) -> SweepResult:
 
 
 def _email(patient: Patient, kind: Kind) -> None:
-    message = MESSAGES[kind]
-    url = settings.SITE_URL + CHECK_IN_PATH
-    EmailMessage(
-        subject=f"{settings.SITE_NAME}: {message['body'].split('.')[0]}",
-        body=(
-            f"Hello,\n\n{message['body']}\n\n{url}\n\n"
-            f"You can change or turn off these reminders at {settings.SITE_URL}/reminders/\n"
-        ),
+    """The same words as the push (MESSAGES), from templates/emails/reminder-*."""
+    context = {
+        "site_name": settings.SITE_NAME,
+        "nudge": kind is Kind.NUDGE,
+        "url": settings.SITE_URL + CHECK_IN_PATH,
+        "settings_url": settings.SITE_URL + reverse("reminders"),
+    }
+    message = EmailMultiAlternatives(
+        subject=render_to_string("emails/reminder-subject.txt", context).strip(),
+        body=render_to_string("emails/reminder-body.txt", context),
         to=[patient.email],
-    ).send()
+    )
+    message.attach_alternative(render_to_string("emails/reminder-body.html", context), "text/html")
+    message.send()
 
 
 def deliver(*, patient_id: int, kind: Kind) -> str:

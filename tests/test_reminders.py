@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import base64
 import datetime as dt
+import html
 import io
 import json
 import os
@@ -22,11 +23,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.test import Client
 
 from recovery import course, reminders
 from recovery.models import AuditEvent, Patient, PushSubscription, ReminderSettings, Treatment
+from recovery.reminder_rules import Kind
 from tests import factories
 from tests.helpers import TREATED_ON
 
@@ -299,6 +302,32 @@ def test_without_vapid_keys_reminders_go_by_email(
     [email] = mail.outbox
     assert email.to == [patient.email]
     assert_no_health_details(str(email.subject) + str(email.body))
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_reminder_emails_come_from_templates_in_the_pushs_words(
+    patient: Patient, kind: Kind, settings: Any
+) -> None:
+    settings.VAPID_PUBLIC_KEY = settings.VAPID_PRIVATE_KEY = ""
+    settings.SITE_NAME = "Aftercare & Co"  # a plain-text email is not HTML-escaped
+    settings.SITE_URL = "https://aftercare.example"
+
+    assert reminders.deliver(patient_id=patient.pk, kind=kind) == "email"
+
+    [email] = mail.outbox
+    assert isinstance(email, EmailMultiAlternatives)
+    words = reminders.MESSAGES[kind]["body"]
+    assert email.subject == f"Aftercare & Co: {words.split('.')[0]}"
+    assert email.body == (
+        f"Hello,\n\n{words}\n\nhttps://aftercare.example/check-in/\n\n"
+        "You can change or turn off these reminders at https://aftercare.example/reminders/\n"
+    )
+    [(page, mimetype)] = email.alternatives
+    assert mimetype == "text/html"
+    assert words in html.unescape(str(page))
+    assert 'href="https://aftercare.example/check-in/"' in str(page)
+    assert_no_health_details(email.subject + email.body + str(page))
+    assert AuditEvent.objects.filter(patient=patient, action=f"{kind}.sent").count() == 1
 
 
 # When -----------------------------------------------------------------------------------
