@@ -14,8 +14,8 @@ At most one message a day; nothing after the diary ends or with reminders off. T
 day belongs to is the patient's latest treatment started by then (`access.current_of`):
 each treatment's diary stops the day before a later one begins (`Diary.until`).
 
-`due` says what is owed at an instant; `next_due` when the next one is owed, the time the
-sweep waits for (`Treatment.next_reminder_at`).
+`due` says what is owed at an instant, `next_due` when the next one is owed after one, and
+`next_reminder_at` the time the sweep waits for (`Treatment.next_reminder_at`).
 """
 
 from __future__ import annotations
@@ -117,8 +117,30 @@ def next_due(*, diary: Diary, patient: Preferences, now: dt.datetime) -> Due | N
     return best
 
 
-def next_reminder_at(*, diary: Diary, patient: Preferences, now: dt.datetime) -> dt.datetime | None:
-    owed = next_due(diary=diary, patient=patient, now=now)
+def looks_from(*, diary: Diary, patient: Preferences) -> dt.datetime:
+    """The first instant of the first day not yet done with: the day after the patient's
+    last reminder or this diary's latest check-in, or the diary's first day."""
+    done = [diary.treated_on - DAY, diary.latest, patient.last_reminded_on]
+    day = max(d for d in done if d is not None) + DAY
+    zone = ZoneInfo(patient.time_zone)
+    # A midnight the clocks skip: the moment they jump (the offset before it, fold=0).
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+def next_reminder_at(
+    *, diary: Diary, patient: Preferences, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """The time the sweep waits for (Treatment.next_reminder_at): when the next reminder
+    or nudge is owed from the first day not yet done with on (looks_from), or from `now`
+    if that is later (the sweep, having just looked).
+
+    From the rows alone, without `now`: every write keeps the same time whatever its clock
+    says. It is `next_due` at the write's time, or earlier when a day went by with neither
+    a reminder nor a check-in (reminders were off, the sweep did not run): the sweep then
+    looks at once, and moves it on.
+    """
+    start = looks_from(diary=diary, patient=patient)
+    owed = next_due(diary=diary, patient=patient, now=start if now is None else max(now, start))
     return owed.at if owed is not None else None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from recovery import access, audit, course, push, reminder_rules, triage
+from recovery import access, audit, course, locks, push, reminder_rules, triage
 from recovery.models import (
     AuditEvent,
     Patient,
@@ -76,11 +77,18 @@ def update_settings(
     actor: User | None,
     ip_address: str | None,
 ) -> ReminderSettings:
+    reminder_time = reminder_time.replace(second=0, microsecond=0)
     with transaction.atomic():
-        row, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
-        row.reminder_time = reminder_time.replace(second=0, microsecond=0)
-        row.reminders_on = reminders_on
-        row.save()
+        # The patient's treatments first (docs/concurrency.md): each keeps its next reminder.
+        locks.patient_treatments_for_update(patient.pk)
+        row, created = ReminderSettings.objects.select_for_update().get_or_create(
+            patient=patient,
+            defaults={"reminder_time": reminder_time, "reminders_on": reminders_on},
+        )
+        if not created:
+            row.reminder_time, row.reminders_on = reminder_time, reminders_on
+            row.save(update_fields=["reminder_time", "reminders_on", "updated_at"])
+        reschedule_locked(patient.pk, reminder=row)
         audit.record_event(
             actor=actor,
             patient=patient,
@@ -89,6 +97,114 @@ def update_settings(
             ip_address=ip_address,
         )
     return row
+
+
+# Each treatment's next reminder ---------------------------------------------------------
+#
+# `Treatment.next_reminder_at` is when the sweep next looks at a treatment: the time
+# reminder_rules.next_reminder_at gives from the rows (the patient's settings, their
+# treatments' dates, each one's latest check-in), whatever the clock of the write. The
+# writes that change those keep it: a check-in (follow_check_in), the settings
+# (update_settings), a treatment recorded (enrollment.add_treatment) or corrected (the
+# admin: reschedule). Never later than the next one owed: a check-in does not read the
+# patient's other treatments, so one whose diary a later treatment has taken over may be
+# looked at once more.
+
+# What reminders read of a patient's treatments, besides each row.
+SCHEDULED_WITH = ("product", "latest_check_in", "patient__reminder_settings")
+
+
+def preferences_of(reminder: ReminderSettings, *, time_zone: str) -> reminder_rules.Preferences:
+    return reminder_rules.Preferences(
+        time_zone=time_zone,
+        reminder_time=reminder.reminder_time,
+        reminders_on=reminder.reminders_on,
+        last_reminded_on=reminder.last_reminded_on,
+        nudged_stretch_from=reminder.nudged_stretch_from,
+    )
+
+
+def diary_of(
+    treatment: Treatment, *, latest: dt.date | None, until: dt.date | None = None
+) -> reminder_rules.Diary:
+    """Needs treatment.product loaded."""
+    return reminder_rules.Diary(
+        treated_on=treatment.treated_on,
+        values=treatment.product.course,
+        latest=latest,
+        until=until,
+    )
+
+
+def _loaded_settings(patient: Patient) -> ReminderSettings:
+    """The settings loaded with the patient (select_related), or the defaults."""
+    try:
+        return patient.reminder_settings
+    except ReminderSettings.DoesNotExist:
+        return ReminderSettings(patient=patient)
+
+
+def _latest_on(treatment: Treatment) -> dt.date | None:
+    latest = treatment.latest_check_in
+    return latest.local_date if latest is not None else None
+
+
+def schedule(treatments: Sequence[Treatment], *, reminder: ReminderSettings) -> list[Treatment]:
+    """Set next_reminder_at on every treatment of one patient (loaded with SCHEDULED_WITH);
+    the ones whose time changed, unsaved."""
+    untils = reminder_rules.diaries_until((t.pk, t.treated_on) for t in treatments)
+    changed = []
+    for treatment in treatments:
+        at = reminder_rules.next_reminder_at(
+            diary=diary_of(treatment, latest=_latest_on(treatment), until=untils[treatment.pk]),
+            patient=preferences_of(reminder, time_zone=treatment.patient.time_zone),
+        )
+        if at != treatment.next_reminder_at:
+            treatment.next_reminder_at = at
+            changed.append(treatment)
+    return changed
+
+
+def reschedule_locked(patient_id: int, *, reminder: ReminderSettings | None = None) -> None:
+    """Recompute and save the next reminder of each of the patient's treatments, read here.
+
+    The caller holds their locks (those it knew of), in this transaction; `reminder`: the
+    patient's settings when the caller has just written them."""
+    treatments = list(
+        Treatment.objects.filter(patient_id=patient_id).select_related(*SCHEDULED_WITH)
+    )
+    if not treatments:
+        return
+    if reminder is None:
+        reminder = _loaded_settings(treatments[0].patient)
+    changed = schedule(treatments, reminder=reminder)
+    if changed:
+        Treatment.objects.bulk_update(changed, ["next_reminder_at"])
+
+
+def reschedule(*, patient: Patient) -> None:
+    """After a correction that moves the patient's reminders (the admin: a treatment's date
+    or product changed, one deleted, the patient's time zone)."""
+    with transaction.atomic():
+        locks.patient_treatments_for_update(patient.pk)
+        reschedule_locked(patient.pk)
+
+
+def follow_check_in(treatment: Treatment, *, local_date: dt.date) -> None:
+    """Set (not save) the next reminder of a treatment just checked in for `local_date`:
+    no reminder is owed for a day checked in, and the missed stretch is over.
+
+    `treatment` is locked and loaded as locks.treatment_for_update loads it; its latest
+    check-in is the one of the latest day before this one. The patient's other treatments
+    are not read (see above).
+    """
+    latest = _latest_on(treatment)
+    treatment.next_reminder_at = reminder_rules.next_reminder_at(
+        diary=diary_of(treatment, latest=local_date if latest is None else max(latest, local_date)),
+        patient=preferences_of(
+            _loaded_settings(treatment.patient), time_zone=treatment.patient.time_zone
+        ),
+    )
 
 
 def save_subscription(
@@ -127,29 +243,7 @@ def delete_subscription(
     return bool(rows)
 
 
-# Deciding -------------------------------------------------------------------------------
-
-
-def preferences_of(reminder: ReminderSettings, *, time_zone: str) -> reminder_rules.Preferences:
-    return reminder_rules.Preferences(
-        time_zone=time_zone,
-        reminder_time=reminder.reminder_time,
-        reminders_on=reminder.reminders_on,
-        last_reminded_on=reminder.last_reminded_on,
-        nudged_stretch_from=reminder.nudged_stretch_from,
-    )
-
-
-def diary_of(
-    treatment: Treatment, *, latest: dt.date | None, until: dt.date | None = None
-) -> reminder_rules.Diary:
-    """Needs treatment.product loaded."""
-    return reminder_rules.Diary(
-        treated_on=treatment.treated_on,
-        values=treatment.product.course,
-        latest=latest,
-        until=until,
-    )
+# The sweep ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from recovery.reminder_rules import (
     due,
     first_instant,
     next_due,
+    next_reminder_at,
 )
 
 BELLAFILL = course.BELLAFILL
@@ -235,6 +236,22 @@ def test_when_the_next_reminder_is_owed(case: Case) -> None:
             assert due(diary=case.diary, patient=case.patient, now=before) is None
 
 
+def test_a_write_keeps_the_same_time_whatever_its_clock_says() -> None:
+    checked_in = diary(D(2026, 11, 20), latest=D(2026, 11, 21))
+    at_seven = local(NEW_YORK, 2026, 11, 22, 19, 0)
+    assert next_reminder_at(diary=checked_in, patient=patient()) == at_seven
+    for clock in (utc(2026, 11, 22, 3, 0), utc(2026, 11, 22, 20, 0)):  # that day, before 19:00
+        assert next_reminder_at(diary=checked_in, patient=patient(), now=clock) == at_seven
+    # Days went by with neither a reminder nor a check-in (reminders were off): a write
+    # still keeps the first of them, and the sweep, looking at once, decides from its own
+    # clock: owed now (22:00 on the 23rd), or later that day (07:00 on the 24th).
+    late = utc(2026, 11, 24, 3, 0)
+    assert next_reminder_at(diary=checked_in, patient=patient(), now=late) == late
+    assert next_reminder_at(diary=checked_in, patient=patient(), now=utc(2026, 11, 24, 12)) == (
+        local(NEW_YORK, 2026, 11, 24, 19, 0)
+    )
+
+
 def test_a_later_treatment_takes_over_the_diary_from_its_first_day() -> None:
     assert diaries_until([(1, D(2026, 11, 20)), (2, D(2026, 12, 1)), (3, D(2026, 11, 25))]) == {
         1: D(2026, 11, 24),
@@ -387,7 +404,9 @@ def old_first_due(
 
 def new_first_due(
     zone: str, now: dt.datetime, reminder: SimpleNamespace, treatments: list[SimpleNamespace]
-) -> Due | None:
+) -> tuple[Due | None, dt.datetime | None]:
+    """The first due found from the stored times: as the sweep keeps them (from `now`),
+    and the earliest as a write keeps them (from the rows alone)."""
     untils = diaries_until((t.pk, t.treated_on) for t in treatments)
     preferences = Preferences(
         time_zone=zone,
@@ -396,16 +415,18 @@ def new_first_due(
         last_reminded_on=reminder.last_reminded_on,
         nudged_stretch_from=reminder.nudged_stretch_from,
     )
-    owed = [
-        next_due(
-            diary=Diary(t.treated_on, BELLAFILL, latest=t.latest, until=untils[t.pk]),
-            patient=preferences,
-            now=now,
-        )
-        for t in treatments
+    diaries = [
+        Diary(t.treated_on, BELLAFILL, latest=t.latest, until=untils[t.pk]) for t in treatments
     ]
+    owed = [next_due(diary=d, patient=preferences, now=now) for d in diaries]
+    for diary, one in zip(diaries, owed, strict=True):
+        swept = next_reminder_at(diary=diary, patient=preferences, now=now)
+        assert swept == (one.at if one is not None else None)
+    written = [next_reminder_at(diary=d, patient=preferences) for d in diaries]
     found = [o for o in owed if o is not None]
-    return min(found, key=lambda o: o.at, default=None)
+    return min(found, key=lambda o: o.at, default=None), min(
+        (w for w in written if w is not None), default=None
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -415,8 +436,10 @@ def test_the_stored_time_is_when_the_old_sweep_would_first_have_sent(
 ) -> None:
     zone, now, reminder, treatments = situation
     expected = old_first_due(zone, now, reminder, treatments)
-    found = new_first_due(zone, now, reminder, treatments)
+    found, written = new_first_due(zone, now, reminder, treatments)
     event(f"owed: {expected.kind if expected else 'nothing within two days'}")
+    if found is not None:  # a write's time, whatever its clock, is never later
+        assert written is not None and written <= found.at
     if expected is not None:
         assert found == expected
     else:

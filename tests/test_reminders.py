@@ -6,6 +6,7 @@ import ast
 import base64
 import datetime as dt
 import html
+import importlib
 import io
 import json
 import os
@@ -22,6 +23,7 @@ import time_machine
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.apps import apps
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
@@ -31,7 +33,7 @@ from recovery import course, reminders
 from recovery.models import AuditEvent, Patient, PushSubscription, ReminderSettings, Treatment
 from recovery.reminder_rules import Kind
 from tests import factories
-from tests.helpers import TREATED_ON
+from tests.helpers import TREATED_ON, local_moment
 
 HEALTH_WORDS: tuple[str, ...] = (
     *("Ana", "swelling", "redness", "bruising", "lump", "pain", "itch", "urgent"),
@@ -462,6 +464,83 @@ def test_the_reminders_do_not_import_the_tasks_module() -> None:
         elif isinstance(node, ast.Import):
             named |= {alias.name for alias in node.names}
     assert "recovery.tasks" not in named
+
+
+# The time the sweep waits for ------------------------------------------------------------
+
+
+def next_reminder_of(treatment: Treatment) -> dt.datetime | None:
+    treatment.refresh_from_db()
+    return treatment.next_reminder_at
+
+
+def new_york(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    """A wall-clock time in New York, as the instant (UTC) the sweep compares."""
+    return local_moment(dt.date(year, month, day), hour, minute).astimezone(dt.UTC)
+
+
+def test_a_treatment_recorded_waits_for_its_first_reminder(treatment: Treatment) -> None:
+    # Recorded at 09:00 in New York on the day of treatment: 19:00 that evening.
+    assert next_reminder_of(treatment) == new_york(2026, 11, 20, 19, 0)
+
+
+def test_a_check_in_moves_the_reminder_to_the_next_day(treatment: Treatment) -> None:
+    check_in_on(treatment, 0)
+    assert next_reminder_of(treatment) == new_york(2026, 11, 21, 19, 0)
+    check_in_on(treatment, 1)
+    assert next_reminder_of(treatment) == new_york(2026, 11, 22, 19, 0)
+
+
+def test_the_patients_settings_move_it_or_clear_it(
+    patient_client: Client, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):  # 07:00 in New York
+        patient_client.post("/reminders/", {"reminder_time": "08:15", "reminders_on": "on"})
+        assert next_reminder_of(treatment) == new_york(2026, 11, 22, 8, 15)
+        patient_client.post("/reminders/", {"reminder_time": "08:15"})  # off
+        assert next_reminder_of(treatment) is None
+        patient_client.post("/reminders/", {"reminder_time": "06:30", "reminders_on": "on"})
+        # 06:30 has passed today, with no reminder yet: the next sweep sends it.
+        assert next_reminder_of(treatment) == new_york(2026, 11, 22, 6, 30)
+
+
+def test_a_later_treatment_takes_the_reminders_over_from_its_first_day(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):
+        booked = factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 25))
+        assert next_reminder_of(treatment) == new_york(2026, 11, 22, 19, 0)
+        assert next_reminder_of(booked) == new_york(2026, 11, 25, 19, 0)
+        today = factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 22))
+        assert next_reminder_of(treatment) is None  # its diary ended yesterday
+        assert next_reminder_of(today) == new_york(2026, 11, 22, 19, 0)
+        assert next_reminder_of(booked) == new_york(2026, 11, 25, 19, 0)
+
+
+def test_a_diary_that_has_ended_waits_for_nothing(treatment: Treatment) -> None:
+    check_in_on(treatment, *range(0, course.BELLAFILL.diary_days + 1))
+    assert next_reminder_of(treatment) is None
+
+
+def test_the_migration_fills_in_what_the_writes_keep(
+    patient: Patient, treatment: Treatment, second_patient: Patient, patient_client: Client
+) -> None:
+    fill = importlib.import_module(
+        "recovery.migrations.0013_treatment_next_reminder_at"
+    ).fill_next_reminder_at
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):
+        patient_client.post("/reminders/", {"reminder_time": "21:30", "reminders_on": "on"})
+        factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 25))
+        for someone in (patient, second_patient):  # as a write now would keep them
+            reminders.reschedule(patient=someone)
+        kept = dict(Treatment.objects.values_list("pk", "next_reminder_at"))
+        assert len(kept) == 3 and None not in kept.values()
+        Treatment.objects.update(next_reminder_at=None)
+        fill(apps, None)
+    assert dict(Treatment.objects.values_list("pk", "next_reminder_at")) == kept
 
 
 # The reminders page -----------------------------------------------------------------------
