@@ -1,4 +1,6 @@
-"""Daily reminders and missed-check-in nudges for patients.
+"""Daily reminders and missed-check-in nudges for patients: their settings, the time each
+treatment's next one is owed (kept by the writes), the sweep that queues those due, and
+the sending (the `send_reminder` task).
 
 The rules are recovery.reminder_rules' (also `manage.py sweep --help`): during the diary,
 once the patient's own clock passes their reminder time, a patient with reminders on who
@@ -23,14 +25,13 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from recovery import access, audit, course, locks, push, reminder_rules, triage
+from recovery import audit, course, locks, push, reminder_rules, triage
 from recovery.models import (
     AuditEvent,
     Patient,
     PushSubscription,
     ReminderSettings,
     Treatment,
-    Triage,
     User,
 )
 from recovery.reminder_rules import Kind
@@ -106,9 +107,9 @@ def update_settings(
 # treatments' dates, each one's latest check-in), whatever the clock of the write. The
 # writes that change those keep it: a check-in (follow_check_in), the settings
 # (update_settings), a treatment recorded (enrollment.add_treatment) or corrected (the
-# admin: reschedule). Never later than the next one owed: a check-in does not read the
-# patient's other treatments, so one whose diary a later treatment has taken over may be
-# looked at once more.
+# admin: reschedule), and the sweep, after it looks. Never later than the next one owed:
+# a check-in does not read the patient's other treatments, so one whose diary a later
+# treatment has taken over may be looked at once more, and is then cleared.
 
 # What reminders read of a patient's treatments, besides each row.
 SCHEDULED_WITH = ("product", "latest_check_in", "patient__reminder_settings")
@@ -259,51 +260,66 @@ class SweepResult:
         )
 
 
-def _latest_check_in(treatment: Treatment) -> dt.date | None:
-    return treatment.check_ins.order_by("-local_date").values_list("local_date", flat=True).first()
-
-
-def _claim(patient: Patient, *, now: dt.datetime) -> Kind | None:
-    """Decide and mark the patient as reminded today, in one transaction."""
-    local_now = now.astimezone(zoneinfo.ZoneInfo(patient.time_zone))
-    today = local_now.date()
+def _claim(pk: int, *, seen: dt.datetime, now: dt.datetime) -> tuple[int, Kind] | None:
+    """Take the treatment's reminder due at `seen`, unless someone else has: decide what is
+    owed from its rows as they are once it is claimed, mark the patient's day, and move
+    its time on. The patient's id and what to send, or None."""
     with transaction.atomic():
-        reminder, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
-        treatment = access.current_treatment(patient, today=today)
-        if treatment is None:
+        # Whoever moves the time first has it: a second sweep finds it moved, as does one
+        # that waited for a check-in or a change of settings (they move it too).
+        if not Treatment.objects.filter(pk=pk, next_reminder_at=seen).update(next_reminder_at=None):
             return None
-        latest = _latest_check_in(treatment)
-        kind = reminder_rules.due(
-            diary=diary_of(treatment, latest=latest),
-            patient=preferences_of(reminder, time_zone=patient.time_zone),
-            now=now,
+        treatments = list(
+            Treatment.objects.filter(patient__treatments=pk).select_related(*SCHEDULED_WITH)
         )
-        if kind is None:
-            return None
-        reminder.last_reminded_on = today
-        if kind is Kind.NUDGE:
-            reminder.nudged_stretch_from = course.missed_from(
-                treated_on=treatment.treated_on, latest=latest
-            )
-        reminder.save(update_fields=["last_reminded_on", "nudged_stretch_from", "updated_at"])
-    return kind
+        treatment = next(t for t in treatments if t.pk == pk)
+        reminder = _loaded_settings(treatment.patient)
+        time_zone = treatment.patient.time_zone
+        untils = reminder_rules.diaries_until((t.pk, t.treated_on) for t in treatments)
+        diary = diary_of(treatment, latest=_latest_on(treatment), until=untils[pk])
+        kind = reminder_rules.due(
+            diary=diary, patient=preferences_of(reminder, time_zone=time_zone), now=now
+        )
+        if kind is not None:
+            # The patient's own date (not the server's): at most one a day.
+            reminder.last_reminded_on = now.astimezone(zoneinfo.ZoneInfo(time_zone)).date()
+            if kind is Kind.NUDGE:
+                reminder.nudged_stretch_from = course.missed_from(
+                    treated_on=diary.treated_on, latest=diary.latest
+                )
+            if reminder.pk is None:
+                reminder.save()
+            else:
+                reminder.save(
+                    update_fields=["last_reminded_on", "nudged_stretch_from", "updated_at"]
+                )
+        following = reminder_rules.next_reminder_at(
+            diary=diary, patient=preferences_of(reminder, time_zone=time_zone), now=now
+        )
+        Treatment.objects.filter(pk=pk).update(next_reminder_at=following)
+    return None if kind is None else (treatment.patient_id, kind)
 
 
 def sweep(*, now: dt.datetime) -> SweepResult:
-    """Queue the reminders and nudges due at `now`, and refresh the dashboard's triage."""
+    """Refresh the dashboard's triage, then queue the reminders and nudges due at `now`.
+
+    Reads only the treatments whose next reminder time has come (an index range: the cost
+    follows how many are due, not how many patients are in their diary), and claims each
+    with a conditional update, so that sweeps running at once send each reminder once.
+    """
     moved = triage.sweep_triage(now=now)
-    patient_ids = (
-        Treatment.objects.filter(treated_on__lte=now.date() + dt.timedelta(days=1))
-        .exclude(triage=Triage.DIARY_FINISHED)
-        .exclude(patient__reminder_settings__reminders_on=False)
-        .values_list("patient_id", flat=True)
-        .distinct()
+    due = list(
+        Treatment.objects.filter(next_reminder_at__lte=now)
+        .order_by("next_reminder_at", "pk")
+        .values_list("pk", "next_reminder_at")
     )
     counts = {Kind.REMINDER: 0, Kind.NUDGE: 0}
-    for patient in Patient.objects.filter(pk__in=list(patient_ids)).order_by("pk"):
-        kind = _claim(patient, now=now)
-        if kind is not None:
-            send_reminder.enqueue(patient.pk, kind.value)
+    for pk, seen in due:
+        assert seen is not None
+        claimed = _claim(pk, seen=seen, now=now)
+        if claimed is not None:
+            patient_id, kind = claimed
+            send_reminder.enqueue(patient_id, kind.value)
             counts[kind] += 1
     return SweepResult(
         reminders=counts[Kind.REMINDER], nudges=counts[Kind.NUDGE], triage_moved=moved

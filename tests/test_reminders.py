@@ -11,6 +11,7 @@ import io
 import json
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,12 +28,25 @@ from django.apps import apps
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from recovery import course, reminders
-from recovery.models import AuditEvent, Patient, PushSubscription, ReminderSettings, Treatment
+from recovery.models import (
+    AuditEvent,
+    Clinic,
+    Patient,
+    Product,
+    PushSubscription,
+    ReminderSettings,
+    Treatment,
+    User,
+)
 from recovery.reminder_rules import Kind
 from tests import factories
+from tests.conftest import ENROLLED_AT
 from tests.helpers import TREATED_ON, local_moment
 
 HEALTH_WORDS: tuple[str, ...] = (
@@ -541,6 +555,115 @@ def test_the_migration_fills_in_what_the_writes_keep(
         Treatment.objects.update(next_reminder_at=None)
         fill(apps, None)
     assert dict(Treatment.objects.values_list("pk", "next_reminder_at")) == kept
+
+
+# The sweep reads what is due ----------------------------------------------------------
+
+
+def in_their_diary(clinic: Clinic, n: int) -> None:
+    """`n` more patients on the first day of their diary, reminded at 21:30: nothing is due
+    for them at 19:05 (the old sweep asked each of them, every run). Written in bulk."""
+    product = Product.objects.get(code="bellafill")
+    users = User.objects.bulk_create(
+        [User(username=f"patient-{uuid.uuid4().hex}") for _ in range(n)]
+    )
+    patients = Patient.objects.bulk_create(
+        Patient(
+            clinic=clinic,
+            user=user,
+            name="In their diary",
+            email=f"{user.username}@example.com",
+            date_of_birth=dt.date(1985, 4, 2),
+            time_zone="America/New_York",
+        )
+        for user in users
+    )
+    ReminderSettings.objects.bulk_create(
+        ReminderSettings(patient=p, reminder_time=dt.time(21, 30)) for p in patients
+    )
+    Treatment.objects.bulk_create(
+        Treatment(
+            patient=p,
+            clinic=clinic,
+            product=product,
+            treated_on=dt.date(2026, 11, 22),
+            triage_valid_until=new_york(2026, 11, 24, 0, 0),  # missed from then
+            next_reminder_at=new_york(2026, 11, 22, 21, 30),
+        )
+        for p in patients
+    )
+
+
+def test_the_sweep_costs_the_same_for_10_or_1000_patients_in_their_diary(
+    clinic: Clinic, settings: Any
+) -> None:
+    """Issue 12: the sweep cost five queries per patient in their diary, due or not."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    owed = []
+    for _ in range(3):
+        someone = factories.create_patient(clinic=clinic)
+        with time_machine.travel(ENROLLED_AT, tick=False):
+            owed.append(factories.create_treatment(patient=someone, treated_on=TREATED_ON))
+        check_in_on(owed[-1], 0, 1)
+    due_at = {t.pk: next_reminder_of(t) for t in owed}
+    assert set(due_at.values()) == {new_york(2026, 11, 22, 19, 0)}
+
+    def sweep_queries() -> tuple[int, str]:
+        with time_machine.travel(AFTER_TIME, tick=False), CaptureQueriesContext(connection) as q:
+            result = reminders.sweep(now=timezone.now())
+        return len(q), result.summary()
+
+    in_their_diary(clinic, 10)
+    with_10, said = sweep_queries()
+    assert said.startswith("Queued 3 reminder(s) and 0 missed-check-in nudge(s)")
+
+    # The same three owed again, now among a thousand.
+    ReminderSettings.objects.filter(patient__treatments__in=owed).delete()
+    for pk, at in due_at.items():
+        Treatment.objects.filter(pk=pk).update(next_reminder_at=at)
+    in_their_diary(clinic, 990)
+    assert Treatment.objects.count() == 1003
+    with_1000, said = sweep_queries()
+    assert said.startswith("Queued 3 reminder(s) and 0 missed-check-in nudge(s)")
+
+    assert with_10 == with_1000
+    # The triage's and the reminders' due rows read, then a few writes for each one due.
+    assert with_1000 <= 2 + 3 * 6
+
+
+def test_after_a_reminder_the_sweep_waits_for_the_next_day(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(AFTER_TIME, tick=False):
+        assert sweep().startswith("Queued 1 reminder(s)")
+    assert next_reminder_of(treatment) == new_york(2026, 11, 23, 19, 0)
+
+
+def test_a_sweep_that_did_not_run_for_a_day_sends_only_what_is_owed_now(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    assert next_reminder_of(treatment) == new_york(2026, 11, 22, 19, 0)
+    with time_machine.travel(new_york(2026, 11, 23, 7, 0), tick=False):  # a day late
+        assert sweep().startswith("Queued 0 reminder(s) and 0 missed")
+    assert next_reminder_of(treatment) == new_york(2026, 11, 23, 19, 0)
+    assert mail.outbox == []
+
+
+def test_a_diary_a_later_treatment_took_over_sends_nothing_more(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1, 2, 3)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):
+        booked = factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 25))
+    check_in_on(treatment, 4)  # the day before the next one: not told about it
+    assert next_reminder_of(treatment) == new_york(2026, 11, 25, 19, 0)
+    with time_machine.travel(new_york(2026, 11, 25, 19, 5), tick=False):
+        assert sweep().startswith("Queued 1 reminder(s) and 0 missed")
+    assert next_reminder_of(treatment) is None
+    assert next_reminder_of(booked) == new_york(2026, 11, 26, 19, 0)
+    assert AuditEvent.objects.filter(patient=patient, action="reminder.sent").count() == 1
 
 
 # The reminders page -----------------------------------------------------------------------
