@@ -17,7 +17,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from recovery import audit, locks, triage
+from recovery import audit, locks, reminders, triage
 from recovery.enrollment import move_patient
 from recovery.models import (
     AuditAction,
@@ -161,6 +161,8 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
         if details:
             obj.save(update_fields=details)
             audit.record(request, patient=obj, action=AuditEvent.Action.PATIENT_CHANGED)
+        if "time_zone" in details:
+            reminders.reschedule(patient=obj)  # their clock has moved
         if "clinic" in form.changed_data:
             move_patient(
                 patient=obj, to_clinic=obj.clinic, by=actor, ip_address=audit.client_ip(request)
@@ -192,6 +194,9 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
                 action=AuditEvent.Action.TREATMENT_DELETED,
                 object_id=public_id,
             )
+        if formset.changed_objects or formset.deleted_objects:
+            # A date, a product or a treatment gone moves the reminders of all of them.
+            reminders.reschedule(patient=form.instance)
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None

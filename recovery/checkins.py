@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.formats import date_format
 
-from recovery import alerts, audit, course, locks, triage
+from recovery import alerts, audit, course, locks, reminders, triage
 from recovery.models import (
     AuditEvent,
     CheckIn,
@@ -386,7 +386,8 @@ def _record_locked(
     for changed in (check_in, _reassess_next(check_in)):
         if changed is not None:
             alerts.open_or_raise_alert(check_in=changed, at=at)
-    triage.keep_current(treatment, now=at)
+    reminders.follow_check_in(treatment, local_date=local_date)
+    triage.keep_current(treatment, now=at, also=["next_reminder_at"])
     audit.record_event(
         actor=entered_by,
         patient=treatment.patient,

@@ -16,10 +16,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
-from recovery import audit, locks, login_links, triage
+from recovery import audit, locks, login_links, reminders, triage
 from recovery.models import AuditEvent, Clinic, Patient, Product, Screening, Treatment, User
 
 # The checklist's rules (recovery-course.md, "Before treatment").
@@ -280,13 +280,23 @@ def add_treatment(
     at: dt.datetime | None = None,
     ip_address: str | None = None,
 ) -> Treatment:
-    """A treatment on the patient's record; a returning patient's is the next session."""
-    with transaction.atomic():
+    """A treatment on the patient's record; a returning patient's is the next session.
+
+    One transaction, or a part of the caller's: without a savepoint of its own, as no
+    caller goes on after it fails.
+    """
+    now = at or timezone.now()
+    with transaction.atomic(savepoint=False):
         if session_number is None:
             session_number = next_session_number(patient)
-        # Earlier treatments leave the dashboard, except while an alert on one is open:
-        # resolving it lets it go (alerts.resolve_alert).
-        patient.treatments.filter(open_alert__isnull=True).update(superseded=True)
+        # Every earlier treatment is locked: the diary it follows now ends where this one's
+        # begins (its next reminder, recovery.reminders). They leave the dashboard, except
+        # while an alert on one is open: resolving it lets it go (alerts.resolve_alert).
+        patient.treatments.update(
+            superseded=Case(
+                When(open_alert__isnull=True, then=Value(True)), default=F("superseded")
+            )
+        )
         treatment = Treatment.objects.create(
             patient=patient,
             clinic=patient.clinic,
@@ -299,7 +309,8 @@ def add_treatment(
             notes=notes,
             submission_key=submission_key,
         )
-        triage.refresh_triage(treatment, now=at or timezone.now())
+        triage.refresh_triage(treatment, now=now)
+        reminders.reschedule_locked(patient.pk)
         triage.recount(treatment.clinic_id)  # it is on the dashboard, the earlier ones off
         audit.record_event(
             actor=recorded_by,

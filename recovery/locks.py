@@ -23,8 +23,16 @@ from collections.abc import Iterable
 
 from recovery.models import Treatment
 
-# What the write functions read of a treatment once they hold its lock.
-LOCKED_WITH = ("product", "patient", "clinic", "latest_check_in", "open_alert")
+# What the write functions read of a treatment once they hold its lock (the patient's
+# reminder settings too: a check-in moves the next reminder, recovery.reminders).
+LOCKED_WITH = (
+    "product",
+    "patient",
+    "patient__reminder_settings",
+    "clinic",
+    "latest_check_in",
+    "open_alert",
+)
 
 
 def treatment_for_update(pk: int) -> Treatment:
@@ -46,3 +54,17 @@ def treatments_for_update(pks: Iterable[int]) -> list[Treatment]:
         .values_list("pk", flat=True)
     )
     return list(Treatment.objects.select_related(*LOCKED_WITH).filter(pk__in=locked).order_by("pk"))
+
+
+def patient_treatments_for_update(patient_id: int) -> list[int]:
+    """Lock every treatment of one patient, in primary-key order; their ids.
+
+    For writes that recompute what is kept on all of them (recovery.reminders); such a
+    write reads them afterwards by patient, so that one recorded meanwhile is read too.
+    """
+    return list(
+        Treatment.objects.select_for_update()
+        .filter(patient_id=patient_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -203,6 +203,9 @@ class Treatment(models.Model):
     triage_since = models.DateTimeField(default=timezone.now)
     # When the passing of time alone (a missed day, the diary's end) next changes `triage`.
     triage_valid_until = models.DateTimeField(null=True, blank=True)
+    # When the sweep next looks at it for a reminder or nudge (recovery.reminder_rules, kept
+    # by recovery.reminders); never later than the next one owed. None: nothing owed.
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-treated_on", "-id"]
@@ -216,6 +219,11 @@ class Treatment(models.Model):
                 fields=["clinic", "superseded", "triage", "triage_since"], name="treatment_triage"
             ),
             models.Index(fields=["clinic", "triage_valid_until"], name="treatment_triage_due"),
+            models.Index(
+                fields=["next_reminder_at"],
+                condition=Q(next_reminder_at__isnull=False),
+                name="treatment_reminder_due",
+            ),
         ]
 
     def __str__(self) -> str:

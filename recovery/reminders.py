@@ -1,10 +1,12 @@
-"""Daily reminders and missed-check-in nudges for patients.
+"""Daily reminders and missed-check-in nudges for patients: their settings, the time each
+treatment's next one is owed (kept by the writes), the sweep that queues those due, and
+the sending (the `send_reminder` task).
 
-The rule (also `manage.py sweep --help`): during the diary, once the patient's own clock
-passes their reminder time, a patient with reminders on who hasn't checked in today gets
-one reminder that day. A patient who has missed two days (course.missed_check_in, the
-dashboard's rule) gets a gentle nudge instead, once per missed stretch. Nothing is sent
-after the diary ends or when the patient has turned reminders off.
+The rules are recovery.reminder_rules' (also `manage.py sweep --help`): during the diary,
+once the patient's own clock passes their reminder time, a patient with reminders on who
+hasn't checked in today gets one reminder that day. A patient who has missed two days
+(course.missed_check_in, the dashboard's rule) gets a gentle nudge instead, once per missed
+stretch. Nothing is sent after the diary ends or when the patient has turned reminders off.
 
 Every message is the same few words: no name, no symptoms, no status.
 """
@@ -12,32 +14,30 @@ Every message is the same few words: no name, no symptoms, no status.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.urls import reverse
 
-from recovery import access, audit, course, push, triage
+from recovery import audit, course, locks, push, reminder_rules, triage
 from recovery.models import (
     AuditEvent,
     Patient,
     PushSubscription,
     ReminderSettings,
     Treatment,
-    Triage,
     User,
 )
+from recovery.reminder_rules import Kind
 
-DEFAULT_TIME = dt.time(19, 0)
+DEFAULT_TIME = reminder_rules.DEFAULT_TIME
 CHECK_IN_PATH = "/check-in/"
-
-
-class Kind(enum.StrEnum):
-    REMINDER = "reminder"
-    NUDGE = "nudge"
 
 
 SENT_ACTIONS = {
@@ -78,11 +78,18 @@ def update_settings(
     actor: User | None,
     ip_address: str | None,
 ) -> ReminderSettings:
+    reminder_time = reminder_time.replace(second=0, microsecond=0)
     with transaction.atomic():
-        row, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
-        row.reminder_time = reminder_time.replace(second=0, microsecond=0)
-        row.reminders_on = reminders_on
-        row.save()
+        # The patient's treatments first (docs/concurrency.md): each keeps its next reminder.
+        locks.patient_treatments_for_update(patient.pk)
+        row, created = ReminderSettings.objects.select_for_update().get_or_create(
+            patient=patient,
+            defaults={"reminder_time": reminder_time, "reminders_on": reminders_on},
+        )
+        if not created:
+            row.reminder_time, row.reminders_on = reminder_time, reminders_on
+            row.save(update_fields=["reminder_time", "reminders_on", "updated_at"])
+        reschedule_locked(patient.pk, reminder=row)
         audit.record_event(
             actor=actor,
             patient=patient,
@@ -91,6 +98,114 @@ def update_settings(
             ip_address=ip_address,
         )
     return row
+
+
+# Each treatment's next reminder ---------------------------------------------------------
+#
+# `Treatment.next_reminder_at` is when the sweep next looks at a treatment: the time
+# reminder_rules.next_reminder_at gives from the rows (the patient's settings, their
+# treatments' dates, each one's latest check-in), whatever the clock of the write. The
+# writes that change those keep it: a check-in (follow_check_in), the settings
+# (update_settings), a treatment recorded (enrollment.add_treatment) or corrected (the
+# admin: reschedule), and the sweep, after it looks. Never later than the next one owed:
+# a check-in does not read the patient's other treatments, so one whose diary a later
+# treatment has taken over may be looked at once more, and is then cleared.
+
+# What reminders read of a patient's treatments, besides each row.
+SCHEDULED_WITH = ("product", "latest_check_in", "patient__reminder_settings")
+
+
+def preferences_of(reminder: ReminderSettings, *, time_zone: str) -> reminder_rules.Preferences:
+    return reminder_rules.Preferences(
+        time_zone=time_zone,
+        reminder_time=reminder.reminder_time,
+        reminders_on=reminder.reminders_on,
+        last_reminded_on=reminder.last_reminded_on,
+        nudged_stretch_from=reminder.nudged_stretch_from,
+    )
+
+
+def diary_of(
+    treatment: Treatment, *, latest: dt.date | None, until: dt.date | None = None
+) -> reminder_rules.Diary:
+    """Needs treatment.product loaded."""
+    return reminder_rules.Diary(
+        treated_on=treatment.treated_on,
+        values=treatment.product.course,
+        latest=latest,
+        until=until,
+    )
+
+
+def _loaded_settings(patient: Patient) -> ReminderSettings:
+    """The settings loaded with the patient (select_related), or the defaults."""
+    try:
+        return patient.reminder_settings
+    except ReminderSettings.DoesNotExist:
+        return ReminderSettings(patient=patient)
+
+
+def _latest_on(treatment: Treatment) -> dt.date | None:
+    latest = treatment.latest_check_in
+    return latest.local_date if latest is not None else None
+
+
+def schedule(treatments: Sequence[Treatment], *, reminder: ReminderSettings) -> list[Treatment]:
+    """Set next_reminder_at on every treatment of one patient (loaded with SCHEDULED_WITH);
+    the ones whose time changed, unsaved."""
+    untils = reminder_rules.diaries_until((t.pk, t.treated_on) for t in treatments)
+    changed = []
+    for treatment in treatments:
+        at = reminder_rules.next_reminder_at(
+            diary=diary_of(treatment, latest=_latest_on(treatment), until=untils[treatment.pk]),
+            patient=preferences_of(reminder, time_zone=treatment.patient.time_zone),
+        )
+        if at != treatment.next_reminder_at:
+            treatment.next_reminder_at = at
+            changed.append(treatment)
+    return changed
+
+
+def reschedule_locked(patient_id: int, *, reminder: ReminderSettings | None = None) -> None:
+    """Recompute and save the next reminder of each of the patient's treatments, read here.
+
+    The caller holds their locks (those it knew of), in this transaction; `reminder`: the
+    patient's settings when the caller has just written them."""
+    treatments = list(
+        Treatment.objects.filter(patient_id=patient_id).select_related(*SCHEDULED_WITH)
+    )
+    if not treatments:
+        return
+    if reminder is None:
+        reminder = _loaded_settings(treatments[0].patient)
+    changed = schedule(treatments, reminder=reminder)
+    if changed:
+        Treatment.objects.bulk_update(changed, ["next_reminder_at"])
+
+
+def reschedule(*, patient: Patient) -> None:
+    """After a correction that moves the patient's reminders (the admin: a treatment's date
+    or product changed, one deleted, the patient's time zone)."""
+    with transaction.atomic():
+        locks.patient_treatments_for_update(patient.pk)
+        reschedule_locked(patient.pk)
+
+
+def follow_check_in(treatment: Treatment, *, local_date: dt.date) -> None:
+    """Set (not save) the next reminder of a treatment just checked in for `local_date`:
+    no reminder is owed for a day checked in, and the missed stretch is over.
+
+    `treatment` is locked and loaded as locks.treatment_for_update loads it; its latest
+    check-in is the one of the latest day before this one. The patient's other treatments
+    are not read (see above).
+    """
+    latest = _latest_on(treatment)
+    treatment.next_reminder_at = reminder_rules.next_reminder_at(
+        diary=diary_of(treatment, latest=local_date if latest is None else max(latest, local_date)),
+        patient=preferences_of(
+            _loaded_settings(treatment.patient), time_zone=treatment.patient.time_zone
+        ),
+    )
 
 
 def save_subscription(
@@ -129,34 +244,7 @@ def delete_subscription(
     return bool(rows)
 
 
-# Deciding -------------------------------------------------------------------------------
-
-
-def due(
-    *,
-    treatment: Treatment | None,
-    reminder: ReminderSettings,
-    local_now: dt.datetime,
-    latest: dt.date | None,
-) -> Kind | None:
-    """What, if anything, the patient is owed now (see the module's docstring)."""
-    today = local_now.date()
-    if treatment is None or not reminder.reminders_on:
-        return None
-    if not treatment.treated_on <= today <= treatment.diary_ends_on():
-        return None
-    if local_now.time() < reminder.reminder_time:
-        return None
-    if reminder.last_reminded_on == today or latest == today:
-        return None
-    values = treatment.product.course
-    if course.missed_check_in(
-        treated_on=treatment.treated_on, latest=latest, today=today, course=values
-    ):
-        stretch = course.missed_from(treated_on=treatment.treated_on, latest=latest)
-        if reminder.nudged_stretch_from != stretch:
-            return Kind.NUDGE
-    return Kind.REMINDER
+# The sweep ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -172,48 +260,66 @@ class SweepResult:
         )
 
 
-def _latest_check_in(treatment: Treatment) -> dt.date | None:
-    return treatment.check_ins.order_by("-local_date").values_list("local_date", flat=True).first()
-
-
-def _claim(patient: Patient, *, now: dt.datetime) -> Kind | None:
-    """Decide and mark the patient as reminded today, in one transaction."""
-    local_now = now.astimezone(zoneinfo.ZoneInfo(patient.time_zone))
-    today = local_now.date()
+def _claim(pk: int, *, seen: dt.datetime, now: dt.datetime) -> tuple[int, Kind] | None:
+    """Take the treatment's reminder due at `seen`, unless someone else has: decide what is
+    owed from its rows as they are once it is claimed, mark the patient's day, and move
+    its time on. The patient's id and what to send, or None."""
     with transaction.atomic():
-        reminder, _ = ReminderSettings.objects.select_for_update().get_or_create(patient=patient)
-        treatment = access.current_treatment(patient, today=today)
-        latest = _latest_check_in(treatment) if treatment is not None else None
-        kind = due(treatment=treatment, reminder=reminder, local_now=local_now, latest=latest)
-        if kind is None:
+        # Whoever moves the time first has it: a second sweep finds it moved, as does one
+        # that waited for a check-in or a change of settings (they move it too).
+        if not Treatment.objects.filter(pk=pk, next_reminder_at=seen).update(next_reminder_at=None):
             return None
-        assert treatment is not None
-        reminder.last_reminded_on = today
-        if kind is Kind.NUDGE:
-            reminder.nudged_stretch_from = course.missed_from(
-                treated_on=treatment.treated_on, latest=latest
-            )
-        reminder.save(update_fields=["last_reminded_on", "nudged_stretch_from", "updated_at"])
-    return kind
+        treatments = list(
+            Treatment.objects.filter(patient__treatments=pk).select_related(*SCHEDULED_WITH)
+        )
+        treatment = next(t for t in treatments if t.pk == pk)
+        reminder = _loaded_settings(treatment.patient)
+        time_zone = treatment.patient.time_zone
+        untils = reminder_rules.diaries_until((t.pk, t.treated_on) for t in treatments)
+        diary = diary_of(treatment, latest=_latest_on(treatment), until=untils[pk])
+        kind = reminder_rules.due(
+            diary=diary, patient=preferences_of(reminder, time_zone=time_zone), now=now
+        )
+        if kind is not None:
+            # The patient's own date (not the server's): at most one a day.
+            reminder.last_reminded_on = now.astimezone(zoneinfo.ZoneInfo(time_zone)).date()
+            if kind is Kind.NUDGE:
+                reminder.nudged_stretch_from = course.missed_from(
+                    treated_on=diary.treated_on, latest=diary.latest
+                )
+            if reminder.pk is None:
+                reminder.save()
+            else:
+                reminder.save(
+                    update_fields=["last_reminded_on", "nudged_stretch_from", "updated_at"]
+                )
+        following = reminder_rules.next_reminder_at(
+            diary=diary, patient=preferences_of(reminder, time_zone=time_zone), now=now
+        )
+        Treatment.objects.filter(pk=pk).update(next_reminder_at=following)
+    return None if kind is None else (treatment.patient_id, kind)
 
 
 def sweep(*, now: dt.datetime) -> SweepResult:
-    """Queue the reminders and nudges due at `now`, and refresh the dashboard's triage."""
-    from recovery import tasks
+    """Refresh the dashboard's triage, then queue the reminders and nudges due at `now`.
 
+    Reads only the treatments whose next reminder time has come (an index range: the cost
+    follows how many are due, not how many patients are in their diary), and claims each
+    with a conditional update, so that sweeps running at once send each reminder once.
+    """
     moved = triage.sweep_triage(now=now)
-    patient_ids = (
-        Treatment.objects.filter(treated_on__lte=now.date() + dt.timedelta(days=1))
-        .exclude(triage=Triage.DIARY_FINISHED)
-        .exclude(patient__reminder_settings__reminders_on=False)
-        .values_list("patient_id", flat=True)
-        .distinct()
+    due = list(
+        Treatment.objects.filter(next_reminder_at__lte=now)
+        .order_by("next_reminder_at", "pk")
+        .values_list("pk", "next_reminder_at")
     )
     counts = {Kind.REMINDER: 0, Kind.NUDGE: 0}
-    for patient in Patient.objects.filter(pk__in=list(patient_ids)).order_by("pk"):
-        kind = _claim(patient, now=now)
-        if kind is not None:
-            tasks.send_reminder.enqueue(patient.pk, kind.value)
+    for pk, seen in due:
+        assert seen is not None
+        claimed = _claim(pk, seen=seen, now=now)
+        if claimed is not None:
+            patient_id, kind = claimed
+            send_reminder.enqueue(patient_id, kind.value)
             counts[kind] += 1
     return SweepResult(
         reminders=counts[Kind.REMINDER], nudges=counts[Kind.NUDGE], triage_moved=moved
@@ -224,16 +330,20 @@ def sweep(*, now: dt.datetime) -> SweepResult:
 
 
 def _email(patient: Patient, kind: Kind) -> None:
-    message = MESSAGES[kind]
-    url = settings.SITE_URL + CHECK_IN_PATH
-    EmailMessage(
-        subject=f"{settings.SITE_NAME}: {message['body'].split('.')[0]}",
-        body=(
-            f"Hello,\n\n{message['body']}\n\n{url}\n\n"
-            f"You can change or turn off these reminders at {settings.SITE_URL}/reminders/\n"
-        ),
+    """The same words as the push (MESSAGES), from templates/emails/reminder-*."""
+    context = {
+        "site_name": settings.SITE_NAME,
+        "nudge": kind is Kind.NUDGE,
+        "url": settings.SITE_URL + CHECK_IN_PATH,
+        "settings_url": settings.SITE_URL + reverse("reminders"),
+    }
+    message = EmailMultiAlternatives(
+        subject=render_to_string("emails/reminder-subject.txt", context).strip(),
+        body=render_to_string("emails/reminder-body.txt", context),
         to=[patient.email],
-    ).send()
+    )
+    message.attach_alternative(render_to_string("emails/reminder-body.html", context), "text/html")
+    message.send()
 
 
 def deliver(*, patient_id: int, kind: Kind) -> str:
@@ -256,3 +366,10 @@ def deliver(*, patient_id: int, kind: Kind) -> str:
         actor=None, patient=patient, action=SENT_ACTIONS[kind], object_id=channel, ip_address=None
     )
     return channel
+
+
+@task()
+def send_reminder(patient_id: int, kind: str) -> str:
+    """The sweep's queued sending (`manage.py db_worker`): one reminder or nudge to a
+    patient; returns the channel used."""
+    return deliver(patient_id=patient_id, kind=Kind(kind))

@@ -1,4 +1,9 @@
-"""Background work, run by Django's tasks framework (`manage.py db_worker` in production)."""
+"""Background work, run by Django's tasks framework (`manage.py db_worker` in production).
+
+The reminders' task is recovery.reminders.send_reminder, beside the sending it runs: the
+sweep queues it without importing this module, which imports the domain modules (and
+login_links imports it only when it queues).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,9 @@ from django.tasks import task
 
 from recovery import login_links, reminders
 
-
-@task()
-def send_reminder(patient_id: int, kind: str) -> str:
-    """Send one reminder or nudge to a patient; returns the channel used."""
-    return reminders.deliver(patient_id=patient_id, kind=reminders.Kind(kind))
+# Reminders queued under this name before the task moved (the worker finds a queued task
+# by its path): still sent.
+send_reminder = reminders.send_reminder
 
 
 @task()

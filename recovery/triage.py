@@ -17,6 +17,7 @@ dashboard reads the counts, and counts only when it searches.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -79,12 +80,13 @@ def refresh_triage(treatment: Treatment, *, now: dt.datetime) -> None:
     _place(treatment, now=now, also=[])
 
 
-def keep_current(treatment: Treatment, *, now: dt.datetime) -> None:
+def keep_current(treatment: Treatment, *, now: dt.datetime, also: Sequence[str] = ()) -> None:
     """Recompute what is kept on the treatment's row from its rows, and put it in its place.
 
     `treatment` is locked in this transaction (locks.treatment_for_update): its latest
     check-in (the one of the latest day) and its open alert are read here, after the
     lock, so that a write which waited for another never keeps what it read before.
+    `also`: fields the caller has just set on it, saved in the same update.
     """
     treatment.latest_check_in = (
         CheckIn.objects.filter(treatment=treatment).order_by("-local_date").first()
@@ -92,7 +94,7 @@ def keep_current(treatment: Treatment, *, now: dt.datetime) -> None:
     treatment.open_alert = Alert.objects.filter(
         treatment=treatment, resolved_at__isnull=True
     ).first()
-    _place(treatment, now=now, also=["latest_check_in", "open_alert"])
+    _place(treatment, now=now, also=["latest_check_in", "open_alert", *also])
 
 
 def _place(treatment: Treatment, *, now: dt.datetime, also: list[str]) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
@@ -160,6 +162,27 @@ def test_a_superuser_changing_a_treatments_date_moves_it_on_the_dashboard(
     counts = TriageCounts.objects.get(clinic=patient.clinic)
     assert (counts.on_track, counts.diary_finished) == (0, 1)
     assert AuditEvent.objects.filter(action="treatment.changed", patient=patient).exists()
+
+
+def test_a_superuser_correcting_the_time_zone_or_a_date_moves_the_reminders(
+    superuser_client: Client, patient: Patient, treatment: Treatment
+) -> None:
+    change = f"/admin/recovery/patient/{patient.pk}/change/"
+    with time_machine.travel(dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC), tick=False):
+        for day in (treatment.treated_on, treatment.treated_on + dt.timedelta(days=1)):
+            factories.create_check_in(treatment=treatment, local_date=day)
+        response = superuser_client.post(change, patient_form(patient, time_zone="Europe/London"))
+        assert response.status_code == 302, response.content.decode()
+        treatment.refresh_from_db()
+        assert treatment.next_reminder_at == dt.datetime(2026, 11, 22, 19, 0, tzinfo=dt.UTC)
+
+        patient.refresh_from_db()
+        response = superuser_client.post(
+            change, patient_form(patient, **{"treatments-0-treated_on": "2026-09-01"})
+        )
+        assert response.status_code == 302, response.content.decode()
+        treatment.refresh_from_db()
+        assert treatment.next_reminder_at is None  # that diary is long over
 
 
 def test_a_patient_moved_to_another_clinic_takes_everything_with_them(

@@ -17,14 +17,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.core import mail
 from django.db import close_old_connections, connection, transaction
 from django.test import Client
 
-from recovery import login_links, triage
+from recovery import login_links, reminders, triage
 from recovery.models import (
     Alert,
     AuditEvent,
@@ -32,6 +34,7 @@ from recovery.models import (
     CheckInRevision,
     LoginLink,
     Patient,
+    ReminderSettings,
     Treatment,
     Triage,
     TriageCounts,
@@ -372,6 +375,38 @@ def test_the_sweep_and_a_check_in_at_once_keep_the_check_in(
         assert treatment.latest_check_in.local_date == later
         assert treatment.triage == triage.place_of(treatment, now=at).triage
         assert treatment.triage != Triage.MISSED_CHECK_IN
+
+
+def test_two_sweeps_at_once_send_one_reminder(patient: Patient, treatment: Treatment) -> None:
+    """Two machines sweeping at the same moment both read the treatment's reminder as due;
+    the first to move its time on claims it, and the other finds it moved (on PostgreSQL,
+    its conditional update waits for the first and then matches nothing)."""
+    for n in range(5):
+        factories.create_check_in(treatment=treatment, local_date=TREATED_ON + dt.timedelta(n))
+    evening = dt.datetime(2026, 11, 25, 19, 5, tzinfo=ZoneInfo("America/New_York"))  # day 5
+    at = evening.astimezone(dt.UTC)
+    treatment.refresh_from_db()
+    assert treatment.next_reminder_at is not None and treatment.next_reminder_at <= at
+    assert not triage.due_for_sweep(now=at).exists()  # so both wait at the claim
+
+    with time_machine.travel(at, tick=True):
+        results = race(
+            treatment,
+            [
+                ("sweep 1", lambda: reminders.sweep(now=at)),
+                ("sweep 2", lambda: reminders.sweep(now=at)),
+            ],
+        )
+
+    sweeps = [results["sweep 1"], results["sweep 2"]]
+    assert not [r for r in sweeps if isinstance(r, Exception)], sweeps
+    assert sorted(r.reminders + r.nudges for r in sweeps) == [0, 1]
+    assert AuditEvent.objects.filter(patient=patient, action="reminder.sent").count() == 1
+    assert [m.to for m in mail.outbox] == [[patient.email]]
+    reminder = ReminderSettings.objects.get(patient=patient)
+    assert reminder.last_reminded_on == TREATED_ON + dt.timedelta(days=5)
+    treatment.refresh_from_db()
+    assert treatment.next_reminder_at == evening.replace(day=26, minute=0)  # tomorrow, 19:00
 
 
 def test_one_enrollment_sent_twice_at_once_makes_one_patient(clinician: User) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime as dt
+import html
+import importlib
 import io
 import json
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import http_ece
@@ -19,14 +24,30 @@ import time_machine
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.apps import apps
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from recovery import course
-from recovery.models import AuditEvent, Patient, PushSubscription, ReminderSettings, Treatment
+from recovery import course, reminders
+from recovery.models import (
+    AuditEvent,
+    Clinic,
+    Patient,
+    Product,
+    PushSubscription,
+    ReminderSettings,
+    Treatment,
+    User,
+)
+from recovery.reminder_rules import Kind
 from tests import factories
-from tests.helpers import TREATED_ON
+from tests.conftest import ENROLLED_AT
+from tests.helpers import TREATED_ON, local_moment
 
 HEALTH_WORDS: tuple[str, ...] = (
     *("Ana", "swelling", "redness", "bruising", "lump", "pain", "itch", "urgent"),
@@ -299,6 +320,32 @@ def test_without_vapid_keys_reminders_go_by_email(
     assert_no_health_details(str(email.subject) + str(email.body))
 
 
+@pytest.mark.parametrize("kind", list(Kind))
+def test_reminder_emails_come_from_templates_in_the_pushs_words(
+    patient: Patient, kind: Kind, settings: Any
+) -> None:
+    settings.VAPID_PUBLIC_KEY = settings.VAPID_PRIVATE_KEY = ""
+    settings.SITE_NAME = "Aftercare & Co"  # a plain-text email is not HTML-escaped
+    settings.SITE_URL = "https://aftercare.example"
+
+    assert reminders.deliver(patient_id=patient.pk, kind=kind) == "email"
+
+    [email] = mail.outbox
+    assert isinstance(email, EmailMultiAlternatives)
+    words = reminders.MESSAGES[kind]["body"]
+    assert email.subject == f"Aftercare & Co: {words.split('.')[0]}"
+    assert email.body == (
+        f"Hello,\n\n{words}\n\nhttps://aftercare.example/check-in/\n\n"
+        "You can change or turn off these reminders at https://aftercare.example/reminders/\n"
+    )
+    [(page, mimetype)] = email.alternatives
+    assert mimetype == "text/html"
+    assert words in html.unescape(str(page))
+    assert 'href="https://aftercare.example/check-in/"' in str(page)
+    assert_no_health_details(email.subject + email.body + str(page))
+    assert AuditEvent.objects.filter(patient=patient, action=f"{kind}.sent").count() == 1
+
+
 # When -----------------------------------------------------------------------------------
 
 
@@ -399,8 +446,224 @@ def test_sweep_queues_on_the_database_backend(
     with time_machine.travel(AFTER_TIME, tick=False):
         sweep()
     [queued] = DBTaskResult.objects.all()
-    assert queued.task_path == "recovery.tasks.send_reminder"
+    assert queued.task_path == "recovery.reminders.send_reminder"
     assert mail.outbox == []  # sent later, by the worker
+
+
+def test_a_reminder_queued_under_the_tasks_old_name_is_still_sent(
+    patient: Patient, treatment: Treatment, settings: Any
+) -> None:
+    """Before the task moved beside its sending, the queue named it recovery.tasks.
+    send_reminder: one queued then and run after the upgrade still reaches the patient."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(AFTER_TIME, tick=False):
+        sweep()
+    DBTaskResult.objects.update(task_path="recovery.tasks.send_reminder")
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task.call(*queued.args_kwargs["args"]) == "email"  # as db_worker runs it
+    [email] = mail.outbox
+    assert email.to == [patient.email]
+
+
+def test_the_reminders_do_not_import_the_tasks_module() -> None:
+    """Issue 12: reminders and tasks imported each other; the task lives with its sending."""
+    tree = ast.parse(Path(reminders.__file__).read_text(encoding="utf-8"))
+    named = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            named |= {f"{node.module}.{alias.name}" for alias in node.names} | {str(node.module)}
+        elif isinstance(node, ast.Import):
+            named |= {alias.name for alias in node.names}
+    assert "recovery.tasks" not in named
+
+
+# The time the sweep waits for ------------------------------------------------------------
+
+
+def next_reminder_of(treatment: Treatment) -> dt.datetime | None:
+    treatment.refresh_from_db()
+    return treatment.next_reminder_at
+
+
+def new_york(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    """A wall-clock time in New York, as the instant (UTC) the sweep compares."""
+    return local_moment(dt.date(year, month, day), hour, minute).astimezone(dt.UTC)
+
+
+def test_a_treatment_recorded_waits_for_its_first_reminder(treatment: Treatment) -> None:
+    # Recorded at 09:00 in New York on the day of treatment: 19:00 that evening.
+    assert next_reminder_of(treatment) == new_york(2026, 11, 20, 19, 0)
+
+
+def test_a_check_in_moves_the_reminder_to_the_next_day(treatment: Treatment) -> None:
+    check_in_on(treatment, 0)
+    assert next_reminder_of(treatment) == new_york(2026, 11, 21, 19, 0)
+    check_in_on(treatment, 1)
+    assert next_reminder_of(treatment) == new_york(2026, 11, 22, 19, 0)
+
+
+def test_the_patients_settings_move_it_or_clear_it(
+    patient_client: Client, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):  # 07:00 in New York
+        patient_client.post("/reminders/", {"reminder_time": "08:15", "reminders_on": "on"})
+        assert next_reminder_of(treatment) == new_york(2026, 11, 22, 8, 15)
+        patient_client.post("/reminders/", {"reminder_time": "08:15"})  # off
+        assert next_reminder_of(treatment) is None
+        patient_client.post("/reminders/", {"reminder_time": "06:30", "reminders_on": "on"})
+        # 06:30 has passed today, with no reminder yet: the next sweep sends it.
+        assert next_reminder_of(treatment) == new_york(2026, 11, 22, 6, 30)
+
+
+def test_a_later_treatment_takes_the_reminders_over_from_its_first_day(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):
+        booked = factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 25))
+        assert next_reminder_of(treatment) == new_york(2026, 11, 22, 19, 0)
+        assert next_reminder_of(booked) == new_york(2026, 11, 25, 19, 0)
+        today = factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 22))
+        assert next_reminder_of(treatment) is None  # its diary ended yesterday
+        assert next_reminder_of(today) == new_york(2026, 11, 22, 19, 0)
+        assert next_reminder_of(booked) == new_york(2026, 11, 25, 19, 0)
+
+
+def test_a_diary_that_has_ended_waits_for_nothing(treatment: Treatment) -> None:
+    check_in_on(treatment, *range(0, course.BELLAFILL.diary_days + 1))
+    assert next_reminder_of(treatment) is None
+
+
+def test_the_migration_fills_in_what_the_writes_keep(
+    patient: Patient, treatment: Treatment, second_patient: Patient, patient_client: Client
+) -> None:
+    fill = importlib.import_module(
+        "recovery.migrations.0013_treatment_next_reminder_at"
+    ).fill_next_reminder_at
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):
+        patient_client.post("/reminders/", {"reminder_time": "21:30", "reminders_on": "on"})
+        factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 25))
+        for someone in (patient, second_patient):  # as a write now would keep them
+            reminders.reschedule(patient=someone)
+        kept = dict(Treatment.objects.values_list("pk", "next_reminder_at"))
+        assert len(kept) == 3 and None not in kept.values()
+        Treatment.objects.update(next_reminder_at=None)
+        fill(apps, None)
+    assert dict(Treatment.objects.values_list("pk", "next_reminder_at")) == kept
+
+
+# The sweep reads what is due ----------------------------------------------------------
+
+
+def in_their_diary(clinic: Clinic, n: int) -> None:
+    """`n` more patients on the first day of their diary, reminded at 21:30: nothing is due
+    for them at 19:05 (the old sweep asked each of them, every run). Written in bulk."""
+    product = Product.objects.get(code="bellafill")
+    users = User.objects.bulk_create(
+        [User(username=f"patient-{uuid.uuid4().hex}") for _ in range(n)]
+    )
+    patients = Patient.objects.bulk_create(
+        Patient(
+            clinic=clinic,
+            user=user,
+            name="In their diary",
+            email=f"{user.username}@example.com",
+            date_of_birth=dt.date(1985, 4, 2),
+            time_zone="America/New_York",
+        )
+        for user in users
+    )
+    ReminderSettings.objects.bulk_create(
+        ReminderSettings(patient=p, reminder_time=dt.time(21, 30)) for p in patients
+    )
+    Treatment.objects.bulk_create(
+        Treatment(
+            patient=p,
+            clinic=clinic,
+            product=product,
+            treated_on=dt.date(2026, 11, 22),
+            triage_valid_until=new_york(2026, 11, 24, 0, 0),  # missed from then
+            next_reminder_at=new_york(2026, 11, 22, 21, 30),
+        )
+        for p in patients
+    )
+
+
+def test_the_sweep_costs_the_same_for_10_or_1000_patients_in_their_diary(
+    clinic: Clinic, settings: Any
+) -> None:
+    """Issue 12: the sweep cost five queries per patient in their diary, due or not."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    owed = []
+    for _ in range(3):
+        someone = factories.create_patient(clinic=clinic)
+        with time_machine.travel(ENROLLED_AT, tick=False):
+            owed.append(factories.create_treatment(patient=someone, treated_on=TREATED_ON))
+        check_in_on(owed[-1], 0, 1)
+    due_at = {t.pk: next_reminder_of(t) for t in owed}
+    assert set(due_at.values()) == {new_york(2026, 11, 22, 19, 0)}
+
+    def sweep_queries() -> tuple[int, str]:
+        with time_machine.travel(AFTER_TIME, tick=False), CaptureQueriesContext(connection) as q:
+            result = reminders.sweep(now=timezone.now())
+        return len(q), result.summary()
+
+    in_their_diary(clinic, 10)
+    with_10, said = sweep_queries()
+    assert said.startswith("Queued 3 reminder(s) and 0 missed-check-in nudge(s)")
+
+    # The same three owed again, now among a thousand.
+    ReminderSettings.objects.filter(patient__treatments__in=owed).delete()
+    for pk, at in due_at.items():
+        Treatment.objects.filter(pk=pk).update(next_reminder_at=at)
+    in_their_diary(clinic, 990)
+    assert Treatment.objects.count() == 1003
+    with_1000, said = sweep_queries()
+    assert said.startswith("Queued 3 reminder(s) and 0 missed-check-in nudge(s)")
+
+    assert with_10 == with_1000
+    # The triage's and the reminders' due rows read, then a few writes for each one due.
+    assert with_1000 <= 2 + 3 * 6
+
+
+def test_after_a_reminder_the_sweep_waits_for_the_next_day(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    with time_machine.travel(AFTER_TIME, tick=False):
+        assert sweep().startswith("Queued 1 reminder(s)")
+    assert next_reminder_of(treatment) == new_york(2026, 11, 23, 19, 0)
+
+
+def test_a_sweep_that_did_not_run_for_a_day_sends_only_what_is_owed_now(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1)
+    assert next_reminder_of(treatment) == new_york(2026, 11, 22, 19, 0)
+    with time_machine.travel(new_york(2026, 11, 23, 7, 0), tick=False):  # a day late
+        assert sweep().startswith("Queued 0 reminder(s) and 0 missed")
+    assert next_reminder_of(treatment) == new_york(2026, 11, 23, 19, 0)
+    assert mail.outbox == []
+
+
+def test_a_diary_a_later_treatment_took_over_sends_nothing_more(
+    patient: Patient, treatment: Treatment
+) -> None:
+    check_in_on(treatment, 0, 1, 2, 3)
+    with time_machine.travel(utc(2026, 11, 22, 12, 0), tick=False):
+        booked = factories.create_treatment(patient=patient, treated_on=dt.date(2026, 11, 25))
+    check_in_on(treatment, 4)  # the day before the next one: not told about it
+    assert next_reminder_of(treatment) == new_york(2026, 11, 25, 19, 0)
+    with time_machine.travel(new_york(2026, 11, 25, 19, 5), tick=False):
+        assert sweep().startswith("Queued 1 reminder(s) and 0 missed")
+    assert next_reminder_of(treatment) is None
+    assert next_reminder_of(booked) == new_york(2026, 11, 26, 19, 0)
+    assert AuditEvent.objects.filter(patient=patient, action="reminder.sent").count() == 1
 
 
 # The reminders page -----------------------------------------------------------------------

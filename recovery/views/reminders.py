@@ -34,7 +34,6 @@ def _actor(request: HtmxHttpRequest) -> User | None:
 @require_http_methods(["GET", "POST"])
 def reminder_settings(request: HtmxHttpRequest) -> HttpResponse:
     patient = access.patient_for_request(request)
-    current = reminders.settings_for(patient)
     status = 200
     if request.method == "POST":
         form = ReminderForm(request.POST)
@@ -48,7 +47,8 @@ def reminder_settings(request: HtmxHttpRequest) -> HttpResponse:
             )
             return redirect("reminders")
         status = 422
-    else:
+    current = reminders.settings_for(patient)  # read to show the page: a change redirects
+    if request.method != "POST":
         form = ReminderForm(
             initial={"reminder_time": current.reminder_time, "reminders_on": current.reminders_on}
         )

@@ -10,11 +10,14 @@ from recovery import reminders
 
 class Command(BaseCommand):
     help = (
-        "Queue the reminders and missed-check-in nudges due now, and refresh the dashboard. "
-        "During the diary, once the patient's local time passes their reminder time, a "
-        "patient with reminders on and no check-in today gets one reminder a day; after two "
-        "days without a check-in, a gentle nudge instead (once per missed stretch). Nothing "
-        "after the diary ends. Run every few minutes, with `manage.py db_worker` sending."
+        "Refresh the dashboard, then queue the reminders and missed-check-in nudges due now. "
+        "The daily reminder: during the diary, once the patient's local time passes their "
+        "reminder time, a patient with reminders on who hasn't checked in that day gets one "
+        "reminder that day. The missed-check-in nudge: after two days without a check-in, a "
+        "gentle nudge instead, once per missed stretch. At most one a day, nothing after the "
+        "diary ends. Only the treatments whose stored reminder time has come are read, and "
+        "each is claimed once: sweeps running at once never send one twice. Run every few "
+        "minutes, with `manage.py db_worker` sending."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
