@@ -71,11 +71,25 @@ RED_FLAG_SHORT = {
 # Under what to do, once a warning sign is ticked on the check-in (before it is sent).
 SEND_NOW = "Send now so your clinic is told. The other questions can wait."
 
-HEADLINES = {
-    course.Status.ON_TRACK: "You're on track",
-    course.Status.WATCH: "Keep an eye on it",
-    course.Status.CONTACT_CLINIC: "Please contact your clinic today",
-    course.Status.URGENT: "Contact your clinic now",
+
+@dataclass(frozen=True)
+class StatusWords:
+    """A status in words: the patient's and the clinic's."""
+
+    tag: str  # the patient's, above what to do (and CheckIn.Status's label)
+    headline: str  # the patient's headline, where it names no clinic
+    clinic: str  # the clinic's: a check-in on the timeline, an alert's level, a triage level
+
+
+STATUS_WORDS = {
+    course.Status.ON_TRACK: StatusWords("On track", "You're on track", "On track"),
+    course.Status.WATCH: StatusWords("Keep an eye on it", "Keep an eye on it", "Watch"),
+    course.Status.CONTACT_CLINIC: StatusWords(
+        "Contact your clinic", "Please contact your clinic today", "Contact clinic"
+    ),
+    course.Status.URGENT: StatusWords(
+        "Contact your clinic now", "Contact your clinic now", "Urgent"
+    ),
 }
 
 
@@ -171,13 +185,23 @@ def guidance_for(
             then = (
                 f"If it is still there on day {values.expected_max_days + 1}, contact your clinic."
             )
-        return Guidance(status, HEADLINES[status], (*said, then))
+        return Guidance(status, STATUS_WORDS[status].headline, (*said, then))
     if not symptoms_left:
-        return Guidance(status, HEADLINES[status], (NOTHING_TODAY,))
-    return Guidance(status, HEADLINES[status], (normal_today(day, values),))
+        return Guidance(status, STATUS_WORDS[status].headline, (NOTHING_TODAY,))
+    return Guidance(status, STATUS_WORDS[status].headline, (normal_today(day, values),))
 
 
 # What the clinic reads ---------------------------------------------------------------
+
+# The dashboard's levels (models.Triage, by slug): the statuses, and what the days say.
+TRIAGE_WORDS = {
+    "urgent": STATUS_WORDS[course.Status.URGENT].clinic,
+    "contact_clinic": STATUS_WORDS[course.Status.CONTACT_CLINIC].clinic,
+    "missed_check_in": "Missed check-in",
+    "watch": STATUS_WORDS[course.Status.WATCH].clinic,
+    "on_track": STATUS_WORDS[course.Status.ON_TRACK].clinic,
+    "diary_finished": "Diary finished",
+}
 
 # What a "yes" to each red-flag question may mean (recovery-course.md), for the clinician.
 CLINIC_RED_FLAG_WORDS = {

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recovery import course
+from recovery.guidance import STATUS_WORDS, TRIAGE_WORDS
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -161,14 +162,15 @@ class Patient(models.Model):
 
 
 class Triage(models.IntegerChoices):
-    """The dashboard's order (recovery-course.md, "What the clinic sees")."""
+    """The dashboard's order (recovery-course.md, "What the clinic sees"), in the words of
+    guidance.TRIAGE_WORDS (keyed by the name, lower-cased)."""
 
-    URGENT = 0, "Urgent"
-    CONTACT_CLINIC = 1, "Contact clinic"
-    MISSED_CHECK_IN = 2, "Missed check-in"
-    WATCH = 3, "Watch"
-    ON_TRACK = 4, "On track"
-    DIARY_FINISHED = 5, "Diary finished"
+    URGENT = 0, TRIAGE_WORDS["urgent"]
+    CONTACT_CLINIC = 1, TRIAGE_WORDS["contact_clinic"]
+    MISSED_CHECK_IN = 2, TRIAGE_WORDS["missed_check_in"]
+    WATCH = 3, TRIAGE_WORDS["watch"]
+    ON_TRACK = 4, TRIAGE_WORDS["on_track"]
+    DIARY_FINISHED = 5, TRIAGE_WORDS["diary_finished"]
 
 
 class Treatment(models.Model):
@@ -269,10 +271,15 @@ class CheckIn(models.Model):
     """A patient's answers for one day of the diary, and what the course made of them."""
 
     class Status(models.TextChoices):
-        ON_TRACK = course.Status.ON_TRACK, "On track"
-        WATCH = course.Status.WATCH, "Keep an eye on it"
-        CONTACT_CLINIC = course.Status.CONTACT_CLINIC, "Contact your clinic"
-        URGENT = course.Status.URGENT, "Contact your clinic now"
+        """The course's statuses, in the patient's words (guidance.STATUS_WORDS)."""
+
+        ON_TRACK = course.Status.ON_TRACK, STATUS_WORDS[course.Status.ON_TRACK].tag
+        WATCH = course.Status.WATCH, STATUS_WORDS[course.Status.WATCH].tag
+        CONTACT_CLINIC = (
+            course.Status.CONTACT_CLINIC,
+            STATUS_WORDS[course.Status.CONTACT_CLINIC].tag,
+        )
+        URGENT = course.Status.URGENT, STATUS_WORDS[course.Status.URGENT].tag
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="check_ins")
@@ -488,8 +495,13 @@ class Alert(models.Model):
     """A check-in at contact_clinic or urgent needs a clinician; open until resolved."""
 
     class Level(models.TextChoices):
-        CONTACT_CLINIC = course.Status.CONTACT_CLINIC, "Contact clinic"
-        URGENT = course.Status.URGENT, "Urgent"
+        """The statuses that open an alert, in the clinic's words (guidance)."""
+
+        CONTACT_CLINIC = (
+            course.Status.CONTACT_CLINIC,
+            STATUS_WORDS[course.Status.CONTACT_CLINIC].clinic,
+        )
+        URGENT = course.Status.URGENT, STATUS_WORDS[course.Status.URGENT].clinic
 
     class Outcome(models.TextChoices):
         ADVISED_AT_HOME = "advised_at_home", "Advised at home"

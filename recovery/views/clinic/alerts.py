@@ -17,18 +17,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, alerts, audit, course
+from recovery import access, alerts, audit
 from recovery.guidance import clinic_reason_words
 from recovery.models import Alert, AuditEvent, Clinician, Patient, tel_uri
 from recovery.views.types import HtmxHttpRequest
-
-# The clinician's words for a check-in's status (the patient's are in CheckIn.Status).
-STATUS_WORDS = {
-    course.Status.ON_TRACK: "On track",
-    course.Status.WATCH: "Watch",
-    course.Status.CONTACT_CLINIC: "Contact clinic",
-    course.Status.URGENT: "Urgent",
-}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from recovery.forms import CheckInForm
 from recovery.guidance import (
     CLINIC_RED_FLAG_WORDS,
     RATING_WORDS,
+    STATUS_WORDS,
     SYMPTOM_LABELS,
     clinic_reason_words,
 )
@@ -41,11 +42,7 @@ from recovery.models import (
     User,
     tel_uri,
 )
-from recovery.views.clinic.alerts import (
-    STATUS_WORDS,
-    AlertPanel,
-    resolve_form_for,
-)
+from recovery.views.clinic.alerts import AlertPanel, resolve_form_for
 from recovery.views.patient import parse_date
 from recovery.views.types import HtmxHttpRequest
 
@@ -90,7 +87,7 @@ def time_text(at: dt.datetime, zone: ZoneInfo) -> str:
 
 
 def _status_words(status: str) -> str:
-    return STATUS_WORDS.get(course.Status(status), status)
+    return STATUS_WORDS[course.Status(status)].clinic
 
 
 # The check-in history ----------------------------------------------------------------------
