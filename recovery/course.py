@@ -23,6 +23,10 @@ RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "alle
 EMERGENCY_RED_FLAGS = frozenset({"vision", "stroke", "allergy"})
 RATING_MIN, RATING_MAX = 0, 3
 SEVERE = 3
+# The rules a check-in's reasons name (`<rule>:<symptom>`, `red_flag:<flag>`), in the
+# order its reasons are listed; guidance.py words each (and LATE_LUMP, the long-term
+# watch's reason, below).
+REASON_RULES = ("red_flag", "persisting", "severe", "worsening", "slow_to_improve")
 
 
 class Status(enum.StrEnum):
@@ -117,12 +121,9 @@ def assess(
     if not fired:
         return Assessment(Status.ON_TRACK)
     status = max((s for s, _ in fired), key=lambda s: s.rank)
-    ordered = sorted(fired, key=lambda item: _RULE_ORDER[item[1].split(":")[0]])
+    # Listed by rule first, then by symptom (the order they fired in).
+    ordered = sorted(fired, key=lambda item: REASON_RULES.index(item[1].split(":")[0]))
     return Assessment(status, tuple(r for s, r in ordered if s.rank >= status.rank))
-
-
-# Reasons are listed by rule first, then by symptom (the order they fired in).
-_RULE_ORDER = {"red_flag": 1, "persisting": 2, "severe": 3, "worsening": 4, "slow_to_improve": 6}
 
 
 @dataclass(frozen=True)

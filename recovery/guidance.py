@@ -104,26 +104,34 @@ class Guidance:
     call_clinic: bool = False
 
 
+# What the patient is told of each reason (course.REASON_RULES): the warning sign in a few
+# words, or the symptom with verbs that agree with it ("Lumps or bumps have lasted…").
+REASON_WORDS = {
+    "red_flag": "You told us about {sign}.",
+    "persisting": "{symptom} {has} lasted longer than the expected one to two weeks.",
+    "severe": "{symptom} {is} severe.",
+    "worsening": "{symptom} {is} worse than at your last check-in.",
+    "slow_to_improve": "{symptom} {is} taking longer than the usual week to settle.",
+}
+# Worse, but only mild (rule 5, watch): new, back again, or a little worse.
+A_LITTLE_WORSE = "{symptom} {has_come} back or {is} a little worse than at your last check-in."
+
 # The symptoms named in the plural ("Lumps or bumps have lasted…", not "has").
 PLURAL_SYMPTOMS = frozenset({"lumps"})
+_VERBS = {
+    False: {"has": "has", "is": "is", "has_come": "has come"},
+    True: {"has": "have", "is": "are", "has_come": "have come"},
+}
 
 
 def _reason_words(reason: str, status: course.Status) -> str:
     rule, code = reason.split(":", 1)
     if rule == "red_flag":
-        return f"You told us about {RED_FLAG_SHORT[code]}."
-    label = SYMPTOM_LABELS[code]
-    plural = code in PLURAL_SYMPTOMS
-    has, is_, come = ("have", "are", "have come") if plural else ("has", "is", "has come")
-    if rule == "persisting":
-        return f"{label} {has} lasted longer than the expected one to two weeks."
-    if rule == "severe":
-        return f"{label} {is_} severe."
+        return REASON_WORDS[rule].format(sign=RED_FLAG_SHORT[code])
+    words = REASON_WORDS[rule]
     if rule == "worsening" and status is course.Status.WATCH:
-        return f"{label} {come} back or {is_} a little worse than at your last check-in."
-    if rule == "worsening":
-        return f"{label} {is_} worse than at your last check-in."
-    return f"{label} {is_} taking longer than the usual week to settle."
+        words = A_LITTLE_WORSE
+    return words.format(symptom=SYMPTOM_LABELS[code], **_VERBS[code in PLURAL_SYMPTOMS])
 
 
 def zone_words(time_zone: str) -> str:
@@ -214,20 +222,25 @@ CLINIC_RED_FLAG_WORDS = {
 }
 
 
+# Each reason (course.REASON_RULES, and the long-term watch's) as the clinician reads it.
+CLINIC_REASON_WORDS = {
+    "red_flag": "Warning sign: {sign}",
+    "persisting": "{symptom} lasting past the expected one to two weeks",
+    "severe": "{symptom} severe",
+    "worsening": "{symptom} worse than at the previous check-in",
+    "slow_to_improve": "{symptom} still moderate or worse after the first week",
+    course.LATE_LUMP: (
+        "New lump, hardness, redness or swelling at a treated area (long-term watch)"
+    ),
+}
+
+
 def clinic_reason_words(reason: str) -> str:
     """One reason of a check-in or an alert (`rule:code`), in the clinician's words."""
     rule, _, code = reason.partition(":")
-    if rule == "red_flag":
-        return "Warning sign: " + CLINIC_RED_FLAG_WORDS.get(code, code)
-    if rule == "late_lump":
-        return "New lump, hardness, redness or swelling at a treated area (long-term watch)"
-    label = SYMPTOM_LABELS.get(code, code)
-    if rule == "persisting":
-        return f"{label} lasting past the expected one to two weeks"
-    if rule == "severe":
-        return f"{label} severe"
-    if rule == "worsening":
-        return f"{label} worse than at the previous check-in"
-    if rule == "slow_to_improve":
-        return f"{label} still moderate or worse after the first week"
-    return reason
+    words = CLINIC_REASON_WORDS.get(rule)
+    if words is None:
+        return reason
+    return words.format(
+        sign=CLINIC_RED_FLAG_WORDS.get(code, code), symptom=SYMPTOM_LABELS.get(code, code)
+    )

@@ -16,3 +16,66 @@ def test_the_models_labels_are_guidances_words() -> None:
     for level in Alert.Level:
         assert level.label == guidance.STATUS_WORDS[course.Status(level)].clinic
     assert [(t.name.lower(), t.label) for t in Triage] == list(guidance.TRIAGE_WORDS.items())
+
+
+def test_every_reason_the_course_gives_is_worded_for_the_patient_and_the_clinic() -> None:
+    assert list(guidance.REASON_WORDS) == list(course.REASON_RULES)
+    assert list(guidance.CLINIC_REASON_WORDS) == [*course.REASON_RULES, course.LATE_LUMP]
+    reasons = [f"red_flag:{flag}" for flag in course.RED_FLAGS] + [
+        f"{rule}:{symptom}" for rule in course.REASON_RULES[1:] for symptom in course.SYMPTOMS
+    ]
+    for reason in reasons:
+        for status in course.Status:
+            assert (
+                "{"
+                not in guidance.guidance_for(
+                    status=status,
+                    reasons=[reason],
+                    day=20,
+                    clinic_name="C",
+                    values=course.BELLAFILL,
+                ).lines[0]
+            )
+        rule, _, code = reason.partition(":")
+        named = guidance.CLINIC_RED_FLAG_WORDS if rule == "red_flag" else guidance.SYMPTOM_LABELS
+        assert named[code] in guidance.clinic_reason_words(reason)
+
+
+def test_a_reason_says_lumps_in_the_plural() -> None:
+    said = {
+        rule: guidance.guidance_for(
+            status=status,
+            reasons=[f"{rule}:lumps"],
+            day=20,
+            clinic_name="C",
+            values=course.BELLAFILL,
+        ).lines[0]
+        for rule, status in [
+            ("persisting", course.Status.CONTACT_CLINIC),
+            ("severe", course.Status.CONTACT_CLINIC),
+            ("worsening", course.Status.CONTACT_CLINIC),
+            ("slow_to_improve", course.Status.WATCH),
+        ]
+    }
+    assert said == {
+        "persisting": "Lumps or bumps have lasted longer than the expected one to two weeks.",
+        "severe": "Lumps or bumps are severe.",
+        "worsening": "Lumps or bumps are worse than at your last check-in.",
+        "slow_to_improve": "Lumps or bumps are taking longer than the usual week to settle.",
+    }
+    watch = guidance.guidance_for(
+        status=course.Status.WATCH,
+        reasons=["worsening:pain"],
+        day=5,
+        clinic_name="C",
+        values=course.BELLAFILL,
+    )
+    assert watch.lines[0] == (
+        "Pain or tenderness has come back or is a little worse than at your last check-in."
+    )
+
+
+def test_a_late_lump_is_worded_for_the_clinic() -> None:
+    assert guidance.clinic_reason_words(course.LATE_LUMP) == (
+        "New lump, hardness, redness or swelling at a treated area (long-term watch)"
+    )
