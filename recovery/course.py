@@ -23,6 +23,15 @@ RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "alle
 EMERGENCY_RED_FLAGS = frozenset({"vision", "stroke", "allergy"})
 RATING_MIN, RATING_MAX = 0, 3
 SEVERE = 3
+# What the checklist before treatment asks, yes or no, in its order (recovery-course.md,
+# "Before treatment"): each yes is a contraindication to warn about.
+CONTRAINDICATIONS = (
+    "lidocaine_allergy",
+    "bovine_collagen_allergy",
+    "anaphylaxis_history",
+    "multiple_severe_allergies",
+    "keloid_tendency",
+)
 # The rules a check-in's reasons name (`<rule>:<symptom>`, `red_flag:<flag>`), in the
 # order its reasons are listed; guidance.py words each (and LATE_LUMP, the long-term
 # watch's reason, below).

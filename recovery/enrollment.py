@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from recovery import audit, locks, login_links, triage
+from recovery import audit, course, locks, login_links, triage
+from recovery.guidance import CONTRAINDICATION_WORDS
 from recovery.models import AuditEvent, Clinic, Patient, Product, Screening, Treatment, User
 
 # The checklist's rules (recovery-course.md, "Before treatment").
@@ -66,20 +67,6 @@ class TreatmentDetails:
     injection_sites: int | None = None
     session_number: int | None = None
     lot_number: str = ""
-
-
-# Contraindications recorded as yes/no on the checklist, in the order they are shown.
-CONTRAINDICATIONS = {
-    "lidocaine_allergy": "Lidocaine allergy or hypersensitivity recorded: a contraindication.",
-    "bovine_collagen_allergy": (
-        "Allergy to a bovine collagen product recorded: a contraindication."
-    ),
-    "anaphylaxis_history": "History of anaphylaxis recorded: a contraindication.",
-    "multiple_severe_allergies": "Multiple severe allergies recorded: a contraindication.",
-    "keloid_tendency": (
-        "Tendency to keloid or hypertrophic scarring recorded: a contraindication."
-    ),
-}
 
 
 def age_on(date_of_birth: dt.date, day: dt.date) -> int:
@@ -142,9 +129,9 @@ def screening_warnings(
                 )
             )
 
-    for field, text in CONTRAINDICATIONS.items():
-        if getattr(facts, field):
-            warnings.append(ScreeningWarning(field, text))
+    for code in course.CONTRAINDICATIONS:
+        if getattr(facts, code):
+            warnings.append(ScreeningWarning(code, CONTRAINDICATION_WORDS[code].warning))
     return warnings
 
 
@@ -381,11 +368,7 @@ def _add_screened_treatment(
             treatment=treatment,
             skin_test_on=facts.skin_test_on,
             skin_test_result=facts.skin_test_result,
-            lidocaine_allergy=facts.lidocaine_allergy,
-            bovine_collagen_allergy=facts.bovine_collagen_allergy,
-            anaphylaxis_history=facts.anaphylaxis_history,
-            multiple_severe_allergies=facts.multiple_severe_allergies,
-            keloid_tendency=facts.keloid_tendency,
+            **{code: getattr(facts, code) for code in course.CONTRAINDICATIONS},
             warnings=[{"code": w.code, "text": w.text} for w in warnings],
             went_ahead_by=recorded_by if warnings else None,
             recorded_at=at,

@@ -9,12 +9,14 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from recovery import course
 from recovery.enrollment import (
     PatientDetails,
     ScreeningFacts,
     ScreeningWarning,
     TreatmentDetails,
 )
+from recovery.guidance import CONTRAINDICATION_WORDS
 from recovery.models import TIME_ZONE_CHOICES, Product, Screening
 
 YES_NO = [("no", "No"), ("yes", "Yes")]
@@ -27,10 +29,12 @@ DATED_RESULTS = {
 MOBILE_CHARACTERS = set("0123456789+-() .")
 
 
-def _yes_no(label: str, help_text: str = "") -> forms.TypedChoiceField:
+def _contraindication(code: str) -> forms.TypedChoiceField:
+    """Yes or no to one of the checklist's contraindications, in guidance's words."""
+    words = CONTRAINDICATION_WORDS[code]
     return forms.TypedChoiceField(
-        label=label,
-        help_text=help_text,
+        label=words.question,
+        help_text=words.hint,
         choices=YES_NO,
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect(attrs={"class": "radio-row"}),
@@ -100,14 +104,12 @@ class TreatmentForm(forms.Form):
         help_text="Needed unless the skin test was not done.",
         error_messages={"invalid": "Enter a date."},
     )
-    lidocaine_allergy = _yes_no("Lidocaine allergy or hypersensitivity?")
-    bovine_collagen_allergy = _yes_no(
-        "Allergy to any bovine (cow) collagen product?",
-        "Injectable collagen, collagen implants, haemostatic sponges, collagen-based sutures.",
-    )
-    anaphylaxis_history = _yes_no("History of anaphylaxis (a severe allergic reaction)?")
-    multiple_severe_allergies = _yes_no("Multiple severe allergies?")
-    keloid_tendency = _yes_no("Tendency to keloid or hypertrophic (raised) scars?")
+    # course.CONTRAINDICATIONS, each a field of its name.
+    lidocaine_allergy = _contraindication("lidocaine_allergy")
+    bovine_collagen_allergy = _contraindication("bovine_collagen_allergy")
+    anaphylaxis_history = _contraindication("anaphylaxis_history")
+    multiple_severe_allergies = _contraindication("multiple_severe_allergies")
+    keloid_tendency = _contraindication("keloid_tendency")
 
     # The clinician's decision, once warnings have been shown.
     go_ahead = forms.BooleanField(
@@ -172,11 +174,7 @@ class TreatmentForm(forms.Form):
         return ScreeningFacts(
             skin_test_on=data["skin_test_on"],
             skin_test_result=data["skin_test_result"],
-            lidocaine_allergy=data["lidocaine_allergy"],
-            bovine_collagen_allergy=data["bovine_collagen_allergy"],
-            anaphylaxis_history=data["anaphylaxis_history"],
-            multiple_severe_allergies=data["multiple_severe_allergies"],
-            keloid_tendency=data["keloid_tendency"],
+            **{code: data[code] for code in course.CONTRAINDICATIONS},
         )
 
     def reviewed_codes(self) -> frozenset[str]:

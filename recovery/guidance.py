@@ -244,3 +244,43 @@ def clinic_reason_words(reason: str) -> str:
     return words.format(
         sign=CLINIC_RED_FLAG_WORDS.get(code, code), symptom=SYMPTOM_LABELS.get(code, code)
     )
+
+
+# Before treatment: the checklist's contraindications (course.CONTRAINDICATIONS) ---------
+
+
+@dataclass(frozen=True)
+class ContraindicationWords:
+    question: str  # on the enrollment form
+    recorded: str  # on the timeline, answered yes
+    finding: str = ""  # what the warning says was recorded, if not `recorded`
+    hint: str = ""  # under the question
+
+    @property
+    def warning(self) -> str:
+        """At enrollment, answered yes (kept with the treatment's checklist)."""
+        return f"{self.finding or self.recorded} recorded: a contraindication."
+
+
+CONTRAINDICATION_WORDS = {
+    "lidocaine_allergy": ContraindicationWords(
+        "Lidocaine allergy or hypersensitivity?",
+        "Lidocaine hypersensitivity",
+        finding="Lidocaine allergy or hypersensitivity",
+    ),
+    "bovine_collagen_allergy": ContraindicationWords(
+        "Allergy to any bovine (cow) collagen product?",
+        "Allergy to a bovine collagen product",
+        hint="Injectable collagen, collagen implants, haemostatic sponges, collagen-based sutures.",
+    ),
+    "anaphylaxis_history": ContraindicationWords(
+        "History of anaphylaxis (a severe allergic reaction)?", "History of anaphylaxis"
+    ),
+    "multiple_severe_allergies": ContraindicationWords(
+        "Multiple severe allergies?", "Multiple severe allergies"
+    ),
+    "keloid_tendency": ContraindicationWords(
+        "Tendency to keloid or hypertrophic (raised) scars?",
+        "Tendency to keloid or hypertrophic scarring",
+    ),
+}

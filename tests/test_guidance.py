@@ -79,3 +79,13 @@ def test_a_late_lump_is_worded_for_the_clinic() -> None:
     assert guidance.clinic_reason_words(course.LATE_LUMP) == (
         "New lump, hardness, redness or swelling at a treated area (long-term watch)"
     )
+
+
+def test_every_contraindication_is_asked_recorded_and_warned_of_in_guidances_words() -> None:
+    assert list(guidance.CONTRAINDICATION_WORDS) == list(course.CONTRAINDICATIONS)
+    assert guidance.CONTRAINDICATION_WORDS["lidocaine_allergy"].warning == (
+        "Lidocaine allergy or hypersensitivity recorded: a contraindication."
+    )
+    assert guidance.CONTRAINDICATION_WORDS["keloid_tendency"].warning == (
+        "Tendency to keloid or hypertrophic scarring recorded: a contraindication."
+    )

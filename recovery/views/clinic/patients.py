@@ -24,6 +24,7 @@ from recovery import access, audit, charts, checkins, course, triage
 from recovery.forms import CheckInForm
 from recovery.guidance import (
     CLINIC_RED_FLAG_WORDS,
+    CONTRAINDICATION_WORDS,
     RATING_WORDS,
     STATUS_WORDS,
     SYMPTOM_LABELS,
@@ -45,14 +46,6 @@ from recovery.models import (
 from recovery.views.clinic.alerts import AlertPanel, resolve_form_for
 from recovery.views.patient import parse_date
 from recovery.views.types import HtmxHttpRequest
-
-SCREENING_FLAGS = {
-    "lidocaine_allergy": "Lidocaine hypersensitivity",
-    "bovine_collagen_allergy": "Allergy to a bovine collagen product",
-    "anaphylaxis_history": "History of anaphylaxis",
-    "multiple_severe_allergies": "Multiple severe allergies",
-    "keloid_tendency": "Tendency to keloid or hypertrophic scarring",
-}
 
 
 def is_clinician(user: User | None) -> bool:
@@ -238,7 +231,9 @@ def _treatment_row(treatment: Treatment, current: Treatment | None) -> Treatment
         is_current=current is not None and treatment.pk == current.pk,
         screening=screening,
         contraindications=tuple(
-            words for name, words in SCREENING_FLAGS.items() if getattr(screening, name, False)
+            CONTRAINDICATION_WORDS[code].recorded
+            for code in course.CONTRAINDICATIONS
+            if getattr(screening, code, False)
         ),
     )
 
