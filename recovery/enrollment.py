@@ -20,13 +20,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from recovery import audit, course, locks, login_links, triage
-from recovery.guidance import CONTRAINDICATION_WORDS
+from recovery.guidance import checklist_warning
 from recovery.models import AuditEvent, Clinic, Patient, Product, Screening, Treatment, User
-
-# The checklist's rules (recovery-course.md, "Before treatment").
-MINIMUM_AGE = 22  # "over 21": FDA reads it as 22 or older
-SKIN_TEST_DAYS = 28  # the skin test is read at least four weeks before treatment
-SKIN_TEST_PRODUCT = "bellafill"  # the product whose patients need a skin test first
 
 
 @dataclass(frozen=True)
@@ -69,12 +64,6 @@ class TreatmentDetails:
     lot_number: str = ""
 
 
-def age_on(date_of_birth: dt.date, day: dt.date) -> int:
-    """Age in whole years on `day` (someone born on 29 February turns a year older on 1 March)."""
-    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
-    return day.year - date_of_birth.year - before_birthday
-
-
 def screening_warnings(
     *,
     date_of_birth: dt.date,
@@ -82,57 +71,22 @@ def screening_warnings(
     product_code: str,
     facts: ScreeningFacts,
 ) -> list[ScreeningWarning]:
-    """What the clinician must review before going ahead, in a stable order.
-
-    - the patient is younger than 22 on the treatment date;
-    - for Bellafill, no negative skin test read at least 28 days before treatment;
-    - any contraindication: a positive or equivocal skin test (for any product),
-      and each allergy, history or tendency answered yes.
-    """
-    warnings: list[ScreeningWarning] = []
-    age = age_on(date_of_birth, treated_on)
-    if age < MINIMUM_AGE:
-        warnings.append(
-            ScreeningWarning(
-                "under_22",
-                f"The patient is {age} on the treatment date. "
-                f"Treatment is for adults over 21 ({MINIMUM_AGE} or older).",
-            )
-        )
-
-    result = facts.skin_test_result
-    if result in (Screening.SkinTest.POSITIVE, Screening.SkinTest.EQUIVOCAL):
-        word = Screening.SkinTest(result).label.lower()
-        warnings.append(
-            ScreeningWarning(f"skin_test_{result}", f"Skin test read {word}: a contraindication.")
-        )
-    elif product_code == SKIN_TEST_PRODUCT:
-        if result != Screening.SkinTest.NEGATIVE or facts.skin_test_on is None:
-            warnings.append(
-                ScreeningWarning(
-                    "skin_test_missing",
-                    "No negative skin test is recorded. Bellafill needs a skin test read "
-                    f"negative at least {SKIN_TEST_DAYS} days (four weeks) before treatment.",
-                )
-            )
-        elif (days := (treated_on - facts.skin_test_on).days) < SKIN_TEST_DAYS:
-            when = (
-                f"{days} day{'s' if days != 1 else ''} before treatment"
-                if days >= 0
-                else "after the treatment date"
-            )
-            warnings.append(
-                ScreeningWarning(
-                    "skin_test_too_recent",
-                    f"The skin test was read {when}. Bellafill needs it read negative "
-                    f"at least {SKIN_TEST_DAYS} days (four weeks) before treatment.",
-                )
-            )
-
-    for code in course.CONTRAINDICATIONS:
-        if getattr(facts, code):
-            warnings.append(ScreeningWarning(code, CONTRAINDICATION_WORDS[code].warning))
-    return warnings
+    """What the clinician must review before going ahead (course.checklist_warnings), in
+    words, in a stable order."""
+    codes = course.checklist_warnings(
+        date_of_birth=date_of_birth,
+        treated_on=treated_on,
+        product_code=product_code,
+        skin_test=facts.skin_test_result,
+        skin_test_on=facts.skin_test_on,
+        answered_yes={code for code in course.CONTRAINDICATIONS if getattr(facts, code)},
+    )
+    age = course.age_on(date_of_birth, treated_on)
+    days = (treated_on - facts.skin_test_on).days if facts.skin_test_on else None
+    return [
+        ScreeningWarning(code, checklist_warning(code, age=age, skin_test_days=days))
+        for code in codes
+    ]
 
 
 class UnreviewedWarnings(Exception):

@@ -246,7 +246,14 @@ def clinic_reason_words(reason: str) -> str:
     )
 
 
-# Before treatment: the checklist's contraindications (course.CONTRAINDICATIONS) ---------
+# Before treatment: the checklist (course.checklist_warnings) ---------------------------
+
+SKIN_TEST_WORDS = {
+    course.SkinTest.NEGATIVE: "Negative",
+    course.SkinTest.POSITIVE: "Positive",
+    course.SkinTest.EQUIVOCAL: "Equivocal",
+    course.SkinTest.NOT_DONE: "Not done",
+}
 
 
 @dataclass(frozen=True)
@@ -284,3 +291,38 @@ CONTRAINDICATION_WORDS = {
         "Tendency to keloid or hypertrophic scarring",
     ),
 }
+
+# Each warning of the checklist, by its code: {age} the patient's on the treatment date,
+# {when} the skin test's reading, {minimum_age} and {skin_test_days} the course's.
+CHECKLIST_WARNINGS = {
+    "under_22": (
+        "The patient is {age} on the treatment date. "
+        "Treatment is for adults over 21 ({minimum_age} or older)."
+    ),
+    "skin_test_positive": "Skin test read positive: a contraindication.",
+    "skin_test_equivocal": "Skin test read equivocal: a contraindication.",
+    "skin_test_missing": (
+        "No negative skin test is recorded. Bellafill needs a skin test read negative at "
+        "least {skin_test_days} days (four weeks) before treatment."
+    ),
+    "skin_test_too_recent": (
+        "The skin test was read {when}. Bellafill needs it read negative at least "
+        "{skin_test_days} days (four weeks) before treatment."
+    ),
+    **{code: words.warning for code, words in CONTRAINDICATION_WORDS.items()},
+}
+
+
+def checklist_warning(code: str, *, age: int, skin_test_days: int | None) -> str:
+    """One warning of the checklist in words: `age` on the treatment date, `skin_test_days`
+    from the skin test's reading to the treatment (None if it has no date)."""
+    if skin_test_days is None or skin_test_days < 0:
+        when = "after the treatment date"
+    else:
+        when = f"{skin_test_days} day{'s' if skin_test_days != 1 else ''} before treatment"
+    return CHECKLIST_WARNINGS[code].format(
+        age=age,
+        when=when,
+        minimum_age=course.MINIMUM_AGE,
+        skin_test_days=course.SKIN_TEST_DAYS,
+    )

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recovery import course
-from recovery.guidance import STATUS_WORDS, TRIAGE_WORDS
+from recovery.guidance import SKIN_TEST_WORDS, STATUS_WORDS, TRIAGE_WORDS
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -607,10 +607,10 @@ class Screening(models.Model):
     """The pre-treatment checklist of recovery-course.md ("Before treatment")."""
 
     class SkinTest(models.TextChoices):
-        NEGATIVE = "negative", "Negative"
-        POSITIVE = "positive", "Positive"
-        EQUIVOCAL = "equivocal", "Equivocal"
-        NOT_DONE = "not_done", "Not done"
+        NEGATIVE = course.SkinTest.NEGATIVE, SKIN_TEST_WORDS[course.SkinTest.NEGATIVE]
+        POSITIVE = course.SkinTest.POSITIVE, SKIN_TEST_WORDS[course.SkinTest.POSITIVE]
+        EQUIVOCAL = course.SkinTest.EQUIVOCAL, SKIN_TEST_WORDS[course.SkinTest.EQUIVOCAL]
+        NOT_DONE = course.SkinTest.NOT_DONE, SKIN_TEST_WORDS[course.SkinTest.NOT_DONE]
 
     treatment = models.OneToOneField(Treatment, on_delete=models.CASCADE, related_name="screening")
     skin_test_on = models.DateField(null=True, blank=True, help_text="When the skin test was read.")

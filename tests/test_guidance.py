@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from recovery import course, guidance
-from recovery.models import Alert, CheckIn, Triage
+from recovery.models import Alert, CheckIn, Screening, Triage
 
 
 def test_every_status_has_the_patients_words_and_the_clinics() -> None:
@@ -89,3 +91,24 @@ def test_every_contraindication_is_asked_recorded_and_warned_of_in_guidances_wor
     assert guidance.CONTRAINDICATION_WORDS["keloid_tendency"].warning == (
         "Tendency to keloid or hypertrophic scarring recorded: a contraindication."
     )
+
+
+def test_every_warning_of_the_checklist_is_worded() -> None:
+    assert list(guidance.SKIN_TEST_WORDS) == list(course.SkinTest)
+    for result, words in guidance.SKIN_TEST_WORDS.items():
+        assert Screening.SkinTest(result).label == words
+    treated_on = dt.date(2026, 12, 1)
+    given = set()
+    for skin_test in course.SkinTest:
+        for skin_test_on in (None, treated_on, treated_on - dt.timedelta(days=60)):
+            given |= set(
+                course.checklist_warnings(
+                    date_of_birth=dt.date(2010, 1, 1),
+                    treated_on=treated_on,
+                    product_code=course.SKIN_TEST_PRODUCT,
+                    skin_test=skin_test,
+                    skin_test_on=skin_test_on,
+                    answered_yes=course.CONTRAINDICATIONS,
+                )
+            )
+    assert given == set(guidance.CHECKLIST_WARNINGS)

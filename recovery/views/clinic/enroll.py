@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from recovery import access, audit, enrollment, login_links
+from recovery import access, audit, course, enrollment, login_links
 from recovery.forms_clinic import EnrollmentForm, TreatmentForm
 from recovery.models import AuditEvent, Clinician, Patient, Product, Screening, Treatment
 from recovery.views.types import HtmxHttpRequest
@@ -142,7 +142,7 @@ def enroll(request: HtmxHttpRequest) -> HttpResponse:
                 return redirect("clinic:enrolled", public_id=enrolled.patient.public_id)
         status = 422
     else:
-        default_product = Product.objects.filter(code=enrollment.SKIN_TEST_PRODUCT).first()
+        default_product = Product.objects.filter(code=course.SKIN_TEST_PRODUCT).first()
         form = EnrollmentForm(
             today=today,
             initial={

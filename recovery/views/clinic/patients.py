@@ -53,10 +53,6 @@ def is_clinician(user: User | None) -> bool:
     return user is not None and hasattr(user, "clinician")
 
 
-def age_on(born: dt.date, today: dt.date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 def _rating_word(rating: object) -> str:
     return RATING_WORDS[rating][0] if isinstance(rating, int) else "Not answered"
 
@@ -277,7 +273,7 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "clinic_time_zone": clinician.clinic.time_zone,
         "patient": patient,
         "today": today,
-        "age": age_on(patient.date_of_birth, today),
+        "age": course.age_on(patient.date_of_birth, today),
         "mobile_uri": tel_uri(patient.mobile),
         "treatments": [_treatment_row(t, current) for t in treatments],
         "open_alerts": [(p, resolve_form_for(p.alert)) for p in open_alerts],
