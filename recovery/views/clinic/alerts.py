@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit
+from recovery.forms import ResolveAlertForm, resolve_form_for
 from recovery.guidance import clinic_reason_words
 from recovery.models import Alert, AuditEvent, Clinician, Patient, tel_uri
 from recovery.views.types import HtmxHttpRequest
@@ -48,35 +48,6 @@ class AlertPanel:
             mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",
             note=source.note if source is not None else "",
         )
-
-
-class ResolveAlertForm(forms.Form):
-    # The version of the alert the page showed (alerts.resolve_alert refuses a stale one).
-    version = forms.IntegerField(
-        min_value=1,
-        widget=forms.HiddenInput,
-        error_messages={"required": "This page is out of date: open the alert again."},
-    )
-    outcome = forms.ChoiceField(
-        label="Outcome",
-        choices=Alert.Outcome.choices,
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose the outcome.",
-            "invalid_choice": "Choose one of the outcomes listed.",
-        },
-    )
-    note = forms.CharField(
-        label="What was done",
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 4000}),
-        error_messages={"required": "Say what was done in a note."},
-    )
-
-
-def resolve_form_for(alert: Alert, data: object = None) -> ResolveAlertForm:
-    """A resolve form whose field ids are unique on a page showing several alerts."""
-    return ResolveAlertForm(data, auto_id=f"id_{alert.public_id.hex}_%s")  # type: ignore[arg-type]
 
 
 def panel_context(clinician: Clinician, alert: Alert, **extra: object) -> dict[str, object]:

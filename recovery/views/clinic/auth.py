@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 import django_otp
 import segno
 from axes.helpers import get_cool_off
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -38,6 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from recovery import access, clinicians
+from recovery.forms import CodeForm, SignInForm
 from recovery.models import Clinician, User
 from recovery.views.types import HtmxHttpRequest
 
@@ -48,34 +48,6 @@ TOO_MANY_CODES = "Too many wrong codes. Wait a minute, then enter the newest cod
 # While an authenticator app is being set up, its secret waits in the session (not in the
 # database) until the clinician proves their app has it by entering a code.
 PENDING_SECRET = "two_factor_pending_secret"
-
-
-class SignInForm(forms.Form):
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        error_messages={"required": "Enter your email address."},
-    )
-    password = forms.CharField(
-        label="Password",
-        strip=False,
-        max_length=4096,
-        error_messages={"required": "Enter your password."},
-    )
-
-
-class CodeForm(forms.Form):
-    code = forms.CharField(
-        label="6-digit code from your authenticator app",
-        max_length=20,
-        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
-    )
-
-    def clean_code(self) -> str:
-        code = "".join(str(self.cleaned_data["code"]).split())
-        if len(code) != 6 or not code.isascii() or not code.isdigit():
-            raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
-        return code
 
 
 def _next_url(request: HttpRequest) -> str:

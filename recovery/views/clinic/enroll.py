@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from recovery import access, audit, course, enrollment, login_links
-from recovery.forms_clinic import EnrollmentForm, TreatmentForm
+from recovery.forms import EnrollmentForm, TreatmentForm
 from recovery.models import AuditEvent, Clinician, Patient, Product, Screening, Treatment
 from recovery.views.types import HtmxHttpRequest
 

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from recovery import access, audit, course
+from recovery.forms import ExportForm
 from recovery.models import (
     Alert,
     AuditEvent,
@@ -27,8 +27,6 @@ from recovery.models import (
     WarningSignReport,
 )
 from recovery.views.types import HtmxHttpRequest
-
-MAX_EXPORT_DAYS = 366
 
 COLUMNS = [
     "patient_id",
@@ -47,21 +45,6 @@ COLUMNS = [
     "created_at",
     "updated_at",
 ]
-
-
-class ExportForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if isinstance(start, dt.date) and isinstance(end, dt.date):
-            if start > end:
-                self.add_error("end", "The end date must be on or after the start date.")
-            elif (end - start).days >= MAX_EXPORT_DAYS:
-                self.add_error("end", f"Export at most {MAX_EXPORT_DAYS} days at a time.")
-        return data
 
 
 def _cell(value: object) -> str:

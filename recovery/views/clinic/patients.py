@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, charts, checkins, course, triage
-from recovery.forms import CheckInForm
+from recovery.forms import CheckInForm, resolve_form_for
 from recovery.guidance import (
     CLINIC_RED_FLAG_WORDS,
     CONTRAINDICATION_WORDS,
@@ -43,7 +43,7 @@ from recovery.models import (
     User,
     tel_uri,
 )
-from recovery.views.clinic.alerts import AlertPanel, resolve_form_for
+from recovery.views.clinic.alerts import AlertPanel
 from recovery.views.patient import parse_date
 from recovery.views.types import HtmxHttpRequest
 

@@ -1,15 +1,16 @@
-"""The clinic's forms: enrolling a patient with their treatment, and a returning patient's."""
+"""Enrolling a patient with their treatment and its checklist, and a returning patient's
+next session."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from recovery import course
 from recovery.enrollment import (
     PatientDetails,
     ScreeningFacts,
@@ -18,6 +19,9 @@ from recovery.enrollment import (
 )
 from recovery.guidance import CONTRAINDICATION_WORDS
 from recovery.models import TIME_ZONE_CHOICES, Product, Screening
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 YES_NO = [("no", "No"), ("yes", "Yes")]
 # When the skin test was read needs a date for every result but "not done".
@@ -45,8 +49,21 @@ def _contraindication(code: str) -> forms.TypedChoiceField:
     )
 
 
+def _cleaned_as[Details: DataclassInstance](cls: type[Details], data: dict[str, Any]) -> Details:
+    """One of enrollment.py's plain values, each field the form's cleaned field of its name."""
+    return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)})
+
+
 def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _date_field(label: str, *, required: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        widget=_date_input(),
+        error_messages={"required": required, "invalid": "Enter a date."},
+    )
 
 
 class TreatmentForm(forms.Form):
@@ -63,11 +80,7 @@ class TreatmentForm(forms.Form):
         empty_label=None,
         error_messages={"invalid_choice": "Choose one of the products listed."},
     )
-    treated_on = forms.DateField(
-        label="Treatment date",
-        widget=_date_input(),
-        error_messages={"required": "Enter the treatment date.", "invalid": "Enter a date."},
-    )
+    treated_on = _date_field("Treatment date", required="Enter the treatment date.")
     areas = forms.CharField(
         label="Areas treated (optional)",
         required=False,
@@ -159,23 +172,10 @@ class TreatmentForm(forms.Form):
         return data
 
     def treatment_details(self) -> TreatmentDetails:
-        data = self.cleaned_data
-        return TreatmentDetails(
-            product=data["product"],
-            treated_on=data["treated_on"],
-            areas=data["areas"],
-            injection_sites=data["injection_sites"],
-            session_number=data["session_number"],
-            lot_number=data["lot_number"],
-        )
+        return _cleaned_as(TreatmentDetails, self.cleaned_data)
 
     def screening_facts(self) -> ScreeningFacts:
-        data = self.cleaned_data
-        return ScreeningFacts(
-            skin_test_on=data["skin_test_on"],
-            skin_test_result=data["skin_test_result"],
-            **{code: data[code] for code in course.CONTRAINDICATIONS},
-        )
+        return _cleaned_as(ScreeningFacts, self.cleaned_data)
 
     def reviewed_codes(self) -> frozenset[str]:
         """The warnings the clinician confirmed going ahead with: none unless the box is ticked."""
@@ -227,11 +227,7 @@ class EnrollmentForm(TreatmentForm):
         max_length=200,
         help_text="Only if the patient has no mobile number to give, e.g. a landline only.",
     )
-    date_of_birth = forms.DateField(
-        label="Date of birth",
-        widget=_date_input(),
-        error_messages={"required": "Enter the date of birth.", "invalid": "Enter a date."},
-    )
+    date_of_birth = _date_field("Date of birth", required="Enter the date of birth.")
     time_zone = forms.ChoiceField(
         label="Time zone",
         choices=TIME_ZONE_CHOICES,
@@ -295,13 +291,4 @@ class EnrollmentForm(TreatmentForm):
         return data
 
     def patient_details(self) -> PatientDetails:
-        data = self.cleaned_data
-        return PatientDetails(
-            name=data["name"],
-            email=data["email"],
-            mobile=data["mobile"],
-            no_mobile_reason=data["no_mobile_reason"],
-            date_of_birth=data["date_of_birth"],
-            time_zone=data["time_zone"],
-            language=data["language"],
-        )
+        return _cleaned_as(PatientDetails, self.cleaned_data)
