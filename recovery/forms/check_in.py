@@ -189,6 +189,7 @@ class CheckInForm(forms.Form):
         treatment: Treatment,
         entered_by: User,
         today: dt.date,
+        at: dt.datetime,
         ip_address: str | None,
         check_version: bool = False,
         answered_at: dt.datetime | None = None,
@@ -209,7 +210,7 @@ class CheckInForm(forms.Form):
             answered_at=answered_at,
             entered_by=entered_by,
             today=today,
-            at=timezone.now(),
+            at=at,
             ip_address=ip_address,
         )
 

@@ -7,6 +7,7 @@ import uuid
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit, charts, checkins, course
@@ -159,6 +160,7 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
                     treatment=treatment,
                     entered_by=patient.user,
                     today=today,
+                    at=timezone.now(),
                     ip_address=audit.client_ip(request),
                     answered_at=form.cleaned_data["answered_at"],
                 )

@@ -353,6 +353,7 @@ def check_in_for_patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> Http
                     treatment=treatment,
                     entered_by=clinician.user,
                     today=today,
+                    at=timezone.now(),
                     ip_address=audit.client_ip(request),
                     check_version=True,
                 )
