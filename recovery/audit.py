@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -44,6 +45,27 @@ def record_event(
         action=action,
         object_id=str(object_id),
         ip_address=ip_address,
+    )
+
+
+def record_many(
+    *,
+    actor: User | None,
+    patient_ids: Iterable[int],
+    action: AuditAction,
+    object_id: object = "",
+    ip_address: str | None,
+) -> list[AuditEvent]:
+    """The same event for each of many patients (an export names all it holds), at once."""
+    return AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=actor,
+            patient_id=patient_id,
+            action=action,
+            object_id=str(object_id),
+            ip_address=ip_address,
+        )
+        for patient_id in patient_ids
     )
 
 

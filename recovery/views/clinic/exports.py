@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Paginator
@@ -14,77 +12,18 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from recovery import access, audit, course
+from recovery import access, audit, exports
 from recovery.forms import ExportForm
 from recovery.models import (
     Alert,
     AuditEvent,
     CheckIn,
     Clinic,
-    Clinician,
     Patient,
     Treatment,
     WarningSignReport,
 )
 from recovery.views.types import HtmxHttpRequest
-
-COLUMNS = [
-    "patient_id",
-    "patient_name",
-    "product",
-    "treated_on",
-    "session",
-    "date",
-    "day",
-    *course.SYMPTOMS,
-    "red_flags",
-    "status",
-    "reasons",
-    "note",
-    "entered_by_clinic",
-    "created_at",
-    "updated_at",
-]
-
-
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (notes are patients' words)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _rows(check_ins: Iterator[CheckIn], clinician_ids: set[int]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    for c in check_ins:
-        treatment = c.treatment
-        yield writer.writerow(
-            [
-                _cell(v)
-                for v in [
-                    treatment.patient.public_id,
-                    treatment.patient.name,
-                    treatment.product.code,
-                    treatment.treated_on.isoformat(),
-                    treatment.session_number,
-                    c.local_date.isoformat(),
-                    c.day,
-                    *(getattr(c, s) for s in course.SYMPTOMS),
-                    ";".join(c.red_flags),
-                    c.status,
-                    ";".join(c.reasons),
-                    c.note,
-                    "yes" if c.entered_by_id in clinician_ids else "no",
-                    c.created_at.isoformat(),
-                    c.updated_at.isoformat(),
-                ]
-            ]
-        )
 
 
 @require_GET
@@ -106,30 +45,10 @@ def export_check_ins(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRe
             status=422,
         )
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    check_ins = (
-        CheckIn.objects.filter(
-            treatment__clinic=clinician.clinic, local_date__gte=start, local_date__lte=end
-        )
-        .select_related("treatment__patient", "treatment__product")
-        .order_by("treatment__patient__name", "treatment__patient_id", "local_date")
+    lines = exports.check_ins_csv(
+        clinician=clinician, start=start, end=end, ip_address=audit.client_ip(request)
     )
-    patient_ids = set(check_ins.values_list("treatment__patient_id", flat=True).distinct())
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=clinician.user,
-            patient_id=patient_id,
-            action=AuditEvent.Action.CHECK_INS_EXPORTED,
-            object_id=f"{start}..{end}",
-            ip_address=audit.client_ip(request),
-        )
-        for patient_id in sorted(patient_ids)
-    )
-    clinician_ids = set(
-        Clinician.objects.filter(clinic=clinician.clinic).values_list("user_id", flat=True)
-    )
-    response = StreamingHttpResponse(
-        _rows(check_ins.iterator(chunk_size=2000), clinician_ids), content_type="text/csv"
-    )
+    response = StreamingHttpResponse(lines, content_type="text/csv")
     response["Content-Disposition"] = (
         f'attachment; filename="aftercare-check-ins-{start}-to-{end}.csv"'
     )
