@@ -51,21 +51,24 @@ def record_event(
 def record_many(
     *,
     actor: User | None,
-    patient_ids: Iterable[int],
+    patients: Iterable[Patient],
     action: AuditAction,
     object_id: object = "",
     ip_address: str | None,
 ) -> list[AuditEvent]:
-    """The same event for each of many patients (an export names all it holds), at once."""
+    """The same event for each of many patients (an export names all it holds), at once;
+    each row keeps who and which patient, as record_event's do."""
     return AuditEvent.objects.bulk_create(
         AuditEvent(
             actor=actor,
-            patient_id=patient_id,
+            actor_ref=actor.get_username() if actor is not None else "",
+            patient=patient,
+            patient_ref=patient.public_id,
             action=action,
             object_id=str(object_id),
             ip_address=ip_address,
         )
-        for patient_id in patient_ids
+        for patient in patients
     )
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from recovery import access, audit, course
-from recovery.models import AuditEvent, CheckIn, Clinician
+from recovery.models import AuditEvent, CheckIn, Clinician, Patient
 
 COLUMNS = [
     "patient_id",
@@ -83,10 +83,10 @@ def check_ins_csv(
         .select_related("treatment__patient", "treatment__product")
         .order_by("treatment__patient__name", "treatment__patient_id", "local_date")
     )
-    patient_ids = set(check_ins.values_list("treatment__patient_id", flat=True).distinct())
+    patients = Patient.objects.filter(pk__in=check_ins.values("treatment__patient_id"))
     audit.record_many(
         actor=clinician.user,
-        patient_ids=sorted(patient_ids),
+        patients=patients.only("pk", "public_id").order_by("pk"),
         action=AuditEvent.Action.CHECK_INS_EXPORTED,
         object_id=f"{start}..{end}",
         ip_address=ip_address,
