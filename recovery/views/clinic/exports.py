@@ -15,13 +15,7 @@ from django.views.decorators.http import require_GET
 from recovery import access, audit, exports
 from recovery.forms import ExportForm
 from recovery.models import (
-    Alert,
     AuditEvent,
-    CheckIn,
-    Clinic,
-    Patient,
-    Treatment,
-    WarningSignReport,
 )
 from recovery.views.types import HtmxHttpRequest
 
@@ -67,11 +61,7 @@ def audit_trail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         action=AuditEvent.Action.AUDIT_TRAIL_VIEWED,
         object_id=patient.public_id,
     )
-    events = (
-        AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("-at", "-id")
-    )
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    names = _record_names(patient, [e.object_id for e in page])
+    page = Paginator(audit.trail_of(patient), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "recovery/clinic/audit_trail.html",
@@ -80,38 +70,6 @@ def audit_trail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "clinic_time_zone": clinician.clinic.time_zone,
             "patient": patient,
             "page": page,
-            "rows": [(event, names.get(event.object_id, event.object_id)) for event in page],
+            "rows": audit.with_names(patient, list(page)),
         },
     )
-
-
-def _record_names(patient: Patient, object_ids: list[str]) -> dict[str, str]:
-    """What each audit row's identifier names, in words: "check-in of day 5 (25 Nov)".
-
-    One query a kind, whatever the page holds; only this patient's records are named.
-    """
-    ids = []
-    for value in set(object_ids):
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    names = {str(patient.public_id): "this patient's record"}
-    for check_in in CheckIn.objects.filter(public_id__in=ids, treatment__patient=patient):
-        names[str(check_in.public_id)] = (
-            f"check-in of day {check_in.day} ({check_in.local_date:%-d %b})"
-        )
-    for alert in Alert.objects.filter(public_id__in=ids, treatment__patient=patient):
-        names[str(alert.public_id)] = f"{alert.get_level_display().lower()} alert"
-    for treatment in Treatment.objects.filter(public_id__in=ids, patient=patient).select_related(
-        "product"
-    ):
-        names[str(treatment.public_id)] = (
-            f"session {treatment.session_number}: {treatment.product}, "
-            f"{treatment.treated_on:%-d %b %Y}"
-        )
-    for report in WarningSignReport.objects.filter(public_id__in=ids, treatment__patient=patient):
-        names[str(report.public_id)] = f"warning signs sent for {report.local_date:%-d %b}"
-    for clinic in Clinic.objects.filter(public_id__in=ids):
-        names[str(clinic.public_id)] = clinic.name
-    return names
