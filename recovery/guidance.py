@@ -6,8 +6,12 @@ Words are never a diagnosis; they say what to do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from recovery import course
+
+if TYPE_CHECKING:
+    from recovery.models import Clinic
 
 SYMPTOM_LABELS = {
     "swelling": "Swelling",
@@ -197,6 +201,60 @@ def guidance_for(
     if not symptoms_left:
         return Guidance(status, STATUS_WORDS[status].headline, (NOTHING_TODAY,))
     return Guidance(status, STATUS_WORDS[status].headline, (normal_today(day, values),))
+
+
+# What the phone tells the patient offline ---------------------------------------------
+
+SAVED_ON_PHONE = "Saved on this phone — it will be sent when you are back online"
+
+
+def offline_contact(
+    *, clinic: Clinic, values: course.CourseValues, day: int, time_zone: str
+) -> dict[str, object]:
+    """What the check-in page needs to tell a patient what to do without a connection.
+
+    Embedded in the page as non-executable JSON (`#clinic-contact`) and kept by
+    offline.js in IndexedDB; the words are these, not copies in JavaScript.
+    `time_zone` is the patient's (IANA name): a check-in kept on the phone is dated by
+    the phone's clock in that zone, not by the day the kept page was made for.
+    """
+
+    def urgent(*codes: str) -> Guidance:
+        return guidance_for(
+            status=course.Status.URGENT,
+            reasons=[f"red_flag:{code}" for code in codes],
+            day=day,
+            clinic_name=clinic.name,
+            values=values,
+        )
+
+    return {
+        "clinic": clinic.name,
+        "time_zone": time_zone,
+        "phone": clinic.phone,
+        "phone_uri": clinic.phone_uri,
+        "after_hours_phone": clinic.after_hours_phone,
+        "after_hours_uri": clinic.after_hours_uri if clinic.after_hours_phone else "",
+        "hours": clinic.hours,
+        "emergency_number": clinic.emergency_number,
+        "emergency_uri": clinic.emergency_uri,
+        "saved": SAVED_ON_PHONE,
+        "status_label": STATUS_WORDS[course.Status.URGENT].tag,
+        "urgent_headline": urgent().headline,
+        "call_emergency": f"Call {clinic.emergency_number} now",
+        "call_clinic": f"Call {clinic.name}: {clinic.phone}",
+        "call_after_hours": (
+            f"Clinic closed? Call {clinic.after_hours_phone}" if clinic.after_hours_phone else ""
+        ),
+        "hours_line": f"Open {clinic.hours}." if clinic.hours else "",
+        "red_flags": list(course.RED_FLAGS),
+        "emergency_flags": sorted(course.EMERGENCY_RED_FLAGS),
+        "flag_lines": {code: urgent(code).lines[0] for code in course.RED_FLAGS},
+        # Every rating needs an answer, and the warning signs one each or "None of these",
+        # unless a sign is a yes.
+        "questions": list(course.SYMPTOMS),
+        "send_now_line": SEND_NOW,
+    }
 
 
 # What the clinic reads ---------------------------------------------------------------

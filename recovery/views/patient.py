@@ -19,9 +19,9 @@ from recovery.guidance import (
     SYMPTOM_LABELS,
     Guidance,
     guidance_for,
+    offline_contact,
 )
 from recovery.models import AuditEvent, CheckIn, Patient, Treatment
-from recovery.views import pwa
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -205,9 +205,9 @@ def check_in(request: HtmxHttpRequest) -> HttpResponse:
             "scale_key": SCALE_KEY,
             "scale_words": RATING_WORDS.values(),
             "red_flags_first": red_flags_first,
-            "offline_contact": pwa.offline_contact(
+            "offline_contact": offline_contact(
                 clinic=patient.clinic,
-                treatment=treatment,
+                values=treatment.product.course,
                 day=treatment.day_on(local_date),
                 time_zone=patient.time_zone,
             ),
