@@ -8,7 +8,6 @@ recovery/alerts.py write the audit rows.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -18,43 +17,15 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit
 from recovery.forms import ResolveAlertForm, resolve_form_for
-from recovery.guidance import clinic_reason_words
-from recovery.models import Alert, AuditEvent, Clinician, Patient, tel_uri
+from recovery.models import Alert, AuditEvent, Clinician
 from recovery.views.types import HtmxHttpRequest
-
-
-@dataclass(frozen=True)
-class AlertPanel:
-    """An alert as the clinic's pages show it."""
-
-    alert: Alert
-    reasons: tuple[str, ...]
-    dom_id: str
-    # How to reach the patient, first thing in the panel.
-    patient: Patient
-    mobile_uri: str
-    # The patient's own words with the check-in (or warning signs) that opened or raised it.
-    note: str
-
-    @classmethod
-    def of(cls, alert: Alert) -> AlertPanel:
-        patient = alert.treatment.patient
-        source = alert.report if alert.report_id else alert.check_in
-        return cls(
-            alert=alert,
-            reasons=tuple(clinic_reason_words(r) for r in alert.reasons),
-            dom_id=f"alert-{alert.public_id}",
-            patient=patient,
-            mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",
-            note=source.note if source is not None else "",
-        )
 
 
 def panel_context(clinician: Clinician, alert: Alert, **extra: object) -> dict[str, object]:
     return {
         "clinician": clinician,
         "clinic_time_zone": clinician.clinic.time_zone,
-        "panel": AlertPanel.of(alert),
+        "panel": alerts.AlertPanel.of(alert),
         "resolve_form": resolve_form_for(alert),
         **extra,
     }

@@ -28,7 +28,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, audit, course, triage
+from recovery import access, alerts, audit, course, triage
 from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS, clinic_reason_words
 from recovery.models import (
     Alert,
@@ -171,8 +171,7 @@ NOTE_CHARACTERS = 140
 
 def _open_alert(alert: Alert, patient: Patient, now: dt.datetime) -> OpenAlert:
     acknowledged = alert.acknowledged_at
-    source = alert.report if alert.report_id else alert.check_in
-    note = source.note if source is not None else ""
+    note = alerts.patient_note(alert)
     return OpenAlert(
         mobile=patient.mobile,
         mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, audit, charts, checkins, course, triage
+from recovery import access, alerts, audit, charts, checkins, course, triage
 from recovery.forms import CheckInForm, resolve_form_for
 from recovery.guidance import (
     CLINIC_RED_FLAG_WORDS,
@@ -43,7 +43,6 @@ from recovery.models import (
     User,
     tel_uri,
 )
-from recovery.views.clinic.alerts import AlertPanel
 from recovery.views.patient import parse_date
 from recovery.views.types import HtmxHttpRequest
 
@@ -267,7 +266,7 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
     for alert in all_alerts:
         alert.treatment = by_id[alert.treatment_id]
-    open_alerts = [AlertPanel.of(a) for a in all_alerts if a.is_open]
+    open_alerts = [alerts.AlertPanel.of(a) for a in all_alerts if a.is_open]
     context: dict[str, object] = {
         "clinician": clinician,
         "clinic_time_zone": clinician.clinic.time_zone,
@@ -277,7 +276,7 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "mobile_uri": tel_uri(patient.mobile),
         "treatments": [_treatment_row(t, current) for t in treatments],
         "open_alerts": [(p, resolve_form_for(p.alert)) for p in open_alerts],
-        "alert_history": [AlertPanel.of(a) for a in all_alerts],
+        "alert_history": [alerts.AlertPanel.of(a) for a in all_alerts],
         "several_treatments": len(treatments) > 1,
         "symptoms": [SYMPTOM_LABELS[s] for s in course.SYMPTOMS],
     }
