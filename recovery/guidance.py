@@ -30,6 +30,13 @@ RATING_WORDS = {
     3: ("Severe", "it stops me doing my usual activities"),
 }
 
+
+def rating_word(rating: object) -> str:
+    """A rating's word ("Moderate"), or "Not answered" for none (or a kept version's
+    rating that is not one)."""
+    return RATING_WORDS[rating][0] if isinstance(rating, int) else "Not answered"
+
+
 # The scale's words, once above the ratings: what Mild, Moderate and Severe mean.
 SCALE_KEY = tuple((word, meaning) for word, meaning in RATING_WORDS.values() if meaning)
 
@@ -268,6 +275,24 @@ TRIAGE_WORDS = {
     "on_track": STATUS_WORDS[course.Status.ON_TRACK].clinic,
     "diary_finished": "Diary finished",
 }
+
+# Each symptom in two letters, for the dashboard's ratings at a glance ("Sw 2 · Re 1").
+SYMPTOM_SHORT = {
+    "swelling": "Sw",
+    "redness": "Re",
+    "bruising": "Br",
+    "lumps": "Lu",
+    "pain": "Pa",
+    "itching": "It",
+}
+
+
+def rating_heard(symptom: str, value: int | None) -> str:
+    """One rating as a screen reader says it on the dashboard: "Swelling: 2, moderate"."""
+    if value is None:
+        return f"{SYMPTOM_LABELS[symptom]}: not rated"
+    return f"{SYMPTOM_LABELS[symptom]}: {value}, {RATING_WORDS[value][0].lower()}"
+
 
 # What a "yes" to each red-flag question may mean (recovery-course.md), for the clinician.
 CLINIC_RED_FLAG_WORDS = {

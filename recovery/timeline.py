@@ -18,8 +18,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import FETCH_RAISE
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 
 from recovery import access, charts, checkins, course, triage
 from recovery.alerts import AlertPanel
@@ -27,10 +25,10 @@ from recovery.charts import Chart
 from recovery.guidance import (
     CLINIC_RED_FLAG_WORDS,
     CONTRAINDICATION_WORDS,
-    RATING_WORDS,
     STATUS_WORDS,
     SYMPTOM_LABELS,
     clinic_reason_words,
+    rating_word,
 )
 from recovery.models import (
     Alert,
@@ -48,16 +46,6 @@ from recovery.models import (
 def is_clinician(user: User | None) -> bool:
     """Whether `user` is clinic staff; needs `clinician` selected with the user."""
     return user is not None and hasattr(user, "clinician")
-
-
-def _rating_word(rating: object) -> str:
-    return RATING_WORDS[rating][0] if isinstance(rating, int) else "Not answered"
-
-
-# A table cell for each rating (or none), made once: a diary is 31 rows of six.
-_RATING_CELLS = {
-    rating: format_html("<td>{}</td>", _rating_word(rating)) for rating in (None, *RATING_WORDS)
-}
 
 
 def day_text(day: dt.date) -> str:
@@ -97,7 +85,7 @@ class CheckInRow:
     check_in: CheckIn
     day: str  # its date, "Wed 25 Nov"
     sent: str  # when it was last sent, in the clinic's time zone
-    rating_cells: SafeString
+    ratings: list[tuple[str, int | None]]  # (symptom, rating), drawn by ratings.rating_cells
     red_flags: tuple[str, ...]
     # Warning signs answered yes in an earlier version of the day, no longer in the latest.
     withdrawn_red_flags: tuple[str, ...]
@@ -122,7 +110,7 @@ def _changes(before: Mapping[str, object], after: Mapping[str, object]) -> tuple
     for symptom in course.SYMPTOMS:
         old, new = before.get(symptom), after.get(symptom)
         if old != new:
-            said.append(f"{SYMPTOM_LABELS[symptom]}: {_rating_word(old)} → {_rating_word(new)}")
+            said.append(f"{SYMPTOM_LABELS[symptom]}: {rating_word(old)} → {rating_word(new)}")
     old_flags = set(before.get("red_flags") or [])  # type: ignore[call-overload]
     new_flags = set(after.get("red_flags") or [])  # type: ignore[call-overload]
     for flag in course.RED_FLAGS:
@@ -164,7 +152,7 @@ def _check_in_row(
         check_in=check_in,
         day=day_text(check_in.local_date),
         sent=time_text(check_in.updated_at, zone),
-        rating_cells=mark_safe("".join(_RATING_CELLS[r] for _, r in check_in.ratings())),
+        ratings=check_in.ratings(),
         red_flags=tuple(
             CLINIC_RED_FLAG_WORDS[f] for f in course.RED_FLAGS if f in check_in.red_flags
         ),

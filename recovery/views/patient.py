@@ -12,11 +12,11 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, charts, checkins, course
 from recovery.guidance import (
-    RATING_WORDS,
     RED_FLAG_SHORT,
     SYMPTOM_LABELS,
     Guidance,
     guidance_for,
+    rating_word,
 )
 from recovery.models import AuditEvent, CheckIn, Patient, Treatment
 from recovery.views.types import HtmxHttpRequest
@@ -72,10 +72,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _answer_words(check_in: CheckIn) -> list[tuple[str, str]]:
-    words = [
-        (SYMPTOM_LABELS[s], RATING_WORDS[r][0] if r is not None else "Not answered")
-        for s, r in check_in.ratings()
-    ]
+    words = [(SYMPTOM_LABELS[s], rating_word(r)) for s, r in check_in.ratings()]
     flags = [RED_FLAG_SHORT[f] for f in course.RED_FLAGS if f in check_in.red_flags]
     words.append(("Warning signs", "Yes: " + "; ".join(flags) if flags else "None"))
     return words

@@ -24,12 +24,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit, course, triage
-from recovery.guidance import RATING_WORDS, SYMPTOM_LABELS, clinic_reason_words
+from recovery.guidance import RATING_WORDS, clinic_reason_words, rating_heard
 from recovery.models import (
     Alert,
     AuditEvent,
@@ -49,15 +47,6 @@ MAX_QUERY_LENGTH = 100
 # ?level=urgent, ?level=contact_clinic, … in triage order.
 LEVELS = {level.name.lower(): level for level in Triage}
 
-SHORT_LABELS = {
-    "swelling": "Sw",
-    "redness": "Re",
-    "bruising": "Br",
-    "lumps": "Lu",
-    "pain": "Pa",
-    "itching": "It",
-}
-
 
 def ago(then: dt.datetime, now: dt.datetime) -> str:
     """ "3 h ago", "2 days ago": how long ago, in the largest whole unit."""
@@ -72,51 +61,27 @@ def ago(then: dt.datetime, now: dt.datetime) -> str:
     return "1 day ago" if days == 1 else f"{days} days ago"
 
 
-def _glance(symptom: str, value: int | None, *, last: bool) -> SafeString:
-    """One rating as the eye reads it ("Sw 2 ·"); the words are for screen readers."""
-    return format_html(
-        '<span class="glance" aria-hidden="true"><abbr title="{}">{}</abbr>&nbsp;{}{}</span> ',
-        SYMPTOM_LABELS[symptom],
-        SHORT_LABELS[symptom],
-        "–" if value is None else value,
-        "" if last else mark_safe("&nbsp;·"),
-    )
-
-
-def _heard(symptom: str, value: int | None) -> str:
-    if value is None:
-        return f"{SYMPTOM_LABELS[symptom]}: not rated"
-    return f"{SYMPTOM_LABELS[symptom]}: {value}, {RATING_WORDS[value][0].lower()}"
-
-
-# Every rating of every symptom, made once: a page shows 25 rows of six.
-_VALUES = (None, *RATING_WORDS)  # unrated, then each point of the scale
-_GLANCES = {
-    (symptom, value, last): _glance(symptom, value, last=last)
-    for symptom in course.SYMPTOMS
-    for value in _VALUES
-    for last in (False, True)
-}
+# What a screen reader says of every rating of every symptom, made once: a page shows 25
+# rows of six.
 _HEARD = {
-    (symptom, value): _heard(symptom, value) for symptom in course.SYMPTOMS for value in _VALUES
+    (symptom, value): rating_heard(symptom, value)
+    for symptom in course.SYMPTOMS
+    for value in (None, *RATING_WORDS)
 }
 
 
 @dataclass(frozen=True)
 class Ratings:
-    """A check-in's six ratings for the ratings cell."""
+    """A check-in's six ratings for the ratings cell: seen at a glance (ratings.glances),
+    heard in words."""
 
-    seen: SafeString
+    seen: list[tuple[str, int | None]]  # (symptom, rating)
     heard: str
 
     @classmethod
     def of(cls, check_in: CheckIn) -> Ratings:
         ratings = check_in.ratings()
-        last = len(ratings) - 1
-        return cls(
-            seen=mark_safe("".join(_GLANCES[s, v, i == last] for i, (s, v) in enumerate(ratings))),
-            heard="; ".join(_HEARD[s, v] for s, v in ratings),
-        )
+        return cls(seen=ratings, heard="; ".join(_HEARD[s, v] for s, v in ratings))
 
 
 @dataclass(frozen=True)
