@@ -316,13 +316,6 @@ def resolve_alert(
 # How the clinic's pages show an alert ----------------------------------------------------
 
 
-def patient_note(alert: Alert) -> str:
-    """The patient's own words with the check-in (or the warning signs) that opened or last
-    raised the alert; needs its check_in and report loaded."""
-    source = alert.report if alert.report_id else alert.check_in
-    return source.note if source is not None else ""
-
-
 @dataclass(frozen=True)
 class AlertPanel:
     """An alert as the clinic's pages show it."""
@@ -345,5 +338,5 @@ class AlertPanel:
             dom_id=f"alert-{alert.public_id}",
             patient=patient,
             mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",
-            note=patient_note(alert),
+            note=alert.patient_note,
         )

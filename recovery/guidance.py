@@ -5,6 +5,7 @@ Words are never a diagnosis; they say what to do.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -292,6 +293,19 @@ def rating_heard(symptom: str, value: int | None) -> str:
     if value is None:
         return f"{SYMPTOM_LABELS[symptom]}: not rated"
     return f"{SYMPTOM_LABELS[symptom]}: {value}, {RATING_WORDS[value][0].lower()}"
+
+
+def ago(then: dt.datetime, now: dt.datetime) -> str:
+    """ "3 h ago", "2 days ago": how long ago, in the largest whole unit."""
+    minutes = max(0, int((now - then).total_seconds())) // 60
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h ago"
+    days = minutes // (24 * 60)
+    return "1 day ago" if days == 1 else f"{days} days ago"
 
 
 # What a "yes" to each red-flag question may mean (recovery-course.md), for the clinician.

@@ -569,6 +569,13 @@ class Alert(models.Model):
     def is_open(self) -> bool:
         return self.resolved_at is None
 
+    @property
+    def patient_note(self) -> str:
+        """The patient's own words with the check-in (or the warning signs) that opened or
+        last raised the alert; needs its check_in and report loaded."""
+        source = self.report if self.report_id else self.check_in
+        return source.note if source is not None else ""
+
 
 class WarningSignReport(models.Model):
     """Warning signs a patient answered yes to that could not be saved as a check-in.
