@@ -113,6 +113,47 @@ def next_session_number(patient: Patient) -> int:
     return (latest or 0) + 1
 
 
+def latest_treatment(patient: Patient) -> Treatment | None:
+    """The patient's latest treatment (by date), with its product."""
+    return (
+        Treatment.objects.filter(patient=patient)
+        .select_related("product")
+        .order_by("-treated_on", "-id")
+        .first()
+    )
+
+
+def next_session_carries(
+    patient: Patient, latest: Treatment | None, *, today: dt.date
+) -> dict[str, object]:
+    """What the form of the next session starts with, by field: today, the next session
+    number, and what carries over from the latest treatment (the product, the areas and
+    the skin test). The allergy questions are asked afresh each time."""
+    initial: dict[str, object] = {
+        "treated_on": today,
+        "session_number": next_session_number(patient),
+    }
+    if latest is None:
+        return initial
+    initial.update(product=latest.product.code, areas=latest.areas)
+    screening = screening_of(latest)
+    if screening is not None and screening.skin_test_result != Screening.SkinTest.NOT_DONE:
+        initial.update(
+            skin_test_result=screening.skin_test_result, skin_test_on=screening.skin_test_on
+        )
+    return initial
+
+
+def screening_of(treatment: Treatment) -> Screening | None:
+    """The treatment's checklist, if one was recorded."""
+    return Screening.objects.filter(treatment=treatment).first()
+
+
+def default_product() -> Product | None:
+    """The product enrollment offers first: the one whose course needs a skin test."""
+    return Product.objects.filter(code=course.SKIN_TEST_PRODUCT).first()
+
+
 def new_patient_user() -> User:
     """A sign-in identity for a patient: no password, they sign in by link."""
     user = User(username=f"patient-{uuid.uuid4().hex}")
