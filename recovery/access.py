@@ -112,6 +112,11 @@ def treatments_for_clinician(clinician: Clinician) -> QuerySet[Treatment]:
     return Treatment.objects.filter(clinic=clinician.clinic)
 
 
+def check_ins_for_clinician(clinician: Clinician) -> QuerySet[CheckIn]:
+    """Every check-in of the clinician's clinic's treatments (the export)."""
+    return CheckIn.objects.filter(treatment__clinic=clinician.clinic)
+
+
 def alert_for_clinician(clinician: Clinician, public_id: uuid.UUID) -> Alert:
     try:
         return Alert.objects.select_related("treatment__patient", "treatment__product").get(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -17,7 +18,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from recovery import audit, course, locks, triage
-from recovery.models import Alert, AuditEvent, CheckIn, Treatment, User, WarningSignReport
+from recovery.guidance import clinic_reason_words
+from recovery.models import (
+    Alert,
+    AuditEvent,
+    CheckIn,
+    Patient,
+    Treatment,
+    User,
+    WarningSignReport,
+    tel_uri,
+)
 
 ALERT_LEVELS = (course.Status.CONTACT_CLINIC, course.Status.URGENT)
 
@@ -300,3 +311,32 @@ def resolve_alert(
             ip_address=ip_address,
         )
     return alert
+
+
+# How the clinic's pages show an alert ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertPanel:
+    """An alert as the clinic's pages show it."""
+
+    alert: Alert
+    reasons: tuple[str, ...]
+    dom_id: str
+    # How to reach the patient, first thing in the panel.
+    patient: Patient
+    mobile_uri: str
+    # The patient's own words with the check-in (or warning signs) that opened or raised it.
+    note: str
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertPanel:
+        patient = alert.treatment.patient
+        return cls(
+            alert=alert,
+            reasons=tuple(clinic_reason_words(r) for r in alert.reasons),
+            dom_id=f"alert-{alert.public_id}",
+            patient=patient,
+            mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",
+            note=alert.patient_note,
+        )

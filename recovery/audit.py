@@ -1,13 +1,26 @@
-"""The audit trail: one row for every read and change of a patient's record."""
+"""The audit trail: one row for every read and change of a patient's record, and reading it."""
 
 from __future__ import annotations
 
 import ipaddress
+import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from recovery.models import AuditAction, AuditEvent, Patient, User
+from recovery.models import (
+    Alert,
+    AuditAction,
+    AuditEvent,
+    CheckIn,
+    Clinic,
+    Patient,
+    Treatment,
+    User,
+    WarningSignReport,
+)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -47,6 +60,30 @@ def record_event(
     )
 
 
+def record_many(
+    *,
+    actor: User | None,
+    patients: Iterable[Patient],
+    action: AuditAction,
+    object_id: object = "",
+    ip_address: str | None,
+) -> list[AuditEvent]:
+    """The same event for each of many patients (an export names all it holds), at once;
+    each row keeps who and which patient, as record_event's do."""
+    return AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=actor,
+            actor_ref=actor.get_username() if actor is not None else "",
+            patient=patient,
+            patient_ref=patient.public_id,
+            action=action,
+            object_id=str(object_id),
+            ip_address=ip_address,
+        )
+        for patient in patients
+    )
+
+
 def record(
     request: HttpRequest, *, patient: Patient, action: AuditAction, object_id: object = ""
 ) -> AuditEvent:
@@ -82,3 +119,50 @@ def user_deleted(sender: type[User], instance: User, **kwargs: object) -> None:
         object_id=instance.get_username(),
         ip_address=None,
     )
+
+
+# Reading the trail -----------------------------------------------------------------------
+
+
+def trail_of(patient: Patient) -> QuerySet[AuditEvent]:
+    """The patient's audit rows, the latest first."""
+    return AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("-at", "-id")
+
+
+def with_names(patient: Patient, events: list[AuditEvent]) -> list[tuple[AuditEvent, str]]:
+    """Each of the patient's audit rows with what its identifier names, in words (or the
+    identifier itself, for a record that is gone)."""
+    names = _record_names(patient, [e.object_id for e in events])
+    return [(event, names.get(event.object_id, event.object_id)) for event in events]
+
+
+def _record_names(patient: Patient, object_ids: list[str]) -> dict[str, str]:
+    """What each audit row's identifier names, in words: "check-in of day 5 (25 Nov)".
+
+    One query a kind, whatever the page holds; only this patient's records are named.
+    """
+    ids = []
+    for value in set(object_ids):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    names = {str(patient.public_id): "this patient's record"}
+    for check_in in CheckIn.objects.filter(public_id__in=ids, treatment__patient=patient):
+        names[str(check_in.public_id)] = (
+            f"check-in of day {check_in.day} ({check_in.local_date:%-d %b})"
+        )
+    for alert in Alert.objects.filter(public_id__in=ids, treatment__patient=patient):
+        names[str(alert.public_id)] = f"{alert.get_level_display().lower()} alert"
+    for treatment in Treatment.objects.filter(public_id__in=ids, patient=patient).select_related(
+        "product"
+    ):
+        names[str(treatment.public_id)] = (
+            f"session {treatment.session_number}: {treatment.product}, "
+            f"{treatment.treated_on:%-d %b %Y}"
+        )
+    for report in WarningSignReport.objects.filter(public_id__in=ids, treatment__patient=patient):
+        names[str(report.public_id)] = f"warning signs sent for {report.local_date:%-d %b}"
+    for clinic in Clinic.objects.filter(public_id__in=ids):
+        names[str(clinic.public_id)] = clinic.name
+    return names

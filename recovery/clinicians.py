@@ -1,11 +1,15 @@
-"""Clinic staff. Until the clinic dashboard exists they enroll patients in the admin."""
+"""Clinic staff: their access to the admin, signing in, and their authenticator app."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from django.db import transaction
 from django.http import Http404, HttpRequest
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from recovery import access
 from recovery.models import Clinician, User
@@ -77,3 +81,43 @@ def needs_code(request: HttpRequest, clinician: Clinician) -> bool:
         return False
     is_verified = getattr(request.user, "is_verified", None)
     return not (callable(is_verified) and is_verified())
+
+
+# The authenticator app -------------------------------------------------------------------
+
+
+def confirmed_device(user: User) -> Any:
+    """The clinician's authenticator app (a confirmed TOTPDevice), or None if none is set up."""
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
+
+
+def pending_device(user: User, secret: str) -> Any:
+    """The authenticator app being set up with `secret` (hex), not saved until confirmed."""
+    return TOTPDevice(user=user, key=secret, name="Authenticator app", confirmed=False)
+
+
+class AlreadySetUp(Exception):
+    """The clinician confirmed another authenticator app meanwhile (another tab, say)."""
+
+
+def confirm_authenticator(*, user: User, secret: str, code: str, at: dt.datetime) -> Any:
+    """Save the authenticator app being set up with `secret` once `code` (6 digits) shows
+    the app has it; the confirmed device, or None if the code is wrong at `at`.
+
+    One app per clinician, even if two set-ups are confirmed at once: AlreadySetUp (and
+    nothing saved) if one was confirmed first. The code cannot be used again.
+    """
+    device = pending_device(user, secret)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = at.timestamp()
+    if not totp.verify(int(code), tolerance=device.tolerance):
+        return None
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        if confirmed_device(user) is not None:
+            raise AlreadySetUp
+        device.last_t = totp.t()  # this code can't be used again
+        device.drift = totp.drift
+        device.confirmed = True
+        device.save()
+    return device

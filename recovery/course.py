@@ -2,7 +2,9 @@
 
 This module is the clinical rule book of ../shared/recovery-course.md, in
 code. It is pure: no database, no clock. Everything that decides "on track /
-watch / contact your clinic / urgent" calls `assess()`.
+watch / contact your clinic / urgent" calls `assess()`; the checklist before
+treatment is `checklist_warnings()`. It names things by code; guidance.py
+words them.
 
 A rating is 0 (none) to 3 (severe). A rating may be missing (None) only on a
 check-in sent from "Something feels wrong — tell us now" before the symptoms
@@ -14,7 +16,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 SYMPTOMS = ("swelling", "redness", "bruising", "lumps", "pain", "itching")
@@ -23,6 +25,10 @@ RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "alle
 EMERGENCY_RED_FLAGS = frozenset({"vision", "stroke", "allergy"})
 RATING_MIN, RATING_MAX = 0, 3
 SEVERE = 3
+# The rules a check-in's reasons name (`<rule>:<symptom>`, `red_flag:<flag>`), in the
+# order its reasons are listed; guidance.py words each (and LATE_LUMP, the long-term
+# watch's reason, below).
+REASON_RULES = ("red_flag", "persisting", "severe", "worsening", "slow_to_improve")
 
 
 class Status(enum.StrEnum):
@@ -117,12 +123,9 @@ def assess(
     if not fired:
         return Assessment(Status.ON_TRACK)
     status = max((s for s, _ in fired), key=lambda s: s.rank)
-    ordered = sorted(fired, key=lambda item: _RULE_ORDER[item[1].split(":")[0]])
+    # Listed by rule first, then by symptom (the order they fired in).
+    ordered = sorted(fired, key=lambda item: REASON_RULES.index(item[1].split(":")[0]))
     return Assessment(status, tuple(r for s, r in ordered if s.rank >= status.rank))
-
-
-# Reasons are listed by rule first, then by symptom (the order they fired in).
-_RULE_ORDER = {"red_flag": 1, "persisting": 2, "severe": 3, "worsening": 4, "slow_to_improve": 6}
 
 
 @dataclass(frozen=True)
@@ -240,3 +243,63 @@ def long_term_due(
     if latest == schedule[-1] and today >= add_months(latest, LONG_TERM_EVERY_MONTHS):
         return None  # five years and a last interval on: the watch has ended
     return None if any(a >= latest for a in answered) else latest
+
+
+# Before treatment (the checklist) -------------------------------------------------------
+
+MINIMUM_AGE = 22  # "over 21": FDA reads it as 22 or older
+SKIN_TEST_DAYS = 28  # the skin test is read at least four weeks before treatment
+SKIN_TEST_PRODUCT = "bellafill"  # the product whose patients need a skin test first
+
+
+class SkinTest(enum.StrEnum):
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+    EQUIVOCAL = "equivocal"
+    NOT_DONE = "not_done"
+
+
+# What the checklist asks, yes or no, in its order: each yes is a contraindication.
+CONTRAINDICATIONS = (
+    "lidocaine_allergy",
+    "bovine_collagen_allergy",
+    "anaphylaxis_history",
+    "multiple_severe_allergies",
+    "keloid_tendency",
+)
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on `day` (someone born on 29 February turns a year older on 1 March)."""
+    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
+    return day.year - date_of_birth.year - before_birthday
+
+
+def checklist_warnings(
+    *,
+    date_of_birth: dt.date,
+    treated_on: dt.date,
+    product_code: str,
+    skin_test: str,
+    skin_test_on: dt.date | None,
+    answered_yes: Collection[str],
+) -> list[str]:
+    """What the clinician must review before going ahead, by code, in a stable order.
+
+    - `under_22`: the patient is younger than 22 on the treatment date;
+    - `skin_test_positive`, `skin_test_equivocal`: a contraindication, for any product;
+    - for Bellafill otherwise, `skin_test_missing` (no negative skin test read) or
+      `skin_test_too_recent` (read fewer than 28 days before treatment);
+    - each contraindication answered yes, by its code.
+    """
+    codes = []
+    if age_on(date_of_birth, treated_on) < MINIMUM_AGE:
+        codes.append("under_22")
+    if skin_test in (SkinTest.POSITIVE, SkinTest.EQUIVOCAL):
+        codes.append(f"skin_test_{skin_test}")
+    elif product_code == SKIN_TEST_PRODUCT:
+        if skin_test != SkinTest.NEGATIVE or skin_test_on is None:
+            codes.append("skin_test_missing")
+        elif (treated_on - skin_test_on).days < SKIN_TEST_DAYS:
+            codes.append("skin_test_too_recent")
+    return codes + [code for code in CONTRAINDICATIONS if code in answered_yes]

@@ -19,13 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
-from recovery import audit, locks, login_links, reminders, triage
+from recovery import audit, course, locks, login_links, reminders, triage
+from recovery.guidance import checklist_warning
 from recovery.models import AuditEvent, Clinic, Patient, Product, Screening, Treatment, User
-
-# The checklist's rules (recovery-course.md, "Before treatment").
-MINIMUM_AGE = 22  # "over 21": FDA reads it as 22 or older
-SKIN_TEST_DAYS = 28  # the skin test is read at least four weeks before treatment
-SKIN_TEST_PRODUCT = "bellafill"  # the product whose patients need a skin test first
 
 
 @dataclass(frozen=True)
@@ -68,26 +64,6 @@ class TreatmentDetails:
     lot_number: str = ""
 
 
-# Contraindications recorded as yes/no on the checklist, in the order they are shown.
-CONTRAINDICATIONS = {
-    "lidocaine_allergy": "Lidocaine allergy or hypersensitivity recorded: a contraindication.",
-    "bovine_collagen_allergy": (
-        "Allergy to a bovine collagen product recorded: a contraindication."
-    ),
-    "anaphylaxis_history": "History of anaphylaxis recorded: a contraindication.",
-    "multiple_severe_allergies": "Multiple severe allergies recorded: a contraindication.",
-    "keloid_tendency": (
-        "Tendency to keloid or hypertrophic scarring recorded: a contraindication."
-    ),
-}
-
-
-def age_on(date_of_birth: dt.date, day: dt.date) -> int:
-    """Age in whole years on `day` (someone born on 29 February turns a year older on 1 March)."""
-    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
-    return day.year - date_of_birth.year - before_birthday
-
-
 def screening_warnings(
     *,
     date_of_birth: dt.date,
@@ -95,57 +71,22 @@ def screening_warnings(
     product_code: str,
     facts: ScreeningFacts,
 ) -> list[ScreeningWarning]:
-    """What the clinician must review before going ahead, in a stable order.
-
-    - the patient is younger than 22 on the treatment date;
-    - for Bellafill, no negative skin test read at least 28 days before treatment;
-    - any contraindication: a positive or equivocal skin test (for any product),
-      and each allergy, history or tendency answered yes.
-    """
-    warnings: list[ScreeningWarning] = []
-    age = age_on(date_of_birth, treated_on)
-    if age < MINIMUM_AGE:
-        warnings.append(
-            ScreeningWarning(
-                "under_22",
-                f"The patient is {age} on the treatment date. "
-                f"Treatment is for adults over 21 ({MINIMUM_AGE} or older).",
-            )
-        )
-
-    result = facts.skin_test_result
-    if result in (Screening.SkinTest.POSITIVE, Screening.SkinTest.EQUIVOCAL):
-        word = Screening.SkinTest(result).label.lower()
-        warnings.append(
-            ScreeningWarning(f"skin_test_{result}", f"Skin test read {word}: a contraindication.")
-        )
-    elif product_code == SKIN_TEST_PRODUCT:
-        if result != Screening.SkinTest.NEGATIVE or facts.skin_test_on is None:
-            warnings.append(
-                ScreeningWarning(
-                    "skin_test_missing",
-                    "No negative skin test is recorded. Bellafill needs a skin test read "
-                    f"negative at least {SKIN_TEST_DAYS} days (four weeks) before treatment.",
-                )
-            )
-        elif (days := (treated_on - facts.skin_test_on).days) < SKIN_TEST_DAYS:
-            when = (
-                f"{days} day{'s' if days != 1 else ''} before treatment"
-                if days >= 0
-                else "after the treatment date"
-            )
-            warnings.append(
-                ScreeningWarning(
-                    "skin_test_too_recent",
-                    f"The skin test was read {when}. Bellafill needs it read negative "
-                    f"at least {SKIN_TEST_DAYS} days (four weeks) before treatment.",
-                )
-            )
-
-    for field, text in CONTRAINDICATIONS.items():
-        if getattr(facts, field):
-            warnings.append(ScreeningWarning(field, text))
-    return warnings
+    """What the clinician must review before going ahead (course.checklist_warnings), in
+    words, in a stable order."""
+    codes = course.checklist_warnings(
+        date_of_birth=date_of_birth,
+        treated_on=treated_on,
+        product_code=product_code,
+        skin_test=facts.skin_test_result,
+        skin_test_on=facts.skin_test_on,
+        answered_yes={code for code in course.CONTRAINDICATIONS if getattr(facts, code)},
+    )
+    age = course.age_on(date_of_birth, treated_on)
+    days = (treated_on - facts.skin_test_on).days if facts.skin_test_on else None
+    return [
+        ScreeningWarning(code, checklist_warning(code, age=age, skin_test_days=days))
+        for code in codes
+    ]
 
 
 class UnreviewedWarnings(Exception):
@@ -170,6 +111,47 @@ def clinic_today(clinic: Clinic, *, at: dt.datetime) -> dt.date:
 def next_session_number(patient: Patient) -> int:
     latest = patient.treatments.aggregate(latest=Max("session_number"))["latest"]
     return (latest or 0) + 1
+
+
+def latest_treatment(patient: Patient) -> Treatment | None:
+    """The patient's latest treatment (by date), with its product."""
+    return (
+        Treatment.objects.filter(patient=patient)
+        .select_related("product")
+        .order_by("-treated_on", "-id")
+        .first()
+    )
+
+
+def next_session_carries(
+    patient: Patient, latest: Treatment | None, *, today: dt.date
+) -> dict[str, object]:
+    """What the form of the next session starts with, by field: today, the next session
+    number, and what carries over from the latest treatment (the product, the areas and
+    the skin test). The allergy questions are asked afresh each time."""
+    initial: dict[str, object] = {
+        "treated_on": today,
+        "session_number": next_session_number(patient),
+    }
+    if latest is None:
+        return initial
+    initial.update(product=latest.product.code, areas=latest.areas)
+    screening = screening_of(latest)
+    if screening is not None and screening.skin_test_result != Screening.SkinTest.NOT_DONE:
+        initial.update(
+            skin_test_result=screening.skin_test_result, skin_test_on=screening.skin_test_on
+        )
+    return initial
+
+
+def screening_of(treatment: Treatment) -> Screening | None:
+    """The treatment's checklist, if one was recorded."""
+    return Screening.objects.filter(treatment=treatment).first()
+
+
+def default_product() -> Product | None:
+    """The product enrollment offers first: the one whose course needs a skin test."""
+    return Product.objects.filter(code=course.SKIN_TEST_PRODUCT).first()
 
 
 def new_patient_user() -> User:
@@ -392,11 +374,7 @@ def _add_screened_treatment(
             treatment=treatment,
             skin_test_on=facts.skin_test_on,
             skin_test_result=facts.skin_test_result,
-            lidocaine_allergy=facts.lidocaine_allergy,
-            bovine_collagen_allergy=facts.bovine_collagen_allergy,
-            anaphylaxis_history=facts.anaphylaxis_history,
-            multiple_severe_allergies=facts.multiple_severe_allergies,
-            keloid_tendency=facts.keloid_tendency,
+            **{code: getattr(facts, code) for code in course.CONTRAINDICATIONS},
             warnings=[{"code": w.code, "text": w.text} for w in warnings],
             went_ahead_by=recorded_by if warnings else None,
             recorded_at=at,

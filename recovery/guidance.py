@@ -5,9 +5,14 @@ Words are never a diagnosis; they say what to do.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from recovery import course
+
+if TYPE_CHECKING:
+    from recovery.models import Clinic
 
 SYMPTOM_LABELS = {
     "swelling": "Swelling",
@@ -25,6 +30,13 @@ RATING_WORDS = {
     2: ("Moderate", "it bothers me, but I can do my usual activities"),
     3: ("Severe", "it stops me doing my usual activities"),
 }
+
+
+def rating_word(rating: object) -> str:
+    """A rating's word ("Moderate"), or "Not answered" for none (or a kept version's
+    rating that is not one)."""
+    return RATING_WORDS[rating][0] if isinstance(rating, int) else "Not answered"
+
 
 # The scale's words, once above the ratings: what Mild, Moderate and Severe mean.
 SCALE_KEY = tuple((word, meaning) for word, meaning in RATING_WORDS.values() if meaning)
@@ -71,11 +83,25 @@ RED_FLAG_SHORT = {
 # Under what to do, once a warning sign is ticked on the check-in (before it is sent).
 SEND_NOW = "Send now so your clinic is told. The other questions can wait."
 
-HEADLINES = {
-    course.Status.ON_TRACK: "You're on track",
-    course.Status.WATCH: "Keep an eye on it",
-    course.Status.CONTACT_CLINIC: "Please contact your clinic today",
-    course.Status.URGENT: "Contact your clinic now",
+
+@dataclass(frozen=True)
+class StatusWords:
+    """A status in words: the patient's and the clinic's."""
+
+    tag: str  # the patient's, above what to do (and CheckIn.Status's label)
+    headline: str  # the patient's headline, where it names no clinic
+    clinic: str  # the clinic's: a check-in on the timeline, an alert's level, a triage level
+
+
+STATUS_WORDS = {
+    course.Status.ON_TRACK: StatusWords("On track", "You're on track", "On track"),
+    course.Status.WATCH: StatusWords("Keep an eye on it", "Keep an eye on it", "Watch"),
+    course.Status.CONTACT_CLINIC: StatusWords(
+        "Contact your clinic", "Please contact your clinic today", "Contact clinic"
+    ),
+    course.Status.URGENT: StatusWords(
+        "Contact your clinic now", "Contact your clinic now", "Urgent"
+    ),
 }
 
 
@@ -90,26 +116,34 @@ class Guidance:
     call_clinic: bool = False
 
 
+# What the patient is told of each reason (course.REASON_RULES): the warning sign in a few
+# words, or the symptom with verbs that agree with it ("Lumps or bumps have lasted…").
+REASON_WORDS = {
+    "red_flag": "You told us about {sign}.",
+    "persisting": "{symptom} {has} lasted longer than the expected one to two weeks.",
+    "severe": "{symptom} {is} severe.",
+    "worsening": "{symptom} {is} worse than at your last check-in.",
+    "slow_to_improve": "{symptom} {is} taking longer than the usual week to settle.",
+}
+# Worse, but only mild (rule 5, watch): new, back again, or a little worse.
+A_LITTLE_WORSE = "{symptom} {has_come} back or {is} a little worse than at your last check-in."
+
 # The symptoms named in the plural ("Lumps or bumps have lasted…", not "has").
 PLURAL_SYMPTOMS = frozenset({"lumps"})
+_VERBS = {
+    False: {"has": "has", "is": "is", "has_come": "has come"},
+    True: {"has": "have", "is": "are", "has_come": "have come"},
+}
 
 
 def _reason_words(reason: str, status: course.Status) -> str:
     rule, code = reason.split(":", 1)
     if rule == "red_flag":
-        return f"You told us about {RED_FLAG_SHORT[code]}."
-    label = SYMPTOM_LABELS[code]
-    plural = code in PLURAL_SYMPTOMS
-    has, is_, come = ("have", "are", "have come") if plural else ("has", "is", "has come")
-    if rule == "persisting":
-        return f"{label} {has} lasted longer than the expected one to two weeks."
-    if rule == "severe":
-        return f"{label} {is_} severe."
+        return REASON_WORDS[rule].format(sign=RED_FLAG_SHORT[code])
+    words = REASON_WORDS[rule]
     if rule == "worsening" and status is course.Status.WATCH:
-        return f"{label} {come} back or {is_} a little worse than at your last check-in."
-    if rule == "worsening":
-        return f"{label} {is_} worse than at your last check-in."
-    return f"{label} {is_} taking longer than the usual week to settle."
+        words = A_LITTLE_WORSE
+    return words.format(symptom=SYMPTOM_LABELS[code], **_VERBS[code in PLURAL_SYMPTOMS])
 
 
 def zone_words(time_zone: str) -> str:
@@ -171,13 +205,108 @@ def guidance_for(
             then = (
                 f"If it is still there on day {values.expected_max_days + 1}, contact your clinic."
             )
-        return Guidance(status, HEADLINES[status], (*said, then))
+        return Guidance(status, STATUS_WORDS[status].headline, (*said, then))
     if not symptoms_left:
-        return Guidance(status, HEADLINES[status], (NOTHING_TODAY,))
-    return Guidance(status, HEADLINES[status], (normal_today(day, values),))
+        return Guidance(status, STATUS_WORDS[status].headline, (NOTHING_TODAY,))
+    return Guidance(status, STATUS_WORDS[status].headline, (normal_today(day, values),))
+
+
+# What the phone tells the patient offline ---------------------------------------------
+
+SAVED_ON_PHONE = "Saved on this phone — it will be sent when you are back online"
+
+
+def offline_contact(
+    *, clinic: Clinic, values: course.CourseValues, day: int, time_zone: str
+) -> dict[str, object]:
+    """What the check-in page needs to tell a patient what to do without a connection.
+
+    Embedded in the page as non-executable JSON (`#clinic-contact`) and kept by
+    offline.js in IndexedDB; the words are these, not copies in JavaScript.
+    `time_zone` is the patient's (IANA name): a check-in kept on the phone is dated by
+    the phone's clock in that zone, not by the day the kept page was made for.
+    """
+
+    def urgent(*codes: str) -> Guidance:
+        return guidance_for(
+            status=course.Status.URGENT,
+            reasons=[f"red_flag:{code}" for code in codes],
+            day=day,
+            clinic_name=clinic.name,
+            values=values,
+        )
+
+    return {
+        "clinic": clinic.name,
+        "time_zone": time_zone,
+        "phone": clinic.phone,
+        "phone_uri": clinic.phone_uri,
+        "after_hours_phone": clinic.after_hours_phone,
+        "after_hours_uri": clinic.after_hours_uri if clinic.after_hours_phone else "",
+        "hours": clinic.hours,
+        "emergency_number": clinic.emergency_number,
+        "emergency_uri": clinic.emergency_uri,
+        "saved": SAVED_ON_PHONE,
+        "status_label": STATUS_WORDS[course.Status.URGENT].tag,
+        "urgent_headline": urgent().headline,
+        "call_emergency": f"Call {clinic.emergency_number} now",
+        "call_clinic": f"Call {clinic.name}: {clinic.phone}",
+        "call_after_hours": (
+            f"Clinic closed? Call {clinic.after_hours_phone}" if clinic.after_hours_phone else ""
+        ),
+        "hours_line": f"Open {clinic.hours}." if clinic.hours else "",
+        "red_flags": list(course.RED_FLAGS),
+        "emergency_flags": sorted(course.EMERGENCY_RED_FLAGS),
+        "flag_lines": {code: urgent(code).lines[0] for code in course.RED_FLAGS},
+        # Every rating needs an answer, and the warning signs one each or "None of these",
+        # unless a sign is a yes.
+        "questions": list(course.SYMPTOMS),
+        "send_now_line": SEND_NOW,
+    }
 
 
 # What the clinic reads ---------------------------------------------------------------
+
+# The dashboard's levels (models.Triage, by slug): the statuses, and what the days say.
+TRIAGE_WORDS = {
+    "urgent": STATUS_WORDS[course.Status.URGENT].clinic,
+    "contact_clinic": STATUS_WORDS[course.Status.CONTACT_CLINIC].clinic,
+    "missed_check_in": "Missed check-in",
+    "watch": STATUS_WORDS[course.Status.WATCH].clinic,
+    "on_track": STATUS_WORDS[course.Status.ON_TRACK].clinic,
+    "diary_finished": "Diary finished",
+}
+
+# Each symptom in two letters, for the dashboard's ratings at a glance ("Sw 2 · Re 1").
+SYMPTOM_SHORT = {
+    "swelling": "Sw",
+    "redness": "Re",
+    "bruising": "Br",
+    "lumps": "Lu",
+    "pain": "Pa",
+    "itching": "It",
+}
+
+
+def rating_heard(symptom: str, value: int | None) -> str:
+    """One rating as a screen reader says it on the dashboard: "Swelling: 2, moderate"."""
+    if value is None:
+        return f"{SYMPTOM_LABELS[symptom]}: not rated"
+    return f"{SYMPTOM_LABELS[symptom]}: {value}, {RATING_WORDS[value][0].lower()}"
+
+
+def ago(then: dt.datetime, now: dt.datetime) -> str:
+    """ "3 h ago", "2 days ago": how long ago, in the largest whole unit."""
+    minutes = max(0, int((now - then).total_seconds())) // 60
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h ago"
+    days = minutes // (24 * 60)
+    return "1 day ago" if days == 1 else f"{days} days ago"
+
 
 # What a "yes" to each red-flag question may mean (recovery-course.md), for the clinician.
 CLINIC_RED_FLAG_WORDS = {
@@ -190,20 +319,107 @@ CLINIC_RED_FLAG_WORDS = {
 }
 
 
+# Each reason (course.REASON_RULES, and the long-term watch's) as the clinician reads it.
+CLINIC_REASON_WORDS = {
+    "red_flag": "Warning sign: {sign}",
+    "persisting": "{symptom} lasting past the expected one to two weeks",
+    "severe": "{symptom} severe",
+    "worsening": "{symptom} worse than at the previous check-in",
+    "slow_to_improve": "{symptom} still moderate or worse after the first week",
+    course.LATE_LUMP: (
+        "New lump, hardness, redness or swelling at a treated area (long-term watch)"
+    ),
+}
+
+
 def clinic_reason_words(reason: str) -> str:
     """One reason of a check-in or an alert (`rule:code`), in the clinician's words."""
     rule, _, code = reason.partition(":")
-    if rule == "red_flag":
-        return "Warning sign: " + CLINIC_RED_FLAG_WORDS.get(code, code)
-    if rule == "late_lump":
-        return "New lump, hardness, redness or swelling at a treated area (long-term watch)"
-    label = SYMPTOM_LABELS.get(code, code)
-    if rule == "persisting":
-        return f"{label} lasting past the expected one to two weeks"
-    if rule == "severe":
-        return f"{label} severe"
-    if rule == "worsening":
-        return f"{label} worse than at the previous check-in"
-    if rule == "slow_to_improve":
-        return f"{label} still moderate or worse after the first week"
-    return reason
+    words = CLINIC_REASON_WORDS.get(rule)
+    if words is None:
+        return reason
+    return words.format(
+        sign=CLINIC_RED_FLAG_WORDS.get(code, code), symptom=SYMPTOM_LABELS.get(code, code)
+    )
+
+
+# Before treatment: the checklist (course.checklist_warnings) ---------------------------
+
+SKIN_TEST_WORDS = {
+    course.SkinTest.NEGATIVE: "Negative",
+    course.SkinTest.POSITIVE: "Positive",
+    course.SkinTest.EQUIVOCAL: "Equivocal",
+    course.SkinTest.NOT_DONE: "Not done",
+}
+
+
+@dataclass(frozen=True)
+class ContraindicationWords:
+    question: str  # on the enrollment form
+    recorded: str  # on the timeline, answered yes
+    finding: str = ""  # what the warning says was recorded, if not `recorded`
+    hint: str = ""  # under the question
+
+    @property
+    def warning(self) -> str:
+        """At enrollment, answered yes (kept with the treatment's checklist)."""
+        return f"{self.finding or self.recorded} recorded: a contraindication."
+
+
+CONTRAINDICATION_WORDS = {
+    "lidocaine_allergy": ContraindicationWords(
+        "Lidocaine allergy or hypersensitivity?",
+        "Lidocaine hypersensitivity",
+        finding="Lidocaine allergy or hypersensitivity",
+    ),
+    "bovine_collagen_allergy": ContraindicationWords(
+        "Allergy to any bovine (cow) collagen product?",
+        "Allergy to a bovine collagen product",
+        hint="Injectable collagen, collagen implants, haemostatic sponges, collagen-based sutures.",
+    ),
+    "anaphylaxis_history": ContraindicationWords(
+        "History of anaphylaxis (a severe allergic reaction)?", "History of anaphylaxis"
+    ),
+    "multiple_severe_allergies": ContraindicationWords(
+        "Multiple severe allergies?", "Multiple severe allergies"
+    ),
+    "keloid_tendency": ContraindicationWords(
+        "Tendency to keloid or hypertrophic (raised) scars?",
+        "Tendency to keloid or hypertrophic scarring",
+    ),
+}
+
+# Each warning of the checklist, by its code: {age} the patient's on the treatment date,
+# {when} the skin test's reading, {minimum_age} and {skin_test_days} the course's.
+CHECKLIST_WARNINGS = {
+    "under_22": (
+        "The patient is {age} on the treatment date. "
+        "Treatment is for adults over 21 ({minimum_age} or older)."
+    ),
+    "skin_test_positive": "Skin test read positive: a contraindication.",
+    "skin_test_equivocal": "Skin test read equivocal: a contraindication.",
+    "skin_test_missing": (
+        "No negative skin test is recorded. Bellafill needs a skin test read negative at "
+        "least {skin_test_days} days (four weeks) before treatment."
+    ),
+    "skin_test_too_recent": (
+        "The skin test was read {when}. Bellafill needs it read negative at least "
+        "{skin_test_days} days (four weeks) before treatment."
+    ),
+    **{code: words.warning for code, words in CONTRAINDICATION_WORDS.items()},
+}
+
+
+def checklist_warning(code: str, *, age: int, skin_test_days: int | None) -> str:
+    """One warning of the checklist in words: `age` on the treatment date, `skin_test_days`
+    from the skin test's reading to the treatment (None if it has no date)."""
+    if skin_test_days is None or skin_test_days < 0:
+        when = "after the treatment date"
+    else:
+        when = f"{skin_test_days} day{'s' if skin_test_days != 1 else ''} before treatment"
+    return CHECKLIST_WARNINGS[code].format(
+        age=age,
+        when=when,
+        minimum_age=course.MINIMUM_AGE,
+        skin_test_days=course.SKIN_TEST_DAYS,
+    )

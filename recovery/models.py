@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recovery import course
+from recovery.guidance import SKIN_TEST_WORDS, STATUS_WORDS, TRIAGE_WORDS
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -161,14 +162,15 @@ class Patient(models.Model):
 
 
 class Triage(models.IntegerChoices):
-    """The dashboard's order (recovery-course.md, "What the clinic sees")."""
+    """The dashboard's order (recovery-course.md, "What the clinic sees"), in the words of
+    guidance.TRIAGE_WORDS (keyed by the name, lower-cased)."""
 
-    URGENT = 0, "Urgent"
-    CONTACT_CLINIC = 1, "Contact clinic"
-    MISSED_CHECK_IN = 2, "Missed check-in"
-    WATCH = 3, "Watch"
-    ON_TRACK = 4, "On track"
-    DIARY_FINISHED = 5, "Diary finished"
+    URGENT = 0, TRIAGE_WORDS["urgent"]
+    CONTACT_CLINIC = 1, TRIAGE_WORDS["contact_clinic"]
+    MISSED_CHECK_IN = 2, TRIAGE_WORDS["missed_check_in"]
+    WATCH = 3, TRIAGE_WORDS["watch"]
+    ON_TRACK = 4, TRIAGE_WORDS["on_track"]
+    DIARY_FINISHED = 5, TRIAGE_WORDS["diary_finished"]
 
 
 class Treatment(models.Model):
@@ -277,10 +279,15 @@ class CheckIn(models.Model):
     """A patient's answers for one day of the diary, and what the course made of them."""
 
     class Status(models.TextChoices):
-        ON_TRACK = course.Status.ON_TRACK, "On track"
-        WATCH = course.Status.WATCH, "Keep an eye on it"
-        CONTACT_CLINIC = course.Status.CONTACT_CLINIC, "Contact your clinic"
-        URGENT = course.Status.URGENT, "Contact your clinic now"
+        """The course's statuses, in the patient's words (guidance.STATUS_WORDS)."""
+
+        ON_TRACK = course.Status.ON_TRACK, STATUS_WORDS[course.Status.ON_TRACK].tag
+        WATCH = course.Status.WATCH, STATUS_WORDS[course.Status.WATCH].tag
+        CONTACT_CLINIC = (
+            course.Status.CONTACT_CLINIC,
+            STATUS_WORDS[course.Status.CONTACT_CLINIC].tag,
+        )
+        URGENT = course.Status.URGENT, STATUS_WORDS[course.Status.URGENT].tag
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="check_ins")
@@ -496,8 +503,13 @@ class Alert(models.Model):
     """A check-in at contact_clinic or urgent needs a clinician; open until resolved."""
 
     class Level(models.TextChoices):
-        CONTACT_CLINIC = course.Status.CONTACT_CLINIC, "Contact clinic"
-        URGENT = course.Status.URGENT, "Urgent"
+        """The statuses that open an alert, in the clinic's words (guidance)."""
+
+        CONTACT_CLINIC = (
+            course.Status.CONTACT_CLINIC,
+            STATUS_WORDS[course.Status.CONTACT_CLINIC].clinic,
+        )
+        URGENT = course.Status.URGENT, STATUS_WORDS[course.Status.URGENT].clinic
 
     class Outcome(models.TextChoices):
         ADVISED_AT_HOME = "advised_at_home", "Advised at home"
@@ -565,6 +577,13 @@ class Alert(models.Model):
     def is_open(self) -> bool:
         return self.resolved_at is None
 
+    @property
+    def patient_note(self) -> str:
+        """The patient's own words with the check-in (or the warning signs) that opened or
+        last raised the alert; needs its check_in and report loaded."""
+        source = self.report if self.report_id else self.check_in
+        return source.note if source is not None else ""
+
 
 class WarningSignReport(models.Model):
     """Warning signs a patient answered yes to that could not be saved as a check-in.
@@ -603,10 +622,10 @@ class Screening(models.Model):
     """The pre-treatment checklist of recovery-course.md ("Before treatment")."""
 
     class SkinTest(models.TextChoices):
-        NEGATIVE = "negative", "Negative"
-        POSITIVE = "positive", "Positive"
-        EQUIVOCAL = "equivocal", "Equivocal"
-        NOT_DONE = "not_done", "Not done"
+        NEGATIVE = course.SkinTest.NEGATIVE, SKIN_TEST_WORDS[course.SkinTest.NEGATIVE]
+        POSITIVE = course.SkinTest.POSITIVE, SKIN_TEST_WORDS[course.SkinTest.POSITIVE]
+        EQUIVOCAL = course.SkinTest.EQUIVOCAL, SKIN_TEST_WORDS[course.SkinTest.EQUIVOCAL]
+        NOT_DONE = course.SkinTest.NOT_DONE, SKIN_TEST_WORDS[course.SkinTest.NOT_DONE]
 
     treatment = models.OneToOneField(Treatment, on_delete=models.CASCADE, related_name="screening")
     skin_test_on = models.DateField(null=True, blank=True, help_text="When the skin test was read.")

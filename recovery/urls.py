@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from recovery.views import patient, pwa, signin, system
+from recovery.views import check_in, patient, pwa, signin, system
 from recovery.views import reminders as reminder_views
 
 urlpatterns = [
@@ -16,7 +16,7 @@ urlpatterns = [
     path("l/", signin.login_link, name="login_link"),
     # The patient's side
     path("", patient.home, name="home"),
-    path("check-in/", patient.check_in, name="check_in"),
+    path("check-in/", check_in.by_patient, name="check_in"),
     path("check-ins/<uuid:public_id>/", patient.check_in_result, name="check_in_result"),
     path("my-recovery/", patient.my_recovery, name="my_recovery"),
     path("reminders/", reminder_views.reminder_settings, name="reminders"),

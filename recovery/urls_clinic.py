@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from recovery.views import check_in
 from recovery.views.clinic import (
     alerts,
     auth,
@@ -37,7 +38,7 @@ urlpatterns = [
     path("patients/<uuid:public_id>/treatments/new/", enroll.new_treatment, name="new_treatment"),
     # One patient
     path("patients/<uuid:public_id>/", patients.patient, name="patient"),
-    path("patients/<uuid:public_id>/check-in/", patients.check_in_for_patient, name="check_in"),
+    path("patients/<uuid:public_id>/check-in/", check_in.by_clinic, name="check_in"),
     path("patients/<uuid:public_id>/audit/", exports.audit_trail, name="audit_trail"),
     # Alerts
     path("alerts/<uuid:public_id>/acknowledge/", alerts.acknowledge, name="acknowledge_alert"),

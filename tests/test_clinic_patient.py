@@ -32,7 +32,7 @@ from recovery.models import (
     User,
 )
 from recovery.templatetags.clinic_times import zoned
-from recovery.views.clinic.patients import day_text, time_text
+from recovery.timeline import day_text, time_text
 from tests import factories
 from tests.helpers import TREATED_ON, at_local, day, html_of, text_of
 

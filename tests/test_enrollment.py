@@ -19,7 +19,7 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recovery import enrollment, login_links
+from recovery import course, enrollment, login_links
 from recovery.enrollment import ScreeningFacts, screening_warnings
 from recovery.models import (
     AuditEvent,
@@ -261,7 +261,7 @@ BORN = dt.date(1985, 4, 2)
                 dataclasses.replace(CLEAR, **{field: True}),  # type: ignore[arg-type]
                 [field],
             )
-            for field in enrollment.CONTRAINDICATIONS
+            for field in course.CONTRAINDICATIONS
         ],
         (
             "everything at once, in a stable order",

@@ -68,6 +68,11 @@ def test_every_patient_in_an_export_gets_an_audit_row(
     events = AuditEvent.objects.filter(action="check_ins.exported")
     assert {e.patient_id for e in events} == {treatment.patient_id, second_patient.pk}
     assert {e.actor for e in events} == {clinician}
+    # Who and which patient are kept beside the links, as on every audit row (issue 10).
+    assert {(e.actor_ref, e.patient_ref) for e in events} == {
+        (clinician.username, treatment.patient.public_id),
+        (clinician.username, second_patient.public_id),
+    }
 
 
 def test_patients_words_cannot_become_spreadsheet_formulas(

@@ -1,4 +1,5 @@
-"""The patient's side: home, the daily check-in, its result, and My recovery."""
+"""The patient's side: home, a check-in's result, and My recovery (the check-in itself is
+views/check_in.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,15 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, alerts, audit, charts, checkins, course
-from recovery.forms import CheckInForm
+from recovery import access, audit, charts, checkins, course
 from recovery.guidance import (
-    RATING_WORDS,
     RED_FLAG_SHORT,
-    SCALE_KEY,
     SYMPTOM_LABELS,
     Guidance,
     guidance_for,
+    rating_word,
 )
 from recovery.models import AuditEvent, CheckIn, Patient, Treatment
-from recovery.views import pwa
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -73,152 +71,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "recovery/patient/home.html", context)
 
 
-def parse_date(raw: str | None, default: dt.date) -> dt.date | None:
-    if not raw:
-        return default
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
-SOMEONE_ELSES = (
-    "This check-in was made on this phone by someone else who was signed in. "
-    "It is kept on the phone and will be sent when they sign in again."
-)
-
-
-def _refused(
-    request: HtmxHttpRequest,
-    patient: Patient,
-    message: str,
-    *,
-    status: int = 400,
-    guidance: Guidance | None = None,
-) -> HttpResponse:
-    context = {"message": message, "clinic": patient.clinic, "guidance": guidance}
-    if guidance is not None:
-        context["status_label"] = CheckIn.Status(guidance.status).label
-    return render(request, "recovery/patient/refused.html", context, status=status)
-
-
-def _refused_check_in(
-    request: HtmxHttpRequest,
-    patient: Patient,
-    treatment: Treatment,
-    error: checkins.CheckInRefused,
-    *,
-    local_date: dt.date,
-) -> HttpResponse:
-    """Not saved; warning signs it carried were told to the clinic all the same, and the
-    patient is told what to do about them as after any check-in."""
-    guidance = None
-    if error.warning_signs:
-        assessment = alerts.assess_warning_signs(
-            treatment=treatment, local_date=local_date, red_flags=error.warning_signs
-        )
-        guidance = guidance_for(
-            status=assessment.status,
-            reasons=assessment.reasons,
-            day=treatment.day_on(local_date),
-            clinic_name=patient.clinic.name,
-            values=treatment.product.course,
-        )
-    status = 409 if isinstance(error, checkins.SubmissionConflict) else 400
-    return _refused(request, patient, str(error), status=status, guidance=guidance)
-
-
-def _someone_elses(request: HtmxHttpRequest, patient: Patient) -> bool:
-    """A check-in whose form says it is another patient's (for_patient): one kept on a
-    shared phone while someone else was signed in. Asked before anything else about it,
-    so that no other refusal (final, for the phone) can make the phone drop it."""
-    try:
-        owner = uuid.UUID(request.POST.get("for_patient", ""))
-    except ValueError:
-        return False  # none (the clinic's form, an older page), or not one: the form says
-    return owner != patient.public_id
-
-
-@require_http_methods(["GET", "POST"])
-def check_in(request: HtmxHttpRequest) -> HttpResponse:
-    patient = access.patient_for_request(request)
-    if request.method == "POST" and _someone_elses(request, patient):
-        # It stays on the phone (offline.js keeps it on a 403) until its patient signs in.
-        return _refused(request, patient, SOMEONE_ELSES, status=403)
-    today = patient.today()
-    treatment = access.current_treatment(patient, today=today)
-    if treatment is None:
-        return _refused(request, patient, "Your clinic hasn't recorded a treatment for you yet.")
-    red_flags_first = request.GET.get("first") == "red_flags"
-
-    if request.method == "POST":
-        form = CheckInForm(request.POST)
-        if form.is_valid():
-            try:
-                recorded = form.record(
-                    treatment=treatment,
-                    entered_by=patient.user,
-                    today=today,
-                    ip_address=audit.client_ip(request),
-                    answered_at=form.cleaned_data["answered_at"],
-                )
-            except checkins.CheckInRefused as error:
-                return _refused_check_in(
-                    request, patient, treatment, error, local_date=form.cleaned_data["date"]
-                )
-            return redirect("check_in_result", public_id=recorded.check_in.public_id)
-        local_date = form.cleaned_data.get("date") or today
-        status = 422
-    else:
-        local_date = parse_date(request.GET.get("date"), today)
-        if local_date is None:
-            return _refused(request, patient, "That is not a date.")
-        try:
-            existing = checkins.day_to_fill(treatment=treatment, local_date=local_date, today=today)
-        except checkins.CheckInRefused as error:
-            return _refused(request, patient, str(error))
-        if existing is not None:
-            audit.record(
-                request,
-                patient=patient,
-                action=AuditEvent.Action.CHECK_IN_VIEWED,
-                object_id=existing.public_id,
-            )
-        form = CheckInForm.for_day(local_date=local_date, existing=existing)
-        status = 200
-
-    return render(
-        request,
-        "recovery/patient/check_in.html",
-        {
-            "form": form,
-            "patient": patient,
-            "clinic": patient.clinic,
-            "treatment": treatment,
-            "local_date": local_date,
-            "day": treatment.day_on(local_date),
-            "is_today": local_date == today,
-            "rating_rows": form.rating_questions(),
-            "red_flag_rows": form.red_flag_signs(),
-            "scale_key": SCALE_KEY,
-            "scale_words": RATING_WORDS.values(),
-            "red_flags_first": red_flags_first,
-            "offline_contact": pwa.offline_contact(
-                clinic=patient.clinic,
-                treatment=treatment,
-                day=treatment.day_on(local_date),
-                time_zone=patient.time_zone,
-            ),
-        },
-        status=status,
-    )
-
-
 def _answer_words(check_in: CheckIn) -> list[tuple[str, str]]:
-    words = [
-        (SYMPTOM_LABELS[s], RATING_WORDS[r][0] if r is not None else "Not answered")
-        for s, r in check_in.ratings()
-    ]
+    words = [(SYMPTOM_LABELS[s], rating_word(r)) for s, r in check_in.ratings()]
     flags = [RED_FLAG_SHORT[f] for f in course.RED_FLAGS if f in check_in.red_flags]
     words.append(("Warning signs", "Yes: " + "; ".join(flags) if flags else "None"))
     return words

@@ -18,9 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from recovery import course
-from recovery.guidance import SEND_NOW, Guidance, guidance_for
-from recovery.models import CheckIn, Clinic, Treatment
+from recovery.models import Clinic
 
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
 SW_SOURCE = STATIC_DIR / "js" / "sw.js"
@@ -104,55 +102,3 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     return response
-
-
-SAVED_ON_PHONE = "Saved on this phone — it will be sent when you are back online"
-
-
-def offline_contact(
-    *, clinic: Clinic, treatment: Treatment, day: int, time_zone: str
-) -> dict[str, object]:
-    """What the check-in page needs to tell a patient what to do without a connection.
-
-    Embedded in the page as non-executable JSON (`#clinic-contact`) and kept by
-    offline.js in IndexedDB; the words are guidance.py's, not copies in JavaScript.
-    `time_zone` is the patient's (IANA name): a check-in kept on the phone is dated by
-    the phone's clock in that zone, not by the day the kept page was made for.
-    """
-
-    def urgent(*codes: str) -> Guidance:
-        return guidance_for(
-            status=course.Status.URGENT,
-            reasons=[f"red_flag:{code}" for code in codes],
-            day=day,
-            clinic_name=clinic.name,
-            values=treatment.product.course,
-        )
-
-    return {
-        "clinic": clinic.name,
-        "time_zone": time_zone,
-        "phone": clinic.phone,
-        "phone_uri": clinic.phone_uri,
-        "after_hours_phone": clinic.after_hours_phone,
-        "after_hours_uri": clinic.after_hours_uri if clinic.after_hours_phone else "",
-        "hours": clinic.hours,
-        "emergency_number": clinic.emergency_number,
-        "emergency_uri": clinic.emergency_uri,
-        "saved": SAVED_ON_PHONE,
-        "status_label": CheckIn.Status(course.Status.URGENT).label,
-        "urgent_headline": urgent().headline,
-        "call_emergency": f"Call {clinic.emergency_number} now",
-        "call_clinic": f"Call {clinic.name}: {clinic.phone}",
-        "call_after_hours": (
-            f"Clinic closed? Call {clinic.after_hours_phone}" if clinic.after_hours_phone else ""
-        ),
-        "hours_line": f"Open {clinic.hours}." if clinic.hours else "",
-        "red_flags": list(course.RED_FLAGS),
-        "emergency_flags": sorted(course.EMERGENCY_RED_FLAGS),
-        "flag_lines": {code: urgent(code).lines[0] for code in course.RED_FLAGS},
-        # Every rating needs an answer, and the warning signs one each or "None of these",
-        # unless a sign is a yes.
-        "questions": list(course.SYMPTOMS),
-        "send_now_line": SEND_NOW,
-    }

@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, push, reminders
+from recovery.forms import ReminderForm
 from recovery.guidance import zone_words
 from recovery.models import AuditEvent, User
 from recovery.views.types import HtmxHttpRequest
-
-
-class ReminderForm(forms.Form):
-    reminder_time = forms.TimeField(
-        label="Remind me at",
-        input_formats=["%H:%M", "%H:%M:%S"],
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="Your local time. We remind you only on days you haven't checked in yet.",
-    )
-    reminders_on = forms.BooleanField(label="Send me a daily reminder", required=False)
 
 
 def _actor(request: HtmxHttpRequest) -> User | None:

@@ -8,90 +8,24 @@ recovery/alerts.py write the audit rows.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, alerts, audit, course
-from recovery.guidance import clinic_reason_words
-from recovery.models import Alert, AuditEvent, Clinician, Patient, tel_uri
+from recovery import access, alerts, audit
+from recovery.forms import ResolveAlertForm, resolve_form_for
+from recovery.models import Alert, AuditEvent, Clinician
 from recovery.views.types import HtmxHttpRequest
-
-# The clinician's words for a check-in's status (the patient's are in CheckIn.Status).
-STATUS_WORDS = {
-    course.Status.ON_TRACK: "On track",
-    course.Status.WATCH: "Watch",
-    course.Status.CONTACT_CLINIC: "Contact clinic",
-    course.Status.URGENT: "Urgent",
-}
-
-
-@dataclass(frozen=True)
-class AlertPanel:
-    """An alert as the clinic's pages show it."""
-
-    alert: Alert
-    reasons: tuple[str, ...]
-    dom_id: str
-    # How to reach the patient, first thing in the panel.
-    patient: Patient
-    mobile_uri: str
-    # The patient's own words with the check-in (or warning signs) that opened or raised it.
-    note: str
-
-    @classmethod
-    def of(cls, alert: Alert) -> AlertPanel:
-        patient = alert.treatment.patient
-        source = alert.report if alert.report_id else alert.check_in
-        return cls(
-            alert=alert,
-            reasons=tuple(clinic_reason_words(r) for r in alert.reasons),
-            dom_id=f"alert-{alert.public_id}",
-            patient=patient,
-            mobile_uri=tel_uri(patient.mobile) if patient.mobile else "",
-            note=source.note if source is not None else "",
-        )
-
-
-class ResolveAlertForm(forms.Form):
-    # The version of the alert the page showed (alerts.resolve_alert refuses a stale one).
-    version = forms.IntegerField(
-        min_value=1,
-        widget=forms.HiddenInput,
-        error_messages={"required": "This page is out of date: open the alert again."},
-    )
-    outcome = forms.ChoiceField(
-        label="Outcome",
-        choices=Alert.Outcome.choices,
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose the outcome.",
-            "invalid_choice": "Choose one of the outcomes listed.",
-        },
-    )
-    note = forms.CharField(
-        label="What was done",
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 4000}),
-        error_messages={"required": "Say what was done in a note."},
-    )
-
-
-def resolve_form_for(alert: Alert, data: object = None) -> ResolveAlertForm:
-    """A resolve form whose field ids are unique on a page showing several alerts."""
-    return ResolveAlertForm(data, auto_id=f"id_{alert.public_id.hex}_%s")  # type: ignore[arg-type]
 
 
 def panel_context(clinician: Clinician, alert: Alert, **extra: object) -> dict[str, object]:
     return {
         "clinician": clinician,
         "clinic_time_zone": clinician.clinic.time_zone,
-        "panel": AlertPanel.of(alert),
+        "panel": alerts.AlertPanel.of(alert),
         "resolve_form": resolve_form_for(alert),
         **extra,
     }

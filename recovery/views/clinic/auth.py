@@ -11,34 +11,31 @@ from __future__ import annotations
 
 import base64
 import math
-import time
 from typing import Any
 from urllib.parse import urlencode
 
 import django_otp
 import segno
 from axes.helpers import get_cool_off
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.signals import user_login_failed
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from recovery import access, clinicians
-from recovery.models import Clinician, User
+from recovery.forms import CodeForm, SignInForm
+from recovery.models import Clinician
 from recovery.views.types import HtmxHttpRequest
 
 WRONG_EMAIL_OR_PASSWORD = "Email or password is wrong."
@@ -48,34 +45,6 @@ TOO_MANY_CODES = "Too many wrong codes. Wait a minute, then enter the newest cod
 # While an authenticator app is being set up, its secret waits in the session (not in the
 # database) until the clinician proves their app has it by entering a code.
 PENDING_SECRET = "two_factor_pending_secret"
-
-
-class SignInForm(forms.Form):
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        error_messages={"required": "Enter your email address."},
-    )
-    password = forms.CharField(
-        label="Password",
-        strip=False,
-        max_length=4096,
-        error_messages={"required": "Enter your password."},
-    )
-
-
-class CodeForm(forms.Form):
-    code = forms.CharField(
-        label="6-digit code from your authenticator app",
-        max_length=20,
-        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
-    )
-
-    def clean_code(self) -> str:
-        code = "".join(str(self.cleaned_data["code"]).split())
-        if len(code) != 6 or not code.isascii() or not code.isdigit():
-            raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
-        return code
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -93,10 +62,6 @@ def _with_next(view_name: str, next_url: str) -> str:
     if next_url == reverse("clinic:dashboard"):
         return url
     return f"{url}?{urlencode({'next': next_url})}"
-
-
-def _confirmed_device(user: User) -> Any:
-    return TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
 
 
 def _sign_in_page(
@@ -166,7 +131,7 @@ def sign_in(request: HtmxHttpRequest) -> HttpResponse:
     request.session.set_expiry(settings.CLINICIAN_SESSION_AGE)
     clinician = clinicians.signed_in_clinician(request)
     if clinician is not None and clinicians.needs_code(request, clinician):
-        if _confirmed_device(user) is None:
+        if clinicians.confirmed_device(user) is None:
             return redirect(_with_next("clinic:two_factor_setup", next_url))
         return redirect(_with_next("clinic:verify_code", next_url))
     return redirect(next_url)
@@ -179,7 +144,7 @@ def verify_code(request: HtmxHttpRequest) -> HttpResponse:
     next_url = _next_url(request)
     if not clinicians.needs_code(request, clinician):
         return redirect(next_url)
-    device = _confirmed_device(clinician.user)
+    device = clinicians.confirmed_device(clinician.user)
     if device is None:
         return redirect(_with_next("clinic:two_factor_setup", next_url))
 
@@ -231,7 +196,7 @@ def two_factor_setup(request: HtmxHttpRequest) -> HttpResponse:
     next_url = _next_url(request)
     if not clinician.clinic.requires_two_factor:
         return redirect(next_url)
-    if _confirmed_device(user) is not None:
+    if clinicians.confirmed_device(user) is not None:
         if clinicians.needs_code(request, clinician):
             return redirect(_with_next("clinic:verify_code", next_url))
         messages.info(request, "Your authenticator app is already set up.")
@@ -241,34 +206,28 @@ def two_factor_setup(request: HtmxHttpRequest) -> HttpResponse:
     if not isinstance(secret, str):
         secret = random_hex(20)
         request.session[PENDING_SECRET] = secret
-    device = TOTPDevice(user=user, key=secret, name="Authenticator app", confirmed=False)
 
     form = CodeForm(request.POST if request.method == "POST" else None)
     status = 200
     if form.is_bound:
         status = 422
         if form.is_valid():
-            totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-            totp.time = time.time()
-            if totp.verify(int(form.cleaned_data["code"]), tolerance=device.tolerance):
-                with transaction.atomic():
-                    # One app per clinician, even if two set-ups are confirmed at once.
-                    User.objects.select_for_update().get(pk=user.pk)
-                    already_set_up = _confirmed_device(user) is not None
-                    if not already_set_up:
-                        device.last_t = totp.t()  # this code can't be used again
-                        device.drift = totp.drift
-                        device.confirmed = True
-                        device.save()
+            try:
+                device = clinicians.confirm_authenticator(
+                    user=user, secret=secret, code=form.cleaned_data["code"], at=timezone.now()
+                )
+            except clinicians.AlreadySetUp:
                 request.session.pop(PENDING_SECRET, None)
-                if already_set_up:
-                    return redirect(_with_next("clinic:verify_code", next_url))
+                return redirect(_with_next("clinic:verify_code", next_url))
+            if device is not None:
+                request.session.pop(PENDING_SECRET, None)
                 django_otp.login(request, device)
                 messages.success(
                     request, "Your authenticator app is set up. Use it at each sign-in."
                 )
                 return redirect(next_url)
             form.add_error("code", WRONG_CODE)
+    device = clinicians.pending_device(user, secret)
 
     return render(
         request,

@@ -11,7 +11,6 @@ records one patient, one treatment.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import segno
@@ -25,8 +24,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from recovery import access, audit, enrollment, login_links
-from recovery.forms_clinic import EnrollmentForm, TreatmentForm
-from recovery.models import AuditEvent, Clinician, Patient, Product, Screening, Treatment
+from recovery.forms import EnrollmentForm, TreatmentForm
+from recovery.models import AuditEvent, Clinician, Patient, Treatment
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -62,7 +61,7 @@ def _link_page(
         "hours": settings.LOGIN_LINK_MAX_AGE_HOURS,
     }
     if treatment is not None:
-        context["screening"] = Screening.objects.filter(treatment=treatment).first()
+        context["screening"] = enrollment.screening_of(treatment)
     if login_url is not None:
         context.update(login_url=login_url, qr_svg=qr_code_svg(login_url))
     return render(request, "recovery/clinic/enrolled.html", context)
@@ -91,7 +90,11 @@ def enrolled(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         object_id=patient.public_id,
     )
     return _link_page(
-        request, clinician, patient, login_url=login_url, treatment=_latest_treatment(patient)
+        request,
+        clinician,
+        patient,
+        login_url=login_url,
+        treatment=enrollment.latest_treatment(patient),
     )
 
 
@@ -142,7 +145,7 @@ def enroll(request: HtmxHttpRequest) -> HttpResponse:
                 return redirect("clinic:enrolled", public_id=enrolled.patient.public_id)
         status = 422
     else:
-        default_product = Product.objects.filter(code=enrollment.SKIN_TEST_PRODUCT).first()
+        default_product = enrollment.default_product()
         form = EnrollmentForm(
             today=today,
             initial={
@@ -192,37 +195,6 @@ def sign_in_link(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse
     return _link_page(request, clinician, patient, login_url=url)
 
 
-def _latest_treatment(patient: Patient) -> Treatment | None:
-    return (
-        Treatment.objects.filter(patient=patient)
-        .select_related("product")
-        .order_by("-treated_on", "-id")
-        .first()
-    )
-
-
-def _new_treatment_initial(
-    patient: Patient, latest: Treatment | None, today: dt.date
-) -> dict[str, object]:
-    """The next session, with what carries over: the product, the areas and the skin test.
-
-    The allergy questions are asked afresh each time.
-    """
-    initial: dict[str, object] = {
-        "treated_on": today,
-        "session_number": enrollment.next_session_number(patient),
-    }
-    if latest is None:
-        return initial
-    initial.update(product=latest.product.code, areas=latest.areas)
-    screening = Screening.objects.filter(treatment=latest).first()
-    if screening is not None and screening.skin_test_result != Screening.SkinTest.NOT_DONE:
-        initial.update(
-            skin_test_result=screening.skin_test_result, skin_test_on=screening.skin_test_on
-        )
-    return initial
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
@@ -231,7 +203,7 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
     patient = access.patient_for_clinician(clinician, public_id)
     now = timezone.now()
     today = enrollment.clinic_today(clinician.clinic, at=now)
-    latest = _latest_treatment(patient)
+    latest = enrollment.latest_treatment(patient)
     not_before = latest.treated_on if latest else None
     warnings: list[enrollment.ScreeningWarning] = []
 
@@ -272,7 +244,7 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
             today=today,
             not_before=not_before,
             initial={
-                **_new_treatment_initial(patient, latest, today),
+                **enrollment.next_session_carries(patient, latest, today=today),
                 "submission_key": uuid.uuid4(),
             },
         )

@@ -2,106 +2,22 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from recovery import access, audit, course
+from recovery import access, audit, exports
+from recovery.forms import ExportForm
 from recovery.models import (
-    Alert,
     AuditEvent,
-    CheckIn,
-    Clinic,
-    Clinician,
-    Patient,
-    Treatment,
-    WarningSignReport,
 )
 from recovery.views.types import HtmxHttpRequest
-
-MAX_EXPORT_DAYS = 366
-
-COLUMNS = [
-    "patient_id",
-    "patient_name",
-    "product",
-    "treated_on",
-    "session",
-    "date",
-    "day",
-    *course.SYMPTOMS,
-    "red_flags",
-    "status",
-    "reasons",
-    "note",
-    "entered_by_clinic",
-    "created_at",
-    "updated_at",
-]
-
-
-class ExportForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if isinstance(start, dt.date) and isinstance(end, dt.date):
-            if start > end:
-                self.add_error("end", "The end date must be on or after the start date.")
-            elif (end - start).days >= MAX_EXPORT_DAYS:
-                self.add_error("end", f"Export at most {MAX_EXPORT_DAYS} days at a time.")
-        return data
-
-
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (notes are patients' words)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _rows(check_ins: Iterator[CheckIn], clinician_ids: set[int]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    for c in check_ins:
-        treatment = c.treatment
-        yield writer.writerow(
-            [
-                _cell(v)
-                for v in [
-                    treatment.patient.public_id,
-                    treatment.patient.name,
-                    treatment.product.code,
-                    treatment.treated_on.isoformat(),
-                    treatment.session_number,
-                    c.local_date.isoformat(),
-                    c.day,
-                    *(getattr(c, s) for s in course.SYMPTOMS),
-                    ";".join(c.red_flags),
-                    c.status,
-                    ";".join(c.reasons),
-                    c.note,
-                    "yes" if c.entered_by_id in clinician_ids else "no",
-                    c.created_at.isoformat(),
-                    c.updated_at.isoformat(),
-                ]
-            ]
-        )
 
 
 @require_GET
@@ -123,30 +39,10 @@ def export_check_ins(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRe
             status=422,
         )
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    check_ins = (
-        CheckIn.objects.filter(
-            treatment__clinic=clinician.clinic, local_date__gte=start, local_date__lte=end
-        )
-        .select_related("treatment__patient", "treatment__product")
-        .order_by("treatment__patient__name", "treatment__patient_id", "local_date")
+    lines = exports.check_ins_csv(
+        clinician=clinician, start=start, end=end, ip_address=audit.client_ip(request)
     )
-    patient_ids = set(check_ins.values_list("treatment__patient_id", flat=True).distinct())
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=clinician.user,
-            patient_id=patient_id,
-            action=AuditEvent.Action.CHECK_INS_EXPORTED,
-            object_id=f"{start}..{end}",
-            ip_address=audit.client_ip(request),
-        )
-        for patient_id in sorted(patient_ids)
-    )
-    clinician_ids = set(
-        Clinician.objects.filter(clinic=clinician.clinic).values_list("user_id", flat=True)
-    )
-    response = StreamingHttpResponse(
-        _rows(check_ins.iterator(chunk_size=2000), clinician_ids), content_type="text/csv"
-    )
+    response = StreamingHttpResponse(lines, content_type="text/csv")
     response["Content-Disposition"] = (
         f'attachment; filename="aftercare-check-ins-{start}-to-{end}.csv"'
     )
@@ -165,11 +61,7 @@ def audit_trail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         action=AuditEvent.Action.AUDIT_TRAIL_VIEWED,
         object_id=patient.public_id,
     )
-    events = (
-        AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("-at", "-id")
-    )
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    names = _record_names(patient, [e.object_id for e in page])
+    page = Paginator(audit.trail_of(patient), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "recovery/clinic/audit_trail.html",
@@ -178,38 +70,6 @@ def audit_trail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "clinic_time_zone": clinician.clinic.time_zone,
             "patient": patient,
             "page": page,
-            "rows": [(event, names.get(event.object_id, event.object_id)) for event in page],
+            "rows": audit.with_names(patient, list(page)),
         },
     )
-
-
-def _record_names(patient: Patient, object_ids: list[str]) -> dict[str, str]:
-    """What each audit row's identifier names, in words: "check-in of day 5 (25 Nov)".
-
-    One query a kind, whatever the page holds; only this patient's records are named.
-    """
-    ids = []
-    for value in set(object_ids):
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    names = {str(patient.public_id): "this patient's record"}
-    for check_in in CheckIn.objects.filter(public_id__in=ids, treatment__patient=patient):
-        names[str(check_in.public_id)] = (
-            f"check-in of day {check_in.day} ({check_in.local_date:%-d %b})"
-        )
-    for alert in Alert.objects.filter(public_id__in=ids, treatment__patient=patient):
-        names[str(alert.public_id)] = f"{alert.get_level_display().lower()} alert"
-    for treatment in Treatment.objects.filter(public_id__in=ids, patient=patient).select_related(
-        "product"
-    ):
-        names[str(treatment.public_id)] = (
-            f"session {treatment.session_number}: {treatment.product}, "
-            f"{treatment.treated_on:%-d %b %Y}"
-        )
-    for report in WarningSignReport.objects.filter(public_id__in=ids, treatment__patient=patient):
-        names[str(report.public_id)] = f"warning signs sent for {report.local_date:%-d %b}"
-    for clinic in Clinic.objects.filter(public_id__in=ids):
-        names[str(clinic.public_id)] = clinic.name
-    return names

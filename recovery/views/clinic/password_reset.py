@@ -8,29 +8,18 @@ the account, so a locked-out nurse can help themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from axes.utils import reset as reset_sign_in_lock
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpResponse
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView
 
-from recovery.models import User
-
-
-class StaffPasswordResetForm(PasswordResetForm):
-    """Only clinicians' accounts (with a password to reset) get an email."""
-
-    def get_users(self, email: str) -> Iterator[Any]:
-        for user in super().get_users(email):
-            if isinstance(user, User) and hasattr(user, "clinician"):
-                yield user
+from recovery.forms import StaffPasswordResetForm
 
 
 @method_decorator(login_not_required, name="dispatch")

@@ -1,9 +1,11 @@
-"""The clinic's forms: enrolling a patient with their treatment, and a returning patient's."""
+"""Enrolling a patient with their treatment and its checklist, and a returning patient's
+next session."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django import forms
 from django.conf import settings
@@ -15,7 +17,11 @@ from recovery.enrollment import (
     ScreeningWarning,
     TreatmentDetails,
 )
+from recovery.guidance import CONTRAINDICATION_WORDS
 from recovery.models import TIME_ZONE_CHOICES, Product, Screening
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 YES_NO = [("no", "No"), ("yes", "Yes")]
 # When the skin test was read needs a date for every result but "not done".
@@ -27,10 +33,12 @@ DATED_RESULTS = {
 MOBILE_CHARACTERS = set("0123456789+-() .")
 
 
-def _yes_no(label: str, help_text: str = "") -> forms.TypedChoiceField:
+def _contraindication(code: str) -> forms.TypedChoiceField:
+    """Yes or no to one of the checklist's contraindications, in guidance's words."""
+    words = CONTRAINDICATION_WORDS[code]
     return forms.TypedChoiceField(
-        label=label,
-        help_text=help_text,
+        label=words.question,
+        help_text=words.hint,
         choices=YES_NO,
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect(attrs={"class": "radio-row"}),
@@ -41,8 +49,21 @@ def _yes_no(label: str, help_text: str = "") -> forms.TypedChoiceField:
     )
 
 
+def _cleaned_as[Details: DataclassInstance](cls: type[Details], data: dict[str, Any]) -> Details:
+    """One of enrollment.py's plain values, each field the form's cleaned field of its name."""
+    return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)})
+
+
 def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _date_field(label: str, *, required: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        widget=_date_input(),
+        error_messages={"required": required, "invalid": "Enter a date."},
+    )
 
 
 class TreatmentForm(forms.Form):
@@ -59,11 +80,7 @@ class TreatmentForm(forms.Form):
         empty_label=None,
         error_messages={"invalid_choice": "Choose one of the products listed."},
     )
-    treated_on = forms.DateField(
-        label="Treatment date",
-        widget=_date_input(),
-        error_messages={"required": "Enter the treatment date.", "invalid": "Enter a date."},
-    )
+    treated_on = _date_field("Treatment date", required="Enter the treatment date.")
     areas = forms.CharField(
         label="Areas treated (optional)",
         required=False,
@@ -100,14 +117,12 @@ class TreatmentForm(forms.Form):
         help_text="Needed unless the skin test was not done.",
         error_messages={"invalid": "Enter a date."},
     )
-    lidocaine_allergy = _yes_no("Lidocaine allergy or hypersensitivity?")
-    bovine_collagen_allergy = _yes_no(
-        "Allergy to any bovine (cow) collagen product?",
-        "Injectable collagen, collagen implants, haemostatic sponges, collagen-based sutures.",
-    )
-    anaphylaxis_history = _yes_no("History of anaphylaxis (a severe allergic reaction)?")
-    multiple_severe_allergies = _yes_no("Multiple severe allergies?")
-    keloid_tendency = _yes_no("Tendency to keloid or hypertrophic (raised) scars?")
+    # course.CONTRAINDICATIONS, each a field of its name.
+    lidocaine_allergy = _contraindication("lidocaine_allergy")
+    bovine_collagen_allergy = _contraindication("bovine_collagen_allergy")
+    anaphylaxis_history = _contraindication("anaphylaxis_history")
+    multiple_severe_allergies = _contraindication("multiple_severe_allergies")
+    keloid_tendency = _contraindication("keloid_tendency")
 
     # The clinician's decision, once warnings have been shown.
     go_ahead = forms.BooleanField(
@@ -157,27 +172,10 @@ class TreatmentForm(forms.Form):
         return data
 
     def treatment_details(self) -> TreatmentDetails:
-        data = self.cleaned_data
-        return TreatmentDetails(
-            product=data["product"],
-            treated_on=data["treated_on"],
-            areas=data["areas"],
-            injection_sites=data["injection_sites"],
-            session_number=data["session_number"],
-            lot_number=data["lot_number"],
-        )
+        return _cleaned_as(TreatmentDetails, self.cleaned_data)
 
     def screening_facts(self) -> ScreeningFacts:
-        data = self.cleaned_data
-        return ScreeningFacts(
-            skin_test_on=data["skin_test_on"],
-            skin_test_result=data["skin_test_result"],
-            lidocaine_allergy=data["lidocaine_allergy"],
-            bovine_collagen_allergy=data["bovine_collagen_allergy"],
-            anaphylaxis_history=data["anaphylaxis_history"],
-            multiple_severe_allergies=data["multiple_severe_allergies"],
-            keloid_tendency=data["keloid_tendency"],
-        )
+        return _cleaned_as(ScreeningFacts, self.cleaned_data)
 
     def reviewed_codes(self) -> frozenset[str]:
         """The warnings the clinician confirmed going ahead with: none unless the box is ticked."""
@@ -229,11 +227,7 @@ class EnrollmentForm(TreatmentForm):
         max_length=200,
         help_text="Only if the patient has no mobile number to give, e.g. a landline only.",
     )
-    date_of_birth = forms.DateField(
-        label="Date of birth",
-        widget=_date_input(),
-        error_messages={"required": "Enter the date of birth.", "invalid": "Enter a date."},
-    )
+    date_of_birth = _date_field("Date of birth", required="Enter the date of birth.")
     time_zone = forms.ChoiceField(
         label="Time zone",
         choices=TIME_ZONE_CHOICES,
@@ -297,13 +291,4 @@ class EnrollmentForm(TreatmentForm):
         return data
 
     def patient_details(self) -> PatientDetails:
-        data = self.cleaned_data
-        return PatientDetails(
-            name=data["name"],
-            email=data["email"],
-            mobile=data["mobile"],
-            no_mobile_reason=data["no_mobile_reason"],
-            date_of_birth=data["date_of_birth"],
-            time_zone=data["time_zone"],
-            language=data["language"],
-        )
+        return _cleaned_as(PatientDetails, self.cleaned_data)

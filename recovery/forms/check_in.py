@@ -1,7 +1,8 @@
+"""The daily check-in's form, for the patient's page and the clinic's phone check-in."""
+
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +189,7 @@ class CheckInForm(forms.Form):
         treatment: Treatment,
         entered_by: User,
         today: dt.date,
+        at: dt.datetime,
         ip_address: str | None,
         check_version: bool = False,
         answered_at: dt.datetime | None = None,
@@ -208,7 +210,7 @@ class CheckInForm(forms.Form):
             answered_at=answered_at,
             entered_by=entered_by,
             today=today,
-            at=timezone.now(),
+            at=at,
             ip_address=ip_address,
         )
 
@@ -225,45 +227,3 @@ class CheckInForm(forms.Form):
             ratings={s: data.get(s) for s in course.SYMPTOMS},
             red_flags=frozenset(f for f in course.RED_FLAGS if data.get(f) == "yes"),
         )
-
-
-class LinkRequestForm(forms.Form):
-    email = forms.EmailField(
-        label="Your email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
-
-
-# What a sign-in link's token can be: URL-safe base64 (login_links.issue_login_link makes 43
-# characters). Anything else is no token, refused before any lookup.
-_LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
-
-
-class SignInLinkForm(forms.Form):
-    """The page a sign-in link opens (/l/#<token>): the token from the link's fragment, put
-    in the hidden field by sign-in-link.js, or, without JavaScript, the link (or the code
-    after its #) pasted by the patient. `cleaned_data["token"]` is the token, or "" when
-    what was given cannot be one."""
-
-    token = forms.CharField(required=False, widget=forms.HiddenInput)
-    link = forms.CharField(
-        required=False, label="Paste the whole link from your email or the code after #"
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        given = data.get("token") or data.get("link") or ""
-        if not given:
-            self.add_error("link", "Paste the link from your email, or the code after # in it.")
-            return data
-        data["token"] = token_in(given)
-        return data
-
-
-def token_in(text: str) -> str:
-    """The token in a sign-in link, or in its code, as pasted ("" if there is none): what
-    follows the #, without the spaces and line breaks an email may have put in."""
-    text = "".join(text.split())
-    code = text.partition("#")[2] if "#" in text else text
-    return code if _LINK_TOKEN.fullmatch(code) else ""
