@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import resolve
 
-from recovery import alerts, checkins, course, login_links, triage
+from recovery import alerts, checkins, course, login_links, reminders, triage
 from recovery.demo.bulk import DiaryWriter, scenario_diary
 from recovery.demo.scenarios import Entry, at_least, typical
 from recovery.enrollment import add_treatment
@@ -31,6 +31,7 @@ from recovery.models import (
     Clinician,
     LoginLink,
     Patient,
+    ReminderSettings,
     Treatment,
     Triage,
     TriageCounts,
@@ -535,6 +536,16 @@ def test_every_treatment_is_kept_as_the_live_app_keeps_it() -> None:
         )
     assert not triage.due_for_sweep(now=NOW).exists()
     assert {t.triage for t in treatments} == set(Triage)
+    # And each is next owed its reminder when the live app's schedule says (the bulk
+    # writer's treatments were never reminded before).
+    by_patient: dict[int, list[Treatment]] = {}
+    for treatment in Treatment.objects.select_related(*reminders.SCHEDULED_WITH).filter(
+        patient__reminder_settings__isnull=True
+    ):
+        by_patient.setdefault(treatment.patient_id, []).append(treatment)
+    for own in by_patient.values():
+        assert reminders.schedule(own, reminder=ReminderSettings()) == [], own
+    assert Treatment.objects.filter(next_reminder_at__isnull=False).count() > 0
     # And each clinic's dashboard counts are those of its rows, after a second run too.
     run_demo()
     for clinic in Clinic.objects.all():

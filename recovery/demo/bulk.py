@@ -24,7 +24,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from recovery import course
 from recovery.alerts import ALERT_LEVELS
 from recovery.demo.scenarios import Entry, sent_at
-from recovery.models import Alert, CheckIn, Patient, Treatment, User
+from recovery.models import Alert, CheckIn, Patient, ReminderSettings, Treatment, User
+from recovery.reminders import schedule
 from recovery.triage import place_of, recount
 
 
@@ -261,12 +262,26 @@ class DiaryWriter:
             treatment.triage = place.triage
             treatment.triage_since = place.since
             treatment.triage_valid_until = place.valid_until
+        # When each is next owed a reminder, as reminders.schedule keeps it (the generated
+        # patients have the default reminder settings: no row of their own).
+        by_patient: dict[int, list[Treatment]] = {}
+        for treatment in self.treatments:
+            by_patient.setdefault(treatment.patient_id, []).append(treatment)
+        for treatments in by_patient.values():
+            schedule(treatments, reminder=ReminderSettings(patient=treatments[0].patient))
         save_kept_fields(self.treatments)
         for clinic_id in sorted({t.clinic_id for t in self.treatments}):
             recount(clinic_id)
 
 
-KEPT_FIELDS = ("latest_check_in", "open_alert", "triage", "triage_since", "triage_valid_until")
+KEPT_FIELDS = (
+    "latest_check_in",
+    "open_alert",
+    "triage",
+    "triage_since",
+    "triage_valid_until",
+    "next_reminder_at",
+)
 
 
 def save_kept_fields(treatments: Sequence[Treatment], *, using: str = DEFAULT_DB_ALIAS) -> None:
@@ -291,6 +306,7 @@ def save_kept_fields(treatments: Sequence[Treatment], *, using: str = DEFAULT_DB
             int(t.triage),
             adapt(t.triage_since),
             adapt(t.triage_valid_until),
+            adapt(t.next_reminder_at),
             t.pk,
         )
         for t in treatments

@@ -76,8 +76,8 @@ SWEEP_READY_SECONDS = 60.0
 SWEEP_STOP_SECONDS = 60.0
 SWEEP_MAX_SECONDS = 600.0  # the loop stops itself by then, whatever happens to the bench
 # Between two sweeps. Production sweeps every few minutes; back to back, on SQLite, the
-# sweep's one short write transaction per patient keeps taking the database's write lock
-# before the waiting requests do, and they answer 500 once they have waited 5 s.
+# sweep's short writes (a claim per reminder due, the triage sweep's) could take the
+# database's write lock before waiting requests do, which answer 500 after waiting 5 s.
 SWEEP_PAUSE_SECONDS = 0.5
 # The red flag the bench answers yes to: an urgent one (and a call to the emergency number).
 RED_FLAG = "vision"
