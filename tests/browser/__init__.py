@@ -78,6 +78,9 @@ _SMALL_TAP_TARGETS_JS = """
 
 def tap_targets(page: Page) -> dict[str, list[str]]:
     """Tap targets in <main> under MIN_TAP_TARGET tall ("small"), and the inline links let off."""
+    # Measured once the stylesheet applies (a page just navigated to may not have it yet:
+    # a button would read as an inline link in a sentence).
+    page.wait_for_load_state("load")
     result: dict[str, list[str]] = page.evaluate(_SMALL_TAP_TARGETS_JS, MIN_TAP_TARGET)
     return result
 
