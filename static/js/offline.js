@@ -464,7 +464,7 @@
   // what "you told us" (nothing is told yet), so that all of it fits the screen.
   function urgentSection(contact, yes, headingId, ticked) {
     const section = element("section", {
-      class: "guidance status-urgent offline-urgent",
+      class: "guidance status-urgent " + (ticked ? "sign-urgent" : "offline-urgent"),
       "aria-labelledby": headingId,
     });
     if (!ticked) {
