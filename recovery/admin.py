@@ -17,7 +17,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from recovery import audit, locks, reminders, triage
+from recovery import audit, locks, long_term, reminders, triage
 from recovery.enrollment import move_patient
 from recovery.models import (
     AuditAction,
@@ -195,7 +195,9 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
                 object_id=public_id,
             )
         if formset.changed_objects or formset.deleted_objects:
-            # A date, a product or a treatment gone moves the reminders of all of them.
+            # A date, a product or a treatment gone moves the reminders of all of them,
+            # and may move the long-term watch's clock.
+            long_term.follow_corrected_treatments(form.instance, at=timezone.now())
             reminders.reschedule(patient=form.instance)
 
     def get_object(

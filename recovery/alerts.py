@@ -23,6 +23,7 @@ from recovery.models import (
     Alert,
     AuditEvent,
     CheckIn,
+    LateCheck,
     Patient,
     Treatment,
     User,
@@ -65,6 +66,7 @@ def _open_or_raise(
     at: dt.datetime,
     check_in: CheckIn | None = None,
     report: WarningSignReport | None = None,
+    late_check: LateCheck | None = None,
 ) -> Alert:
     alert = (
         Alert.objects.select_for_update()
@@ -78,6 +80,7 @@ def _open_or_raise(
             reasons=reasons,
             check_in=check_in,
             report=report,
+            late_check=late_check,
             opened_at=at,
         )
         action, notify = AuditEvent.Action.ALERT_OPENED, True
@@ -89,13 +92,9 @@ def _open_or_raise(
             alert.reasons = merged
             fields.append("reasons")
         if raised:
-            alert.level, alert.raised_at, alert.check_in, alert.report = (
-                status.value,
-                at,
-                check_in,
-                report,
-            )
-            fields += ["level", "raised_at", "check_in", "report"]
+            alert.level, alert.raised_at = status.value, at
+            alert.check_in, alert.report, alert.late_check = check_in, report, late_check
+            fields += ["level", "raised_at", "check_in", "report", "late_check"]
         action, notify = None, raised
         if fields:
             # What the clinician was shown is no longer what the alert says.
@@ -115,6 +114,19 @@ def _open_or_raise(
     if notify:
         transaction.on_commit(lambda: email_clinic(alert=alert))
     return alert
+
+
+def open_for_late_lump(*, treatment: Treatment, late_check: LateCheck, at: dt.datetime) -> Alert:
+    """A long-term check-in said yes to a new lump: contact_clinic, reason late_lump
+    (course.LATE_LUMP), on `treatment`, locked in this transaction; the caller then keeps
+    its row current (triage.keep_current)."""
+    return _open_or_raise(
+        treatment=treatment,
+        status=course.Status.CONTACT_CLINIC,
+        reasons=[course.LATE_LUMP],
+        at=at,
+        late_check=late_check,
+    )
 
 
 def assess_warning_signs(

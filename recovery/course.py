@@ -198,6 +198,15 @@ LONG_TERM_FIRST_MONTH = 2
 LONG_TERM_MONTHLY_UNTIL = 12  # monthly up to and including month 12 …
 LONG_TERM_EVERY_MONTHS = 3  # … then every three months …
 LONG_TERM_YEARS = 5  # … up to and including five years after the last treatment
+# The products whose treatments are watched: PMMA microspheres stay for good.
+LONG_TERM_PRODUCTS = frozenset({"bellafill"})
+# A due check-in unanswered this many days after its due date is nudged once (on the
+# patient's reminder time) and, this many more days on, shown to the clinic as overdue;
+# it is not asked again: the next due date replaces it.
+LONG_TERM_NUDGE_DAYS = 7
+LONG_TERM_OVERDUE_DAYS = 14
+# What the check-in asks besides the lump, as context for the clinician, never a trigger.
+LONG_TERM_CONTEXT = ("recent_illness", "recent_vaccination", "recent_dental_work")
 
 
 def add_months(start: dt.date, months: int) -> dt.date:
@@ -231,18 +240,90 @@ def long_term_schedule(treated_on: Sequence[dt.date]) -> tuple[dt.date, ...]:
 def long_term_due(
     treated_on: Sequence[dt.date], *, today: dt.date, answered: Sequence[dt.date] = ()
 ) -> dt.date | None:
-    """The due date of the long-term check-in the patient should answer now: the latest due
-    date on or before `today`, until the next one (the last one: for three months, then
-    the watch has ended), unless answered on or after it. A check-in missed is not asked
-    again: the next due date replaces it. None when nothing is due."""
-    schedule = long_term_schedule(treated_on)
+    """The due date of the long-term check-in the patient should answer now (DUE or
+    OVERDUE in `long_term_place`): the latest due date on or before `today`, until the
+    next one (the last one: for three months, then the watch has ended), unless answered
+    on or after it. A check-in missed is not asked again: the next due date replaces it.
+    None when nothing is due."""
+    if not treated_on:
+        return None
+    place = long_term_place(
+        max(treated_on), today=today, answers=[LateAnswer(a, lump=False) for a in answered]
+    )
+    return place.due_on if place.standing in (Standing.DUE, Standing.OVERDUE) else None
+
+
+class Standing(enum.StrEnum):
+    """Where a patient's long-term watch stands; the clinic sees the first three."""
+
+    DUE = "due"  # a check-in is due and not yet answered
+    OVERDUE = "overdue"  # … and nudged, and still not answered a week later
+    ANSWERED_YES = "answered_yes"  # the due check-in (or one since) said yes to a lump
+    UP_TO_DATE = "up_to_date"  # answered no; the next one is not due yet
+    WAITING = "waiting"  # before the first due date (the diary, and the month after it)
+    ENDED = "ended"  # five years and a last interval after the last treatment
+    STOPPED = "stopped"  # the patient stopped it
+
+
+@dataclass(frozen=True)
+class LateAnswer:
+    """One long-term check-in: the patient's date, and whether it said yes to a lump."""
+
+    date: dt.date
+    lump: bool
+
+
+@dataclass(frozen=True)
+class WatchPlace:
+    standing: Standing
+    due_on: dt.date | None  # the due date it answers to (the latest passed), if any
+    since: dt.date | None  # the patient's date the standing began
+    until: dt.date | None  # the first date on which time alone changes it (None: never)
+
+
+def long_term_place(
+    treated_on: dt.date,
+    *,
+    today: dt.date,
+    answers: Sequence[LateAnswer] = (),
+    stopped: bool = False,
+) -> WatchPlace:
+    """Where the watch of treatments last given on `treated_on` stands on `today`.
+
+    The due check-in is the latest due date on or before `today`. Any check-in on or after
+    it answers it: with a lump, ANSWERED_YES (a later "no" does not take a "yes" back);
+    otherwise UP_TO_DATE, until the next due date. Unanswered it is DUE, then OVERDUE
+    from LONG_TERM_OVERDUE_DAYS on, until the next due date replaces it. The watch ends
+    one last interval (three months) after the five-year check-in, or when stopped.
+    """
+    if stopped:
+        return WatchPlace(Standing.STOPPED, None, None, None)
+    schedule = long_term_schedule([treated_on])
     passed = [d for d in schedule if d <= today]
     if not passed:
-        return None
-    latest = passed[-1]
-    if latest == schedule[-1] and today >= add_months(latest, LONG_TERM_EVERY_MONTHS):
-        return None  # five years and a last interval on: the watch has ended
-    return None if any(a >= latest for a in answered) else latest
+        return WatchPlace(Standing.WAITING, None, None, schedule[0])
+    due_on = passed[-1]
+    following = schedule[len(passed)] if len(passed) < len(schedule) else None
+    ends_on = add_months(schedule[-1], LONG_TERM_EVERY_MONTHS)
+    if following is None and today >= ends_on:
+        return WatchPlace(Standing.ENDED, None, ends_on, None)
+    next_change = following or ends_on
+    answered = sorted(a.date for a in answers if due_on <= a.date <= today)
+    lumps = sorted(a.date for a in answers if due_on <= a.date <= today and a.lump)
+    if lumps:
+        return WatchPlace(Standing.ANSWERED_YES, due_on, lumps[0], next_change)
+    if answered:
+        return WatchPlace(Standing.UP_TO_DATE, due_on, answered[0], next_change)
+    # Every interval is longer than this (the shortest, a February, is 28 days).
+    overdue_on = due_on + dt.timedelta(days=LONG_TERM_OVERDUE_DAYS)
+    if today < overdue_on:
+        return WatchPlace(Standing.DUE, due_on, due_on, overdue_on)
+    return WatchPlace(Standing.OVERDUE, due_on, overdue_on, next_change)
+
+
+def is_watched(product_code: str) -> bool:
+    """Whether treatments of the product are watched for late lumps (PMMA)."""
+    return product_code in LONG_TERM_PRODUCTS
 
 
 # Before treatment (the checklist) -------------------------------------------------------

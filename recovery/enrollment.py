@@ -19,9 +19,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
-from recovery import audit, course, locks, login_links, reminders, triage
+from recovery import audit, course, locks, login_links, long_term, reminders, triage
 from recovery.guidance import checklist_warning
-from recovery.models import AuditEvent, Clinic, Patient, Product, Screening, Treatment, User
+from recovery.models import (
+    AuditEvent,
+    Clinic,
+    LongTermWatch,
+    Patient,
+    Product,
+    Screening,
+    Treatment,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -218,6 +227,7 @@ def move_patient(
         patient.clinic = to_clinic
         patient.save(update_fields=["clinic"])
         Treatment.objects.filter(pk__in=[t.pk for t in treatments]).update(clinic=to_clinic)
+        LongTermWatch.objects.filter(patient=patient).update(clinic=to_clinic)
         for clinic_id in sorted((from_clinic.pk, to_clinic.pk)):
             triage.recount(clinic_id)
         audit.record_event(
@@ -292,6 +302,7 @@ def add_treatment(
             submission_key=submission_key,
         )
         triage.refresh_triage(treatment, now=now)
+        long_term.follow_treatments(patient, at=now)
         reminders.reschedule_locked(patient.pk)
         triage.recount(treatment.clinic_id)  # it is on the dashboard, the earlier ones off
         audit.record_event(

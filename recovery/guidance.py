@@ -277,6 +277,27 @@ TRIAGE_WORDS = {
     "diary_finished": "Diary finished",
 }
 
+# The long-term watch (course.Standing), in the clinic's words: the dashboard's group
+# and the timeline.
+STANDING_WORDS = {
+    course.Standing.DUE: "Long-term check-in due",
+    course.Standing.OVERDUE: "Long-term check-in overdue",
+    course.Standing.ANSWERED_YES: "Long-term: answered yes",
+    course.Standing.UP_TO_DATE: "Long-term: up to date",
+    course.Standing.WAITING: "Long-term watch not started yet",
+    course.Standing.ENDED: "Long-term watch ended",
+    course.Standing.STOPPED: "Long-term watch stopped by the patient",
+}
+
+# The long-term check-in's context questions (course.LONG_TERM_CONTEXT): the patient's
+# question, and the clinician's word for a yes.
+LONG_TERM_CONTEXT_WORDS = {
+    "recent_illness": ("A recent illness, such as flu or a cold?", "Recent illness"),
+    "recent_vaccination": ("A recent vaccination?", "Recent vaccination"),
+    "recent_dental_work": ("Recent dental work?", "Recent dental work"),
+}
+LONG_TERM_QUESTION = "Any new lump, hardness, redness or swelling at a treated area?"
+
 # Each symptom in two letters, for the dashboard's ratings at a glance ("Sw 2 · Re 1").
 SYMPTOM_SHORT = {
     "swelling": "Sw",

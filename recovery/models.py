@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recovery import course
-from recovery.guidance import SKIN_TEST_WORDS, STATUS_WORDS, TRIAGE_WORDS
+from recovery.guidance import SKIN_TEST_WORDS, STANDING_WORDS, STATUS_WORDS, TRIAGE_WORDS
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -256,6 +256,11 @@ class TriageCounts(models.Model):
     watch = models.PositiveIntegerField(default=0)
     on_track = models.PositiveIntegerField(default=0)
     diary_finished = models.PositiveIntegerField(default=0)
+    # The long-term watches at each standing the dashboard shows (LongTermWatch.SHOWN),
+    # named long_term_<standing>.
+    long_term_due = models.PositiveIntegerField(default=0)
+    long_term_overdue = models.PositiveIntegerField(default=0)
+    long_term_answered_yes = models.PositiveIntegerField(default=0)
     counted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -266,6 +271,9 @@ class TriageCounts(models.Model):
 
     def by_level(self) -> dict[int, int]:
         return {level.value: getattr(self, level.name.lower()) for level in Triage}
+
+    def by_standing(self) -> dict[str, int]:
+        return {s: getattr(self, f"long_term_{s}") for s in LongTermWatch.SHOWN}
 
 
 RATING_RANGE = Q()
@@ -387,6 +395,122 @@ class LoginLink(models.Model):
         return f"Login link created {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class LongTermWatch(models.Model):
+    """A patient's watch for late lumps after a PMMA product (recovery-course.md,
+    "Long-term watch (PMMA)"): check-ins due on course.long_term_schedule, counted from
+    the last treatment of a watched product, until five years after it.
+
+    Kept by the write functions (recovery.long_term) as the treatment's triage place is:
+    which treatment it follows, where it stands and until when, and when the sweep next
+    looks at it for a reminder, so that the dashboard and the sweep read an index.
+    """
+
+    class Standing(models.TextChoices):
+        DUE = course.Standing.DUE, STANDING_WORDS[course.Standing.DUE]
+        OVERDUE = course.Standing.OVERDUE, STANDING_WORDS[course.Standing.OVERDUE]
+        ANSWERED_YES = course.Standing.ANSWERED_YES, STANDING_WORDS[course.Standing.ANSWERED_YES]
+        UP_TO_DATE = course.Standing.UP_TO_DATE, STANDING_WORDS[course.Standing.UP_TO_DATE]
+        WAITING = course.Standing.WAITING, STANDING_WORDS[course.Standing.WAITING]
+        ENDED = course.Standing.ENDED, STANDING_WORDS[course.Standing.ENDED]
+        STOPPED = course.Standing.STOPPED, STANDING_WORDS[course.Standing.STOPPED]
+
+    # The standings the dashboard shows as its long-term group, in its order.
+    SHOWN = (course.Standing.DUE, course.Standing.OVERDUE, course.Standing.ANSWERED_YES)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="long_term_watch"
+    )
+    # The patient's clinic, repeated here so the dashboard reads one indexed table.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="long_term_watches")
+    # The patient's latest treatment of a watched product: the clock counts from its date.
+    # Emptied only for the moment a correction deletes it (long_term.follow_treatments
+    # then points it at the one before, or the watch goes).
+    treatment = models.ForeignKey(Treatment, on_delete=models.SET_NULL, null=True, related_name="+")
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    standing = models.CharField(max_length=20, choices=Standing.choices, default=Standing.WAITING)
+    standing_since = models.DateTimeField(default=timezone.now)
+    # When the passing of time alone (a due date, overdue, the end) next changes `standing`.
+    standing_valid_until = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField(
+        null=True, blank=True, help_text="The due date the check-in asked for now answers."
+    )
+    # The due date last reminded of, and last nudged about: at most once each.
+    reminded_for = models.DateField(null=True, blank=True)
+    nudged_for = models.DateField(null=True, blank=True)
+    # When the sweep next looks at it for a reminder or nudge (None: nothing owed).
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["clinic", "standing", "standing_since"], name="long_term_standing"
+            ),
+            models.Index(
+                fields=["standing_valid_until"],
+                condition=Q(standing_valid_until__isnull=False),
+                name="long_term_standing_due",
+            ),
+            models.Index(
+                fields=["next_reminder_at"],
+                condition=Q(next_reminder_at__isnull=False),
+                name="long_term_reminder_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="long_term_standing_known",
+                condition=Q(standing__in=[s.value for s in course.Standing]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Long-term watch of patient {self.patient_id}"
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.stopped_at is not None
+
+
+class LateCheck(models.Model):
+    """One long-term check-in: a new lump at a treated area or not, and the context."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    watch = models.ForeignKey(LongTermWatch, on_delete=models.CASCADE, related_name="checks")
+    local_date = models.DateField(help_text="The day the patient answered, in their time zone.")
+    due_on = models.DateField(
+        null=True, blank=True, help_text="The due date it answered (none: between due dates)."
+    )
+    lump = models.BooleanField(
+        help_text="A new lump, hardness, redness or swelling at a treated area."
+    )
+    # Context for the clinician, never a trigger (course.LONG_TERM_CONTEXT).
+    recent_illness = models.BooleanField(default=False)
+    recent_vaccination = models.BooleanField(default=False)
+    recent_dental_work = models.BooleanField(default=False)
+    note = models.TextField(blank=True, max_length=2000)
+    idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    answers_digest = models.CharField(max_length=64, blank=True)
+    entered_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["watch", "local_date"])]
+
+    def __str__(self) -> str:
+        return f"Long-term check-in on {self.local_date}"
+
+    def context(self) -> list[str]:
+        """The context questions answered yes, by code (course.LONG_TERM_CONTEXT)."""
+        return [code for code in course.LONG_TERM_CONTEXT if getattr(self, code)]
+
+
 class AuditAction(models.TextChoices):
     """Everything the audit trail can say: a closed list, in words for the clinic."""
 
@@ -402,6 +526,12 @@ class AuditAction(models.TextChoices):
     PUSH_UNSUBSCRIBED = "push.unsubscribed", "Turned off notifications on a phone"
     REMINDER_SENT = "reminder.sent", "Sent a daily reminder"
     NUDGE_SENT = "nudge.sent", "Sent a nudge after missed check-ins"
+    LONG_TERM_REMINDER_SENT = "long_term.reminder_sent", "Sent a long-term check-in reminder"
+    LONG_TERM_NUDGE_SENT = "long_term.nudge_sent", "Sent a nudge about a long-term check-in"
+    LONG_TERM_VIEWED = "long_term.viewed", "Opened the long-term check-in"
+    LONG_TERM_STOPPED = "long_term.stopped", "Stopped the long-term watch"
+    LONG_TERM_RESUMED = "long_term.resumed", "Started the long-term watch again"
+    LATE_CHECK_CREATED = "late_check.created", "Saved a long-term check-in"
     # Check-ins and alerts.
     CHECK_IN_CREATED = "check_in.created", "Saved a check-in"
     CHECK_IN_REPLACED = "check_in.replaced", "Changed a check-in"
@@ -528,6 +658,14 @@ class Alert(models.Model):
         related_name="+",
         help_text="The check-in that opened or last raised the alert.",
     )
+    late_check = models.ForeignKey(
+        LateCheck,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The long-term check-in (a late lump) that opened or last raised it.",
+    )
     report = models.ForeignKey(
         "WarningSignReport",
         on_delete=models.SET_NULL,
@@ -580,8 +718,14 @@ class Alert(models.Model):
     @property
     def patient_note(self) -> str:
         """The patient's own words with the check-in (or the warning signs) that opened or
-        last raised the alert; needs its check_in and report loaded."""
-        source = self.report if self.report_id else self.check_in
+        last raised the alert; needs its check_in, late_check and report loaded."""
+        source = (
+            self.report
+            if self.report_id
+            else self.late_check
+            if self.late_check_id
+            else self.check_in
+        )
         return source.note if source is not None else ""
 
 

@@ -288,7 +288,7 @@ def timeline_of(
     by_id = {t.pk: t for t in treatments}
     all_alerts = list(
         Alert.objects.filter(treatment__patient=patient)
-        .select_related("check_in", "report", "acknowledged_by", "resolved_by")
+        .select_related("check_in", "report", "late_check", "acknowledged_by", "resolved_by")
         .order_by("-opened_at", "-pk")
         .fetch_mode(FETCH_RAISE)
     )

@@ -8,7 +8,8 @@ when time alone will next change it (`triage_valid_until`), and
 `sweep_triage` brings due rows up to date — the dashboard runs it for its
 clinic before each read, touching only the rows that changed.
 
-How many of a clinic's treatments stand at each level is kept too
+How many of a clinic's treatments stand at each level is kept too (and how many
+long-term watches at each standing the dashboard shows: recovery.long_term)
 (`TriageCounts`, by `recount`), in the transaction of every write that
 moves a treatment between levels or on or off the dashboard: the
 dashboard reads the counts, and counts only when it searches.
@@ -37,6 +38,7 @@ from recovery.models import (
     CheckIn,
     Clinic,
     Clinician,
+    LongTermWatch,
     Patient,
     Treatment,
     Triage,
@@ -142,6 +144,14 @@ def recount(clinic_id: int) -> TriageCounts:
         by_level = counts_of(Treatment.objects.filter(clinic_id=clinic_id, superseded=False))
         for level in Triage:
             setattr(counts, level.name.lower(), by_level.get(level, 0))
+        by_standing = dict(
+            LongTermWatch.objects.filter(clinic_id=clinic_id, standing__in=LongTermWatch.SHOWN)
+            .order_by()
+            .values_list("standing")
+            .annotate(n=Count("id"))
+        )
+        for standing in LongTermWatch.SHOWN:
+            setattr(counts, f"long_term_{standing}", by_standing.get(standing, 0))
         counts.counted_at = timezone.now()
         counts.save()
     return counts
@@ -307,6 +317,7 @@ ROW_FIELDS = (
     ),
     "open_alert__check_in__note",
     "open_alert__report__note",
+    "open_alert__late_check__note",
     *(
         f"open_alert__acknowledged_by__{name}"
         for name in ("first_name", "last_name", "email", "username")
@@ -398,6 +409,7 @@ def queue(
             "open_alert__acknowledged_by",
             "open_alert__check_in",
             "open_alert__report",
+            "open_alert__late_check",
         )
         .only(*ROW_FIELDS)
         .fetch_mode(FETCH_RAISE)[start : start + PER_PAGE]

@@ -1050,10 +1050,11 @@ def test_sending_a_check_in_costs_a_fixed_number_of_queries(
     for n in range(4):
         factories.create_check_in(treatment=treatment, local_date=day(n))
     # The write itself, plus keeping the treatment's latest check-in, alert and triage place,
-    # and the clinic's triage counts (this one moves the treatment from on track to watch).
+    # and the clinic's triage counts (this one moves the treatment from on track to watch:
+    # its treatments and its long-term watches are counted again).
     # The treatment is locked alone, then read; the day's row, the latest check-in and the
     # open alert are read after that lock (recovery/locks.py), never from a copy before it.
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         assert send(patient_client, form_data(swelling=1)).status_code == 302
 
 

@@ -1,0 +1,365 @@
+"""The long-term watch for late lumps after a PMMA product (recovery-course.md, "Long-term
+watch (PMMA)"): its check-ins, stopping and starting it again, and where it stands.
+
+A patient treated with a watched product (course.LONG_TERM_PRODUCTS) has one watch, which
+follows their latest treatment of such a product (`LongTermWatch.treatment`): a new one
+restarts the clock. After that treatment's diary the patient answers a short check-in
+when one is due (course.long_term_schedule), or at any time between; a yes to a new lump
+opens a `contact_clinic` alert with reason `late_lump` on the treatment the patient's
+dashboard row follows.
+
+What the dashboard reads is kept on the watch's row, as a treatment's triage place is
+(recovery.triage): its standing, since when and until when time alone keeps it there
+(`standing_valid_until`, brought up to date by `sweep_watches`), and the clinic's counts
+of each standing shown (TriageCounts.long_term_*, by triage.recount).
+
+Locks, in this order (docs/concurrency.md): the treatment(s), then the watch's row, then
+the alert, then the clinic's counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils.formats import date_format
+
+from recovery import access, alerts, audit, course, locks, triage
+from recovery.models import AuditEvent, LateCheck, LongTermWatch, Patient, Treatment, User
+
+
+class LateCheckRefused(Exception):
+    """The long-term check-in cannot be saved (or the watch changed); the message says why,
+    in the patient's words."""
+
+
+class LateCheckConflict(LateCheckRefused):
+    """The same idempotency key came back with other answers (409)."""
+
+
+@dataclass(frozen=True)
+class LateAnswers:
+    """What the long-term check-in asks: a new lump (or hardness, redness, swelling) at a
+    treated area, and the context questions answered yes (course.LONG_TERM_CONTEXT)."""
+
+    lump: bool
+    context: frozenset[str] = frozenset()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RecordedLateCheck:
+    check: LateCheck
+    replayed: bool  # the same submission had already been saved
+
+
+def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _day(value: dt.date) -> str:
+    return date_format(value, "j F Y")
+
+
+def followed(watch: LongTermWatch) -> Treatment:
+    """The treatment the watch counts from (loaded with it)."""
+    treatment = watch.treatment
+    assert treatment is not None, "only a correction deleting it empties it, and follows"
+    return treatment
+
+
+def opens_on(watch: LongTermWatch) -> dt.date:
+    """The first day a long-term check-in can be answered: the day after the diary of the
+    treatment it follows (until then the diary asks about lumps). Needs watch.treatment
+    and its product loaded."""
+    return followed(watch).diary_ends_on() + dt.timedelta(days=1)
+
+
+def place_of(watch: LongTermWatch, *, today: dt.date) -> course.WatchPlace:
+    """Where the watch stands on the patient's `today`, from its check-ins, read here."""
+    checks = LateCheck.objects.filter(watch=watch) if watch.pk else LateCheck.objects.none()
+    answers = [
+        course.LateAnswer(date, lump) for date, lump in checks.values_list("local_date", "lump")
+    ]
+    return course.long_term_place(
+        followed(watch).treated_on, today=today, answers=answers, stopped=watch.is_stopped
+    )
+
+
+def _put_in_place(watch: LongTermWatch, *, now: dt.datetime) -> bool:
+    """Set (not save) the watch's kept standing from its rows as they are now; whether a
+    standing the dashboard counts changed."""
+    zone = ZoneInfo(watch.patient.time_zone)
+    place = place_of(watch, today=now.astimezone(zone).date())
+    before = watch.standing
+    watch.standing = place.standing.value
+    watch.due_on = place.due_on
+    watch.standing_since = _midnight(place.since, zone) if place.since else now
+    watch.standing_valid_until = _midnight(place.until, zone) if place.until else None
+    if before == watch.standing:
+        return False
+    return before in LongTermWatch.SHOWN or watch.standing in LongTermWatch.SHOWN
+
+
+KEPT_FIELDS = ["standing", "due_on", "standing_since", "standing_valid_until"]
+
+
+def _keep(watch: LongTermWatch, *, now: dt.datetime, also: Collection[str] = ()) -> None:
+    """Put the locked watch in its place, save it with `also`, and recount if it moved."""
+    moved = _put_in_place(watch, now=now)
+    watch.save(update_fields=[*also, *KEPT_FIELDS])
+    if moved:
+        triage.recount(watch.clinic_id)
+
+
+def watch_for_update(patient: Patient) -> LongTermWatch | None:
+    """Lock the patient's watch row alone, then load it (see recovery.locks)."""
+    if not (
+        LongTermWatch.objects.select_for_update()
+        .filter(patient=patient)
+        .values_list("pk", flat=True)
+        .first()
+    ):
+        return None
+    return LongTermWatch.objects.select_related("patient", "treatment__product").get(
+        patient=patient
+    )
+
+
+def watch_of(patient: Patient) -> LongTermWatch | None:
+    """The patient's watch, with what the pages read of it; None if they have none."""
+    return (
+        LongTermWatch.objects.select_related("patient", "treatment__product")
+        .filter(patient=patient)
+        .first()
+    )
+
+
+# Following the treatments -------------------------------------------------------------
+
+
+def follow_treatments(patient: Patient, *, at: dt.datetime) -> LongTermWatch | None:
+    """After a write that added, changed or deleted one of the patient's treatments, with
+    their treatments locked in this transaction: the watch follows their latest treatment
+    of a watched product (made for the first; a later one restarts the clock, and a watch
+    stopped starts again); with none left, the watch goes with its check-ins."""
+    latest = (
+        Treatment.objects.filter(patient=patient, product__code__in=course.LONG_TERM_PRODUCTS)
+        .select_related("product")
+        .order_by("-treated_on", "-id")
+        .first()
+    )
+    watch = watch_for_update(patient)
+    if latest is None:
+        if watch is not None:
+            watch.delete()
+            triage.recount(patient.clinic_id)
+        return None
+    if watch is None:
+        watch = LongTermWatch(patient=patient, clinic_id=patient.clinic_id, treatment=latest)
+        _put_in_place(watch, now=at)
+        watch.save()
+        if watch.standing in LongTermWatch.SHOWN:
+            triage.recount(watch.clinic_id)
+        return watch
+    also = ["treatment", "clinic"]
+    restarted = watch.treatment is None or latest.treated_on > watch.treatment.treated_on
+    if restarted and watch.is_stopped:
+        watch.stopped_at, watch.stopped_by = None, None
+        also += ["stopped_at", "stopped_by"]
+    watch.treatment = latest
+    watch.clinic_id = patient.clinic_id
+    _keep(watch, now=at, also=also)
+    return watch
+
+
+def follow_corrected_treatments(patient: Patient, *, at: dt.datetime) -> None:
+    """After a correction of the patient's treatments (the admin: a date or a product
+    changed, one deleted): lock them, then follow_treatments."""
+    with transaction.atomic():
+        locks.patient_treatments_for_update(patient.pk)
+        follow_treatments(patient, at=at)
+
+
+# The patient's check-in ---------------------------------------------------------------
+
+
+def refusal_of(watch: LongTermWatch | None, *, today: dt.date) -> str | None:
+    """Why a long-term check-in cannot be answered today, or None if it can."""
+    if watch is None:
+        return "There are no long-term check-ins for your treatment."
+    if watch.is_stopped:
+        return "You stopped the long-term check-ins. You can start them again on this page."
+    if today < opens_on(watch):
+        return (
+            "Your long-term check-ins start after your daily diary, on "
+            f"{_day(opens_on(watch))}. Until then, your daily check-in asks about lumps."
+        )
+    if place_of(watch, today=today).standing is course.Standing.ENDED:
+        return "Your long-term check-ins have ended: five years have passed since treatment."
+    return None
+
+
+def answers_digest(answers: LateAnswers) -> str:
+    sent = {"lump": answers.lump, "context": sorted(answers.context), "note": answers.note}
+    return hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
+
+
+def _replayed(
+    idempotency_key: uuid.UUID, *, watch: LongTermWatch, digest: str
+) -> RecordedLateCheck | None:
+    earlier = LateCheck.objects.filter(idempotency_key=idempotency_key).first()
+    if earlier is None:
+        return None
+    if earlier.watch_id != watch.pk:
+        raise LateCheckRefused("This submission can't be accepted.")
+    if earlier.answers_digest != digest:
+        raise LateCheckConflict(
+            "This check-in was already sent with other answers, so nothing was changed. "
+            "Please answer again."
+        )
+    return RecordedLateCheck(earlier, replayed=True)
+
+
+def record_late_check(
+    *,
+    patient: Patient,
+    answers: LateAnswers,
+    idempotency_key: uuid.UUID | None = None,
+    entered_by: User | None,
+    at: dt.datetime,
+    ip_address: str | None = None,
+) -> RecordedLateCheck:
+    """Save the patient's long-term check-in for their today (at `at`).
+
+    A lump opens a `contact_clinic` alert with reason `late_lump` (or adds the reason to
+    the open one) on the treatment the patient's diary follows now. The same submission
+    sent again (same key, same answers) changes nothing; other answers with the same key,
+    or a check-in the watch cannot take (stopped, not started, ended), are refused
+    (LateCheckRefused) and nothing is saved.
+    """
+    unknown = answers.context - set(course.LONG_TERM_CONTEXT)
+    if unknown:
+        raise LateCheckRefused(f"Unknown question: {', '.join(sorted(unknown))}.")
+    if len(answers.note) > 2000:
+        raise LateCheckRefused("Please keep the note under 2,000 characters.")
+    digest = answers_digest(answers)
+    today = at.astimezone(ZoneInfo(patient.time_zone)).date()
+    with transaction.atomic():
+        current = access.current_treatment(patient, today=today)
+        treatment = locks.treatment_for_update(current.pk) if current is not None else None
+        watch = watch_for_update(patient)
+        if watch is not None and idempotency_key is not None:
+            replayed = _replayed(idempotency_key, watch=watch, digest=digest)
+            if replayed is not None:
+                return replayed
+        refusal = refusal_of(watch, today=today)
+        if refusal is not None:
+            raise LateCheckRefused(refusal)
+        assert watch is not None and treatment is not None
+        place = place_of(watch, today=today)
+        check = LateCheck.objects.create(
+            watch=watch,
+            local_date=today,
+            due_on=place.due_on,
+            lump=answers.lump,
+            note=answers.note,
+            idempotency_key=idempotency_key,
+            answers_digest=digest if idempotency_key is not None else "",
+            entered_by=entered_by,
+            created_at=at,
+            **{code: code in answers.context for code in course.LONG_TERM_CONTEXT},
+        )
+        audit.record_event(
+            actor=entered_by,
+            patient=patient,
+            action=AuditEvent.Action.LATE_CHECK_CREATED,
+            object_id=check.public_id,
+            ip_address=ip_address,
+        )
+        if answers.lump:
+            alerts.open_for_late_lump(treatment=treatment, late_check=check, at=at)
+            triage.keep_current(treatment, now=at)
+        _keep(watch, now=at)
+    return RecordedLateCheck(check, replayed=False)
+
+
+# Stopping and starting again ----------------------------------------------------------
+
+
+def stop_watch(
+    *, patient: Patient, by: User | None, at: dt.datetime, ip_address: str | None
+) -> LongTermWatch:
+    """The patient no longer wants long-term check-ins: none is due or reminded of, the
+    clinic sees that they stopped (and when). LateCheckRefused if there is no watch."""
+    return _set_stopped(patient=patient, stopped=True, by=by, at=at, ip_address=ip_address)
+
+
+def resume_watch(
+    *, patient: Patient, by: User | None, at: dt.datetime, ip_address: str | None
+) -> LongTermWatch:
+    """Long-term check-ins again, on the schedule they had."""
+    return _set_stopped(patient=patient, stopped=False, by=by, at=at, ip_address=ip_address)
+
+
+def _set_stopped(
+    *, patient: Patient, stopped: bool, by: User | None, at: dt.datetime, ip_address: str | None
+) -> LongTermWatch:
+    with transaction.atomic():
+        watch = watch_for_update(patient)
+        if watch is None:
+            raise LateCheckRefused("There are no long-term check-ins for your treatment.")
+        if watch.is_stopped == stopped:
+            return watch  # sent twice: already so
+        watch.stopped_at, watch.stopped_by = (at, by) if stopped else (None, None)
+        _keep(watch, now=at, also=["stopped_at", "stopped_by"])
+        audit.record_event(
+            actor=by,
+            patient=patient,
+            action=(
+                AuditEvent.Action.LONG_TERM_STOPPED
+                if stopped
+                else AuditEvent.Action.LONG_TERM_RESUMED
+            ),
+            object_id=watch.public_id,
+            ip_address=ip_address,
+        )
+    return watch
+
+
+# The passing of time --------------------------------------------------------------------
+
+
+def sweep_watches(*, now: dt.datetime) -> int:
+    """Move the watches whose standing the passing of time has changed (a due date come,
+    a check-in overdue, the end); returns how many were looked at."""
+    due = LongTermWatch.objects.filter(standing_valid_until__lte=now)
+    if not due.exists():
+        return 0
+    moved: set[int] = set()
+    with transaction.atomic():
+        ordered = list(due.order_by("pk").values_list("pk", flat=True))
+        locked = list(
+            LongTermWatch.objects.select_for_update()
+            .filter(pk__in=ordered)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        watches = list(
+            LongTermWatch.objects.select_related("patient", "treatment__product")
+            .filter(pk__in=locked, standing_valid_until__lte=now)
+            .order_by("pk")
+        )
+        for watch in watches:
+            if _put_in_place(watch, now=now):
+                moved.add(watch.clinic_id)
+        LongTermWatch.objects.bulk_update(watches, KEPT_FIELDS, batch_size=500)
+        for clinic_id in sorted(moved):
+            triage.recount(clinic_id)
+    return len(watches)
