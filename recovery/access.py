@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from recovery.models import Alert, CheckIn, Clinician, Patient, Treatment, User
+from recovery.models import Alert, CheckIn, Clinician, LateCheck, Patient, Treatment, User
 
 
 class SignedInPersonBackend(ModelBackend):
@@ -70,6 +70,15 @@ def check_in_for_patient(patient: Patient, public_id: uuid.UUID) -> CheckIn:
             public_id=public_id, treatment__patient=patient
         )
     except CheckIn.DoesNotExist:
+        raise Http404 from None
+
+
+def late_check_for_patient(patient: Patient, public_id: uuid.UUID) -> LateCheck:
+    try:
+        return LateCheck.objects.select_related("watch__treatment__product").get(
+            public_id=public_id, watch__patient=patient
+        )
+    except LateCheck.DoesNotExist:
         raise Http404 from None
 
 

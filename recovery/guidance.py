@@ -444,3 +444,28 @@ def checklist_warning(code: str, *, age: int, skin_test_days: int | None) -> str
         minimum_age=course.MINIMUM_AGE,
         skin_test_days=course.SKIN_TEST_DAYS,
     )
+
+
+# The long-term check-in, for the patient ------------------------------------------------
+
+LONG_TERM_CONTEXT_HINT = (
+    "For your clinic to know, not a warning sign: these can set off a little swelling "
+    "near a filler."
+)
+LATE_LUMP_LINES = (
+    "You told us about a new lump, hardness, redness or swelling at a treated area.",
+    "This can happen months or years after Bellafill. Your clinic will want to see it.",
+    "If it is hot, painful, spreading fast or you have a fever, call today, "
+    "or the emergency number if you feel very unwell.",
+)
+LATE_ALL_CLEAR = "Thank you. Nothing new at your treated areas."
+
+
+def late_lump_guidance(clinic_name: str) -> Guidance:
+    """What a patient is told after a long-term check-in that said yes."""
+    return Guidance(
+        course.Status.CONTACT_CLINIC,
+        f"Please contact {clinic_name} in the next few days",
+        LATE_LUMP_LINES,
+        call_clinic=True,
+    )

@@ -81,6 +81,16 @@ def opens_on(watch: LongTermWatch) -> dt.date:
     return followed(watch).diary_ends_on() + dt.timedelta(days=1)
 
 
+# The standings in which a due check-in waits for its answer.
+OPEN = (course.Standing.DUE, course.Standing.OVERDUE)
+
+
+def next_due_on(watch: LongTermWatch, *, today: dt.date) -> dt.date | None:
+    """The first due date after `today`, if the watch has one left."""
+    schedule = course.long_term_schedule([followed(watch).treated_on])
+    return next((d for d in schedule if d > today), None)
+
+
 def place_of(watch: LongTermWatch, *, today: dt.date) -> course.WatchPlace:
     """Where the watch stands on the patient's `today`, from its check-ins, read here."""
     checks = LateCheck.objects.filter(watch=watch) if watch.pk else LateCheck.objects.none()

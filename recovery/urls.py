@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from recovery.views import check_in, patient, pwa, signin, system
+from recovery.views import check_in, long_term, patient, pwa, signin, system
 from recovery.views import reminders as reminder_views
 
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
     path("check-in/", check_in.by_patient, name="check_in"),
     path("check-ins/<uuid:public_id>/", patient.check_in_result, name="check_in_result"),
     path("my-recovery/", patient.my_recovery, name="my_recovery"),
+    path("long-term/", long_term.late_check, name="late_check"),
+    path("long-term/stop/", long_term.stop_or_resume, name="long_term_stop"),
+    path("long-term/<uuid:public_id>/", long_term.late_check_result, name="late_check_result"),
     path("reminders/", reminder_views.reminder_settings, name="reminders"),
     path("push/subscriptions/", reminder_views.push_subscriptions, name="push_subscriptions"),
 ]

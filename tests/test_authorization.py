@@ -15,7 +15,17 @@ import time_machine
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from recovery.models import Alert, CheckIn, Clinic, Clinician, Patient, Treatment, User
+from recovery.models import (
+    Alert,
+    CheckIn,
+    Clinic,
+    Clinician,
+    LateCheck,
+    LongTermWatch,
+    Patient,
+    Treatment,
+    User,
+)
 from tests import factories
 from tests.helpers import TREATED_ON
 
@@ -41,6 +51,7 @@ class World:
     patient: Patient
     check_in: CheckIn
     alert: Alert
+    late_check: LateCheck
     users: dict[str, User | None]
 
 
@@ -55,6 +66,13 @@ def world(treatment: Treatment, second_patient: Patient, other_clinic: Clinic) -
         patient=patient,
         check_in=check_in,
         alert=Alert.objects.get(treatment=treatment),
+        # A long-term check-in, as if answered months on (one can't be, during the diary).
+        late_check=LateCheck.objects.create(
+            watch=LongTermWatch.objects.get(patient=patient),
+            local_date=TREATED_ON + dt.timedelta(days=70),
+            lump=False,
+            created_at=NOW,
+        ),
         users={
             "anonymous": None,
             "patient": patient.user,
@@ -143,6 +161,14 @@ WALKS: dict[str, list[Walk]] = {
         Walk(lambda w: f"/check-ins/{w.check_in.public_id}/", "get", PATIENTS_RECORD)
     ],
     "my_recovery": [Walk(lambda w: "/my-recovery/", "get", PATIENT_PAGE)],
+    "late_check": [Walk(lambda w: "/long-term/", "get", PATIENT_PAGE)],
+    "late_check_result": [
+        Walk(lambda w: f"/long-term/{w.late_check.public_id}/", "get", PATIENTS_RECORD)
+    ],
+    # Each patient stops their own watch (answered with a redirect to their page).
+    "long_term_stop": [
+        Walk(lambda w: "/long-term/stop/", "post", PATIENT_PAGE, lambda w: {"action": "stop"})
+    ],
     "reminders": [
         Walk(lambda w: "/reminders/", "get", PATIENT_PAGE),
         Walk(

@@ -156,7 +156,7 @@ def test_after_the_diary_a_missed_last_day_can_still_be_filled_in(
 
     assert "diary after your treatment on 20 Nov is finished" in said
     assert "Fill in yesterday's check-in" in said
-    assert SOMETHING_WRONG not in said
+    assert SOMETHING_WRONG in said  # after the diary too (issue 13)
 
 
 def test_home_on_the_day_of_the_treatment(patient_client: Client) -> None:
@@ -186,13 +186,16 @@ def test_home_after_the_diary_says_it_is_finished(patient_client: Client) -> Non
     page, said = html_of(response), text_of(response)
     assert "Your 30-day diary after your treatment on 20 Nov is finished." in said
     assert "Thank you for keeping it." in said
+    # The long-term watch of a Bellafill treatment takes over (tests/test_long_term_views.py).
+    assert "Long-term check-ins" in said
     assert (
         "If a new lump, hardness, redness or swelling appears at a treated area, even months "
-        "from now, contact your clinic." in said
+        "from now, tell us at any time." in said
     )
     assert "Day 31" not in said
     assert "Check in for today" not in said
-    assert SOMETHING_WRONG not in said
+    # The warning signs can still be sent after the diary (issue 13).
+    assert SOMETHING_WRONG in said
     assert CLINIC_CALL in page
 
 

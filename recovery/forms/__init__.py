@@ -9,6 +9,7 @@ from recovery.forms.alerts import ResolveAlertForm, resolve_form_for
 from recovery.forms.check_in import CheckInForm
 from recovery.forms.enrollment import EnrollmentForm, TreatmentForm
 from recovery.forms.exports import ExportForm
+from recovery.forms.long_term import LateCheckForm
 from recovery.forms.reminders import ReminderForm
 from recovery.forms.sign_in import (
     CodeForm,
@@ -23,6 +24,7 @@ __all__ = [
     "CodeForm",
     "EnrollmentForm",
     "ExportForm",
+    "LateCheckForm",
     "LinkRequestForm",
     "ReminderForm",
     "ResolveAlertForm",

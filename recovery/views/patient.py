@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, audit, charts, checkins, course
+from recovery import access, audit, charts, checkins, course, long_term
 from recovery.guidance import (
     RED_FLAG_SHORT,
     SYMPTOM_LABELS,
@@ -67,8 +67,24 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
             open_dates=checkins.open_dates(treatment=treatment, today=today),
             yesterday=today - dt.timedelta(days=1),
         )
+    if context["diary"] == "finished":
+        context.update(_long_term_card(patient, today))
     audit.record(request, patient=patient, action=AuditEvent.Action.HOME_VIEWED)
     return render(request, "recovery/patient/home.html", context)
+
+
+def _long_term_card(patient: Patient, today: dt.date) -> dict[str, object]:
+    """After the diary: the long-term check-in, due or next, if the patient has a watch."""
+    watch = long_term.watch_of(patient)
+    if watch is None:
+        return {}
+    place = long_term.place_of(watch, today=today)
+    return {
+        "watch": watch,
+        "late_check_due": place.standing in long_term.OPEN and not watch.is_stopped,
+        "late_check_open": long_term.refusal_of(watch, today=today) is None,
+        "next_due_on": long_term.next_due_on(watch, today=today),
+    }
 
 
 def _answer_words(check_in: CheckIn) -> list[tuple[str, str]]:
