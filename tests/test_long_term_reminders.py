@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -488,3 +489,53 @@ def test_the_sweep_costs_the_same_for_10_or_1000_watches(
     assert LongTermWatch.objects.count() == 1000
     assert one_sweep().long_term_reminders == 3
     assert counted[0] == counted[1]
+
+
+def test_the_sweep_for_10000_long_term_patients_costs_what_it_costs_for_10(
+    clinic: Clinic, settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13's closing figure: the sweep with 10,000 long-term patients, three of them
+    due, against 10 (the baseline, in the same run): queries and time, printed."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    owed = watched(clinic, 3, due=True)
+    watched(clinic, 7)
+
+    def measured() -> tuple[int, float]:
+        now = local(FIRST_DUE, 19, 5)
+        with time_machine.travel(now, tick=False), CaptureQueriesContext(connection) as q:
+            started = time.perf_counter()
+            assert reminders.sweep(now=now).long_term_reminders == 3
+            took = time.perf_counter() - started
+        return len(q), took
+
+    def again() -> None:
+        LongTermWatch.objects.filter(patient__in=owed).update(
+            reminded_for=None, next_reminder_at=local(FIRST_DUE, 19)
+        )
+        ReminderSettings.objects.filter(patient__in=owed).delete()
+
+    def runs() -> list[tuple[int, float]]:
+        out = []
+        for _ in range(3):
+            again()
+            out.append(measured())
+        return out
+
+    measured()  # warm up
+    base = runs()
+    watched(clinic, 9_990)
+    assert LongTermWatch.objects.count() == 10_000
+    if connection.vendor == "postgresql":  # as the bench does after its inserts
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    big = runs()
+    base_q, base_t = base[0][0], min(t for _, t in base)
+    big_q, big_t = big[0][0], min(t for _, t in big)
+    with capsys.disabled():
+        print(
+            f"\nsweep, 3 due: 10 watches {base_q} queries {base_t * 1000:.1f} ms; "
+            f"10,000 watches {big_q} queries {big_t * 1000:.1f} ms "
+            f"(x{big_q / base_q:.2f} queries, x{big_t / base_t:.2f} time)"
+        )
+    assert big_q == base_q
+    assert big_t < 5 * base_t + 0.05  # an index range: not a scan (a loose bound, busy CI)
