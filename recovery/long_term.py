@@ -159,6 +159,9 @@ def schedule_reminder(
     """Set (not save) the watch's next reminder time from its kept standing and the
     patient's settings (`reminder` when the caller has just written them); `now`: only the
     sweep, having just looked."""
+    if watch.standing not in OPEN:  # nothing owed: the settings need not be read
+        watch.next_reminder_at = None
+        return
     rule_watch, patient = reminder_state(
         watch, reminder=reminder_settings_of(watch) if reminder is None else reminder
     )
