@@ -8,6 +8,11 @@ hasn't checked in today gets one reminder that day. A patient who has missed two
 (course.missed_check_in, the dashboard's rule) gets a gentle nudge instead, once per missed
 stretch. Nothing is sent after the diary ends or when the patient has turned reminders off.
 
+After the diary, the long-term watch (recovery.long_term) is reminded of the same way: on a
+check-in's due date one reminder, a week later one nudge if still unanswered, sharing the
+one-a-day limit with the diary (LongTermWatch.next_reminder_at, claimed as a treatment's).
+Its email carries a fresh single-use sign-in link, valid until the nudge.
+
 Every message is the same few words: no name, no symptoms, no status.
 """
 
