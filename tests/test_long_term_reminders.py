@@ -539,3 +539,28 @@ def test_the_sweep_for_10000_long_term_patients_costs_what_it_costs_for_10(
         )
     assert big_q == base_q
     assert big_t < 5 * base_t + 0.05  # an index range: not a scan (a loose bound, busy CI)
+
+
+def test_a_time_zone_corrected_moves_the_watchs_reminder(
+    patient: Patient, treatment: Treatment
+) -> None:
+    sweep_at(local(FIRST_DUE, 8))
+    patient.time_zone = "Europe/London"
+    patient.save(update_fields=["time_zone"])
+    reminders.reschedule(patient=patient)  # as the admin does after the correction
+    assert watch_of(patient).next_reminder_at == dt.datetime(2027, 1, 20, 19, tzinfo=dt.UTC)
+
+
+def test_a_new_treatment_restarts_the_watch_and_its_reminders(
+    patient: Patient, treatment: Treatment
+) -> None:
+    sweep_at(local(FIRST_DUE, 19, 5))
+    assert watch_of(patient).reminded_for == FIRST_DUE
+    with time_machine.travel(local(FIRST_DUE + DAY, 10), tick=False):
+        factories.create_treatment(patient=patient, treated_on=FIRST_DUE + DAY)
+    watch = watch_of(patient)
+    assert (watch.standing, watch.next_reminder_at) == ("waiting", None)
+    again_due = course.add_months(FIRST_DUE + DAY, 2)
+    sweep_at(local(again_due, 8))
+    assert watch_of(patient).next_reminder_at == local(again_due, 19)
+    assert sweep_at(local(again_due, 19, 5)).long_term_reminders == 1

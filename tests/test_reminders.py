@@ -825,6 +825,10 @@ def test_sweep_help_states_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert "reminder time" in text
     assert "two days without a check-in" in text
     assert "once per missed stretch" in text
+    # The long-term watch's two rules, and the limit shared with the diary.
+    assert "The long-term reminder:" in text
+    assert "a week later, one nudge" in text
+    assert "comes the next day" in text
 
 
 def test_vapid_keys_prints_a_working_pair() -> None:
