@@ -37,8 +37,15 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_login_link(*, patient: Patient, at: dt.datetime) -> str:
-    """A fresh link for `patient`, as a full URL. The token itself is not kept.
+def default_validity() -> dt.timedelta:
+    return dt.timedelta(hours=settings.LOGIN_LINK_MAX_AGE_HOURS)
+
+
+def issue_login_link(
+    *, patient: Patient, at: dt.datetime, valid_for: dt.timedelta | None = None
+) -> str:
+    """A fresh link for `patient`, as a full URL, usable once within `valid_for` (default
+    LOGIN_LINK_MAX_AGE_HOURS). The token itself is not kept.
 
     The token is the URL's fragment (`/l/#<token>`): browsers never send a fragment to the
     server, so it reaches no access log, proxy or Referer; the page posts it (signin.py).
@@ -48,7 +55,7 @@ def issue_login_link(*, patient: Patient, at: dt.datetime) -> str:
         patient=patient,
         token_hash=hash_token(token),
         created_at=at,
-        expires_at=at + dt.timedelta(hours=settings.LOGIN_LINK_MAX_AGE_HOURS),
+        expires_at=at + (default_validity() if valid_for is None else valid_for),
     )
     return f"{settings.SITE_URL}{reverse('login_link')}#{token}"
 

@@ -30,8 +30,16 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils.formats import date_format
 
-from recovery import access, alerts, audit, course, locks, triage
-from recovery.models import AuditEvent, LateCheck, LongTermWatch, Patient, Treatment, User
+from recovery import access, alerts, audit, course, locks, reminder_rules, triage
+from recovery.models import (
+    AuditEvent,
+    LateCheck,
+    LongTermWatch,
+    Patient,
+    ReminderSettings,
+    Treatment,
+    User,
+)
 
 
 class LateCheckRefused(Exception):
@@ -112,12 +120,73 @@ def _put_in_place(watch: LongTermWatch, *, now: dt.datetime) -> bool:
     watch.due_on = place.due_on
     watch.standing_since = _midnight(place.since, zone) if place.since else now
     watch.standing_valid_until = _midnight(place.until, zone) if place.until else None
+    schedule_reminder(watch)
     if before == watch.standing:
         return False
     return before in LongTermWatch.SHOWN or watch.standing in LongTermWatch.SHOWN
 
 
-KEPT_FIELDS = ["standing", "due_on", "standing_since", "standing_valid_until"]
+KEPT_FIELDS = ["standing", "due_on", "standing_since", "standing_valid_until", "next_reminder_at"]
+
+# What the watch's writes read with it: its clock, and the patient's reminder settings.
+LOADED_WITH = ("patient", "patient__reminder_settings", "treatment__product")
+OPEN = (course.Standing.DUE, course.Standing.OVERDUE)
+
+
+def reminder_settings_of(watch: LongTermWatch) -> ReminderSettings:
+    """The patient's settings loaded with the watch (LOADED_WITH), or the defaults."""
+    try:
+        return watch.patient.reminder_settings
+    except ReminderSettings.DoesNotExist:
+        return ReminderSettings(patient=watch.patient)
+
+
+def reminder_state(
+    watch: LongTermWatch, *, reminder: ReminderSettings
+) -> tuple[reminder_rules.Watch, reminder_rules.Preferences]:
+    """The pure rule's view of the watch (its kept standing) and of the patient."""
+    return (
+        reminder_rules.Watch(
+            open_due_on=watch.due_on if watch.standing in OPEN else None,
+            reminded_for=watch.reminded_for,
+            nudged_for=watch.nudged_for,
+        ),
+        reminder_rules.Preferences(
+            time_zone=watch.patient.time_zone,
+            reminder_time=reminder.reminder_time,
+            reminders_on=reminder.reminders_on,
+            last_reminded_on=reminder.last_reminded_on,
+        ),
+    )
+
+
+def schedule_reminder(
+    watch: LongTermWatch,
+    *,
+    reminder: ReminderSettings | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Set (not save) the watch's next reminder time from its kept standing and the
+    patient's settings (`reminder` when the caller has just written them); `now`: only the
+    sweep, having just looked."""
+    if watch.standing not in OPEN:  # nothing owed: the settings need not be read
+        watch.next_reminder_at = None
+        return
+    rule_watch, patient = reminder_state(
+        watch, reminder=reminder_settings_of(watch) if reminder is None else reminder
+    )
+    watch.next_reminder_at = reminder_rules.long_term_next_reminder_at(
+        watch=rule_watch, patient=patient, now=now
+    )
+
+
+def reschedule_watch_locked(watch: LongTermWatch, *, reminder: ReminderSettings) -> None:
+    """After the patient's reminder settings changed: the watch, locked by the caller
+    (watch_for_update), keeps its next reminder."""
+    before = watch.next_reminder_at
+    schedule_reminder(watch, reminder=reminder)
+    if watch.next_reminder_at != before:
+        LongTermWatch.objects.filter(pk=watch.pk).update(next_reminder_at=watch.next_reminder_at)
 
 
 def _keep(watch: LongTermWatch, *, now: dt.datetime, also: Collection[str] = ()) -> None:
@@ -137,9 +206,7 @@ def watch_for_update(patient: Patient) -> LongTermWatch | None:
         .first()
     ):
         return None
-    return LongTermWatch.objects.select_related("patient", "treatment__product").get(
-        patient=patient
-    )
+    return LongTermWatch.objects.select_related(*LOADED_WITH).get(patient=patient)
 
 
 def watch_of(patient: Patient) -> LongTermWatch | None:
@@ -362,7 +429,7 @@ def sweep_watches(*, now: dt.datetime) -> int:
             .values_list("pk", flat=True)
         )
         watches = list(
-            LongTermWatch.objects.select_related("patient", "treatment__product")
+            LongTermWatch.objects.select_related(*LOADED_WITH)
             .filter(pk__in=locked, standing_valid_until__lte=now)
             .order_by("pk")
         )

@@ -16,6 +16,19 @@ each treatment's diary stops the day before a later one begins (`Diary.until`).
 
 `due` says what is owed at an instant, `next_due` when the next one is owed after one, and
 `next_reminder_at` the time the sweep waits for (`Treatment.next_reminder_at`).
+
+The long-term watch's two rules (course.py's schedule; also `manage.py sweep --help`):
+
+3. **Long-term reminder.** When a long-term check-in falls due (its due date D, the
+   patient's date) and is unanswered, the watch neither stopped nor ended, a patient with
+   reminders on is owed one reminder for D, from their reminder time on D.
+4. **Long-term nudge.** Still unanswered on D + course.LONG_TERM_NUDGE_DAYS, they are owed
+   one nudge for D, from their reminder time that day; then nothing more for D (the clinic
+   sees it overdue).
+
+The one-a-day limit is shared with the diary (`Preferences.last_reminded_on`): a day the
+diary's reminder took, the long-term one comes the next day. `long_term_due`,
+`long_term_next_reminder_at` (`LongTermWatch.next_reminder_at`).
 """
 
 from __future__ import annotations
@@ -36,6 +49,11 @@ DAY = dt.timedelta(days=1)
 class Kind(enum.StrEnum):
     REMINDER = "reminder"
     NUDGE = "nudge"
+    LONG_TERM = "long_term"
+    LONG_TERM_NUDGE = "long_term_nudge"
+
+
+LONG_TERM_KINDS = frozenset({Kind.LONG_TERM, Kind.LONG_TERM_NUDGE})
 
 
 @dataclass(frozen=True)
@@ -154,6 +172,80 @@ def diaries_until(treatments: Iterable[tuple[int, dt.date]]) -> dict[int, dt.dat
         pk: None if after is None else after[1] - DAY
         for (pk, _), after in zip(ordered, following, strict=True)
     }
+
+
+# The long-term watch -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A long-term watch, as far as reminders go (LongTermWatch's kept fields)."""
+
+    # The due date of the check-in asked for now, if it is open: due or overdue and
+    # unanswered, the watch neither stopped nor ended (else None).
+    open_due_on: dt.date | None
+    reminded_for: dt.date | None = None
+    nudged_for: dt.date | None = None
+
+    @property
+    def nudge_on(self) -> dt.date | None:
+        if self.open_due_on is None:
+            return None
+        return self.open_due_on + dt.timedelta(days=course.LONG_TERM_NUDGE_DAYS)
+
+
+def long_term_owed_on(day: dt.date, *, watch: Watch, patient: Preferences) -> Kind | None:
+    """What the watch owes the patient on `day` (their date) once their reminder time
+    has come: a reminder from the due date on, a nudge from the nudge day on (in its stead
+    if the reminder never went), each once; none on a day already reminded."""
+    due_on, nudge_on = watch.open_due_on, watch.nudge_on
+    if not patient.reminders_on or due_on is None or nudge_on is None or day < due_on:
+        return None
+    if patient.last_reminded_on == day:
+        return None
+    if day >= nudge_on:
+        return Kind.LONG_TERM_NUDGE if watch.nudged_for != due_on else None
+    return Kind.LONG_TERM if watch.reminded_for != due_on else None
+
+
+def long_term_due(*, watch: Watch, patient: Preferences, now: dt.datetime) -> Kind | None:
+    """What, if anything, the watch owes the patient at `now` (an aware datetime)."""
+    local_now = now.astimezone(ZoneInfo(patient.time_zone))
+    if local_now.time() < patient.reminder_time:
+        return None
+    return long_term_owed_on(local_now.date(), watch=watch, patient=patient)
+
+
+def long_term_next_reminder_at(
+    *, watch: Watch, patient: Preferences, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """The time the sweep waits for (LongTermWatch.next_reminder_at): the first instant,
+    from the first day not yet done with (the due date, or the day after the last message)
+    or from `now` if later, at which `long_term_due` is not None; None if nothing more is
+    owed for this due date (as things stand)."""
+    due_on, nudge_on = watch.open_due_on, watch.nudge_on
+    if not patient.reminders_on or due_on is None or nudge_on is None:
+        return None
+    if watch.nudged_for == due_on:
+        return None
+    zone = ZoneInfo(patient.time_zone)
+    done = patient.last_reminded_on
+    start = max(due_on, done + DAY) if done is not None else due_on
+    if watch.reminded_for == due_on:
+        start = max(start, nudge_on)
+    not_before = dt.datetime.combine(start, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    if now is not None:
+        not_before = max(not_before, now)
+    day = max(start, not_before.astimezone(zone).date() - DAY)
+    # A few days at most: a reminder owed on a day is owed on the next too, unless the nudge
+    # takes over (owed then as well), and the last message's day is behind `start`.
+    for _ in range(course.LONG_TERM_NUDGE_DAYS + 3):
+        if long_term_owed_on(day, watch=watch, patient=patient) is not None:
+            at = first_instant(day, patient.reminder_time, zone=zone, not_before=not_before)
+            if at is not None:
+                return at
+        day += DAY
+    return None
 
 
 # The patient's clock ---------------------------------------------------------------------

@@ -8,6 +8,11 @@ hasn't checked in today gets one reminder that day. A patient who has missed two
 (course.missed_check_in, the dashboard's rule) gets a gentle nudge instead, once per missed
 stretch. Nothing is sent after the diary ends or when the patient has turned reminders off.
 
+After the diary, the long-term watch (recovery.long_term) is reminded of the same way: on a
+check-in's due date one reminder, a week later one nudge if still unanswered, sharing the
+one-a-day limit with the diary (LongTermWatch.next_reminder_at, claimed as a treatment's).
+Its email carries a fresh single-use sign-in link, valid until the nudge.
+
 Every message is the same few words: no name, no symptoms, no status.
 """
 
@@ -24,10 +29,12 @@ from django.db import transaction
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
-from recovery import audit, course, locks, push, reminder_rules, triage
+from recovery import audit, course, locks, login_links, long_term, push, reminder_rules, triage
 from recovery.models import (
     AuditEvent,
+    LongTermWatch,
     Patient,
     PushSubscription,
     ReminderSettings,
@@ -38,11 +45,17 @@ from recovery.reminder_rules import Kind
 
 DEFAULT_TIME = reminder_rules.DEFAULT_TIME
 CHECK_IN_PATH = "/check-in/"
+# The patient's long-term check-in page (the URL name `long_term`, when it is there).
+LONG_TERM_PATH = "/long-term/"
+# How long the sign-in link in a long-term reminder email lasts: until the nudge.
+LONG_TERM_LINK_VALID = dt.timedelta(days=course.LONG_TERM_NUDGE_DAYS)
 
 
 SENT_ACTIONS = {
     Kind.REMINDER: AuditEvent.Action.REMINDER_SENT,
     Kind.NUDGE: AuditEvent.Action.NUDGE_SENT,
+    Kind.LONG_TERM: AuditEvent.Action.LONG_TERM_REMINDER_SENT,
+    Kind.LONG_TERM_NUDGE: AuditEvent.Action.LONG_TERM_NUDGE_SENT,
 }
 
 # What the phone shows; the same for every patient, and nothing about their health.
@@ -52,11 +65,17 @@ MESSAGES: dict[Kind, dict[str, str]] = {
         "title": "Aftercare",
         "body": "We haven't had a check-in from you for a couple of days. It takes a minute.",
     },
+    Kind.LONG_TERM: {"title": "Aftercare", "body": "Time for your Aftercare check-in"},
+    Kind.LONG_TERM_NUDGE: {
+        "title": "Aftercare",
+        "body": "Your Aftercare check-in is still waiting. It takes a minute.",
+    },
 }
 
 
 def payload(kind: Kind) -> dict[str, str]:
-    return {**MESSAGES[kind], "url": CHECK_IN_PATH}
+    path = LONG_TERM_PATH if kind in reminder_rules.LONG_TERM_KINDS else CHECK_IN_PATH
+    return {**MESSAGES[kind], "url": path}
 
 
 def settings_for(patient: Patient) -> ReminderSettings:
@@ -80,8 +99,10 @@ def update_settings(
 ) -> ReminderSettings:
     reminder_time = reminder_time.replace(second=0, microsecond=0)
     with transaction.atomic():
-        # The patient's treatments first (docs/concurrency.md): each keeps its next reminder.
+        # The patient's treatments first (docs/concurrency.md): each keeps its next reminder,
+        # then their long-term watch, then the settings.
         locks.patient_treatments_for_update(patient.pk)
+        watch = long_term.watch_for_update(patient)
         row, created = ReminderSettings.objects.select_for_update().get_or_create(
             patient=patient,
             defaults={"reminder_time": reminder_time, "reminders_on": reminders_on},
@@ -90,6 +111,8 @@ def update_settings(
             row.reminder_time, row.reminders_on = reminder_time, reminders_on
             row.save(update_fields=["reminder_time", "reminders_on", "updated_at"])
         reschedule_locked(patient.pk, reminder=row)
+        if watch is not None:
+            long_term.reschedule_watch_locked(watch, reminder=row)
         audit.record_event(
             actor=actor,
             patient=patient,
@@ -188,7 +211,10 @@ def reschedule(*, patient: Patient) -> None:
     or product changed, one deleted, the patient's time zone)."""
     with transaction.atomic():
         locks.patient_treatments_for_update(patient.pk)
+        watch = long_term.watch_for_update(patient)
         reschedule_locked(patient.pk)
+        if watch is not None:
+            long_term.reschedule_watch_locked(watch, reminder=long_term.reminder_settings_of(watch))
 
 
 def follow_check_in(treatment: Treatment, *, local_date: dt.date) -> None:
@@ -252,11 +278,17 @@ class SweepResult:
     reminders: int
     nudges: int
     triage_moved: int
+    long_term_reminders: int = 0
+    long_term_nudges: int = 0
+    watches_moved: int = 0
 
     def summary(self) -> str:
         return (
             f"Queued {self.reminders} reminder(s) and {self.nudges} missed-check-in nudge(s); "
-            f"moved {self.triage_moved} treatment(s) on the dashboard."
+            f"moved {self.triage_moved} treatment(s) on the dashboard. "
+            f"Queued {self.long_term_reminders} long-term reminder(s) and "
+            f"{self.long_term_nudges} long-term nudge(s); "
+            f"looked again at {self.watches_moved} long-term watch(es)."
         )
 
 
@@ -300,29 +332,69 @@ def _claim(pk: int, *, seen: dt.datetime, now: dt.datetime) -> tuple[int, Kind] 
     return None if kind is None else (treatment.patient_id, kind)
 
 
+def _claim_watch(pk: int, *, seen: dt.datetime, now: dt.datetime) -> tuple[int, Kind] | None:
+    """As _claim, for a long-term watch: the watch's row (the claim), then the patient's
+    settings; marks the due date reminded or nudged, and the patient's day."""
+    with transaction.atomic():
+        claimed = LongTermWatch.objects.filter(pk=pk, next_reminder_at=seen)
+        if not claimed.update(next_reminder_at=None):
+            return None
+        watch = LongTermWatch.objects.select_related(*long_term.LOADED_WITH).get(pk=pk)
+        reminder = long_term.reminder_settings_of(watch)
+        rule_watch, patient = long_term.reminder_state(watch, reminder=reminder)
+        kind = reminder_rules.long_term_due(watch=rule_watch, patient=patient, now=now)
+        fields = ["next_reminder_at"]
+        if kind is not None:
+            zone = zoneinfo.ZoneInfo(watch.patient.time_zone)
+            reminder.last_reminded_on = now.astimezone(zone).date()
+            if reminder.pk is None:
+                reminder.save()
+            else:
+                reminder.save(update_fields=["last_reminded_on", "updated_at"])
+            if kind is Kind.LONG_TERM_NUDGE:
+                watch.nudged_for = watch.due_on
+                fields.append("nudged_for")
+            else:
+                watch.reminded_for = watch.due_on
+                fields.append("reminded_for")
+        long_term.schedule_reminder(watch, reminder=reminder, now=now)
+        watch.save(update_fields=fields)
+    return None if kind is None else (watch.patient_id, kind)
+
+
 def sweep(*, now: dt.datetime) -> SweepResult:
-    """Refresh the dashboard's triage, then queue the reminders and nudges due at `now`.
+    """Refresh the dashboard's triage and the long-term watches' standings
+    (long_term.sweep_watches), then queue the reminders and nudges due at `now`, the
+    diary's and the long-term watches'.
 
     Reads only the treatments whose next reminder time has come (an index range: the cost
     follows how many are due, not how many patients are in their diary), and claims each
     with a conditional update, so that sweeps running at once send each reminder once.
     """
     moved = triage.sweep_triage(now=now)
-    due = list(
-        Treatment.objects.filter(next_reminder_at__lte=now)
-        .order_by("next_reminder_at", "pk")
-        .values_list("pk", "next_reminder_at")
-    )
-    counts = {Kind.REMINDER: 0, Kind.NUDGE: 0}
-    for pk, seen in due:
-        assert seen is not None
-        claimed = _claim(pk, seen=seen, now=now)
-        if claimed is not None:
-            patient_id, kind = claimed
-            send_reminder.enqueue(patient_id, kind.value)
-            counts[kind] += 1
+    # The watches time has moved first (a due date come): they then wait for a reminder.
+    watches_moved = long_term.sweep_watches(now=now)
+    counts = dict.fromkeys(Kind, 0)
+    for model, claim in ((Treatment, _claim), (LongTermWatch, _claim_watch)):
+        due = list(
+            model.objects.filter(next_reminder_at__lte=now)
+            .order_by("next_reminder_at", "pk")
+            .values_list("pk", "next_reminder_at")
+        )
+        for pk, seen in due:
+            assert seen is not None
+            claimed = claim(pk, seen=seen, now=now)
+            if claimed is not None:
+                patient_id, kind = claimed
+                send_reminder.enqueue(patient_id, kind.value)
+                counts[kind] += 1
     return SweepResult(
-        reminders=counts[Kind.REMINDER], nudges=counts[Kind.NUDGE], triage_moved=moved
+        reminders=counts[Kind.REMINDER],
+        nudges=counts[Kind.NUDGE],
+        triage_moved=moved,
+        long_term_reminders=counts[Kind.LONG_TERM],
+        long_term_nudges=counts[Kind.LONG_TERM_NUDGE],
+        watches_moved=watches_moved,
     )
 
 
@@ -331,22 +403,45 @@ def sweep(*, now: dt.datetime) -> SweepResult:
 
 def _email(patient: Patient, kind: Kind) -> None:
     """The same words as the push (MESSAGES), from templates/emails/reminder-*."""
-    context = {
+    context: dict[str, object] = {
         "site_name": settings.SITE_NAME,
         "nudge": kind is Kind.NUDGE,
         "url": settings.SITE_URL + CHECK_IN_PATH,
         "settings_url": settings.SITE_URL + reverse("reminders"),
     }
+    _send(patient, "reminder", context)
+
+
+def _send(patient: Patient, template: str, context: dict[str, object]) -> None:
+    """One email to the patient from templates/emails/<template>-subject/body."""
     message = EmailMultiAlternatives(
-        subject=render_to_string("emails/reminder-subject.txt", context).strip(),
-        body=render_to_string("emails/reminder-body.txt", context),
+        subject=render_to_string(f"emails/{template}-subject.txt", context).strip(),
+        body=render_to_string(f"emails/{template}-body.txt", context),
         to=[patient.email],
     )
-    message.attach_alternative(render_to_string("emails/reminder-body.html", context), "text/html")
+    message.attach_alternative(
+        render_to_string(f"emails/{template}-body.html", context), "text/html"
+    )
     message.send()
 
 
-def deliver(*, patient_id: int, kind: Kind) -> str:
+def _long_term_email(patient: Patient, kind: Kind, *, at: dt.datetime) -> None:
+    """From templates/emails/long-term-*: the push's words, and a fresh single-use link
+    that signs the patient in (months on, their session has usually lapsed), lasting
+    until the nudge."""
+    link = login_links.issue_login_link(patient=patient, at=at, valid_for=LONG_TERM_LINK_VALID)
+    context: dict[str, object] = {
+        "site_name": settings.SITE_NAME,
+        "nudge": kind is Kind.LONG_TERM_NUDGE,
+        "words": MESSAGES[kind]["body"],
+        "url": link,
+        "days": LONG_TERM_LINK_VALID.days,
+        "settings_url": settings.SITE_URL + reverse("reminders"),
+    }
+    _send(patient, "long-term", context)
+
+
+def deliver(*, patient_id: int, kind: Kind, at: dt.datetime | None = None) -> str:
     """Send one reminder or nudge: Web Push to the patient's phones, else email.
 
     Returns the channel used: "push", "email" or "none".
@@ -360,7 +455,9 @@ def deliver(*, patient_id: int, kind: Kind) -> str:
             if push.send(subscription, payload(kind)) is push.Outcome.SENT:
                 sent = True
     channel = "push" if sent else "email" if patient.email else "none"
-    if channel == "email":
+    if channel == "email" and kind in reminder_rules.LONG_TERM_KINDS:
+        _long_term_email(patient, kind, at=timezone.now() if at is None else at)
+    elif channel == "email":
         _email(patient, kind)
     audit.record_event(
         actor=None, patient=patient, action=SENT_ACTIONS[kind], object_id=channel, ip_address=None

@@ -320,7 +320,7 @@ def test_without_vapid_keys_reminders_go_by_email(
     assert_no_health_details(str(email.subject) + str(email.body))
 
 
-@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("kind", [Kind.REMINDER, Kind.NUDGE])
 def test_reminder_emails_come_from_templates_in_the_pushs_words(
     patient: Patient, kind: Kind, settings: Any
 ) -> None:
@@ -560,24 +560,29 @@ def test_the_migration_fills_in_what_the_writes_keep(
 # The sweep reads what is due ----------------------------------------------------------
 
 
-def in_their_diary(clinic: Clinic, n: int) -> None:
-    """`n` more patients on the first day of their diary, reminded at 21:30: nothing is due
-    for them at 19:05 (the old sweep asked each of them, every run). Written in bulk."""
-    product = Product.objects.get(code="bellafill")
+def bulk_patients(clinic: Clinic, n: int, *, name: str) -> list[Patient]:
+    """`n` more patients in New York, written in bulk."""
     users = User.objects.bulk_create(
         [User(username=f"patient-{uuid.uuid4().hex}") for _ in range(n)]
     )
-    patients = Patient.objects.bulk_create(
+    return Patient.objects.bulk_create(
         Patient(
             clinic=clinic,
             user=user,
-            name="In their diary",
+            name=name,
             email=f"{user.username}@example.com",
             date_of_birth=dt.date(1985, 4, 2),
             time_zone="America/New_York",
         )
         for user in users
     )
+
+
+def in_their_diary(clinic: Clinic, n: int) -> None:
+    """`n` more patients on the first day of their diary, reminded at 21:30: nothing is due
+    for them at 19:05 (the old sweep asked each of them, every run). Written in bulk."""
+    product = Product.objects.get(code="bellafill")
+    patients = bulk_patients(clinic, n, name="In their diary")
     ReminderSettings.objects.bulk_create(
         ReminderSettings(patient=p, reminder_time=dt.time(21, 30)) for p in patients
     )
@@ -627,8 +632,9 @@ def test_the_sweep_costs_the_same_for_10_or_1000_patients_in_their_diary(
     assert said.startswith("Queued 3 reminder(s) and 0 missed-check-in nudge(s)")
 
     assert with_10 == with_1000
-    # The triage's and the reminders' due rows read, then a few writes for each one due.
-    assert with_1000 <= 2 + 3 * 6
+    # The triage's, the watches' and the reminders' due rows read (the watches: none due),
+    # then a few writes for each one due.
+    assert with_1000 <= 4 + 3 * 6
 
 
 def test_after_a_reminder_the_sweep_waits_for_the_next_day(
@@ -819,6 +825,10 @@ def test_sweep_help_states_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert "reminder time" in text
     assert "two days without a check-in" in text
     assert "once per missed stretch" in text
+    # The long-term watch's two rules, and the limit shared with the diary.
+    assert "The long-term reminder:" in text
+    assert "a week later, one nudge" in text
+    assert "comes the next day" in text
 
 
 def test_vapid_keys_prints_a_working_pair() -> None:
@@ -839,7 +849,7 @@ def test_reminders_page_query_count(
 ) -> None:
     with django_assert_max_num_queries(8):
         assert patient_client.get("/reminders/").status_code == 200
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):  # + the long-term watch: its lock, its row
         response = patient_client.post(
             "/reminders/", {"reminder_time": "07:00", "reminders_on": "on"}
         )

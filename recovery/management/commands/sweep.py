@@ -16,7 +16,12 @@ class Command(BaseCommand):
         "reminder that day. The missed-check-in nudge: after two days without a check-in, a "
         "gentle nudge instead, once per missed stretch. At most one a day, nothing after the "
         "diary ends. Only the treatments whose stored reminder time has come are read, and "
-        "each is claimed once: sweeps running at once never send one twice. Run every few "
+        "each is claimed once: sweeps running at once never send one twice. The long-term "
+        "reminder: when a long-term check-in falls due and is unanswered (the watch neither "
+        "stopped nor ended), one reminder from the patient's reminder time on its due date. "
+        "The long-term nudge: still unanswered a week later, one nudge; then nothing more "
+        "for that due date. Diary and long-term share the one-a-day limit: a day the diary "
+        "took, the long-term reminder comes the next day. Run every few "
         "minutes, with `manage.py db_worker` sending."
     )
 
