@@ -46,7 +46,7 @@ from recovery.reminder_rules import Kind
 DEFAULT_TIME = reminder_rules.DEFAULT_TIME
 CHECK_IN_PATH = "/check-in/"
 # The patient's long-term check-in page (the URL name `long_term`, when it is there).
-LONG_TERM_PATH = "/long-term/"
+LONG_TERM_PATH = "/long-term/"  # urls: late_check
 # How long the sign-in link in a long-term reminder email lasts: until the nudge.
 LONG_TERM_LINK_VALID = dt.timedelta(days=course.LONG_TERM_NUDGE_DAYS)
 
