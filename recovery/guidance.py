@@ -444,3 +444,15 @@ def checklist_warning(code: str, *, age: int, skin_test_days: int | None) -> str
         minimum_age=course.MINIMUM_AGE,
         skin_test_days=course.SKIN_TEST_DAYS,
     )
+
+
+# The clinic's long-term words: the dashboard's group, the timeline, the export ---------
+
+# A long-term check-in's answer to the new-lump question, as the clinic reads it (None: no
+# answer yet).
+LATE_ANSWER_WORDS: dict[bool | None, str] = {
+    True: "Yes: a new lump",
+    False: "No new lump",
+    None: "No answer yet",
+}
+LONG_TERM_GROUP_HEADING = "Long-term watch (Bellafill)"
