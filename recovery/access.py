@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from recovery.models import Alert, CheckIn, Clinician, Patient, Treatment, User
+from recovery.models import Alert, CheckIn, Clinician, LateCheck, Patient, Treatment, User
 
 
 class SignedInPersonBackend(ModelBackend):
@@ -110,6 +110,11 @@ def patient_for_clinician(clinician: Clinician, public_id: uuid.UUID) -> Patient
 
 def treatments_for_clinician(clinician: Clinician) -> QuerySet[Treatment]:
     return Treatment.objects.filter(clinic=clinician.clinic)
+
+
+def late_checks_for_clinician(clinician: Clinician) -> QuerySet[LateCheck]:
+    """Every long-term check-in of the clinician's clinic's watches (the export)."""
+    return LateCheck.objects.filter(watch__clinic=clinician.clinic)
 
 
 def check_ins_for_clinician(clinician: Clinician) -> QuerySet[CheckIn]:
