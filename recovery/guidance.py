@@ -456,3 +456,11 @@ LATE_ANSWER_WORDS: dict[bool | None, str] = {
     None: "No answer yet",
 }
 LONG_TERM_GROUP_HEADING = "Long-term watch (Bellafill)"
+# The timeline's long-term axis: what each mark is.
+LONG_TERM_MARK_WORDS = {
+    "due": "Due",
+    "missed": "Missed (no answer)",
+    "yes": "Answered yes (new lump)",
+    "no": "Answered no",
+    "today": "Today",
+}
