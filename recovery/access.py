@@ -121,6 +121,11 @@ def treatments_for_clinician(clinician: Clinician) -> QuerySet[Treatment]:
     return Treatment.objects.filter(clinic=clinician.clinic)
 
 
+def late_checks_for_clinician(clinician: Clinician) -> QuerySet[LateCheck]:
+    """Every long-term check-in of the clinician's clinic's watches (the export)."""
+    return LateCheck.objects.filter(watch__clinic=clinician.clinic)
+
+
 def check_ins_for_clinician(clinician: Clinician) -> QuerySet[CheckIn]:
     """Every check-in of the clinician's clinic's treatments (the export)."""
     return CheckIn.objects.filter(treatment__clinic=clinician.clinic)

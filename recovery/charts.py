@@ -17,7 +17,8 @@ the markup as Python writes them; every word is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -247,3 +248,49 @@ def diary_table(
         words = "; ".join(named) or TABLE_WORDS["all_none" if given else "not_rated"]
         rows.append(TableRow(day, words, status))
     return rows
+
+
+# The long-term watch's years-long axis (issue 13) ----------------------------------------
+
+LONG_TERM_WIDTH = 320  # the SVG's user units: 0 to 5 years, with margins
+LONG_TERM_LEFT, LONG_TERM_RIGHT = 12, 308
+LONG_TERM_YEARS = 5
+
+
+@dataclass(frozen=True)
+class LongTermMark:
+    x: float
+    kind: str  # "due", "missed", "yes", "no", "today"
+    label: str  # what it says, in words (the SVG's <title>, and the list beside it)
+
+
+def long_term_x(treated_on: dt.date, day: dt.date) -> float:
+    """Where `day` falls on the axis from the treatment to five years after it (clamped)."""
+    span = (course.add_months(treated_on, 12 * LONG_TERM_YEARS) - treated_on).days or 1
+    share = min(max((day - treated_on).days / span, 0.0), 1.0)
+    return round(LONG_TERM_LEFT + share * (LONG_TERM_RIGHT - LONG_TERM_LEFT), 1)
+
+
+def long_term_marks(
+    treated_on: dt.date,
+    *,
+    due_dates: Sequence[dt.date],
+    answers: Sequence[tuple[dt.date, bool]],
+    today: dt.date,
+    words: Mapping[str, str],
+) -> list[LongTermMark]:
+    """The axis's marks: each due date (missed if passed and no answer came before the
+    next), each answer (yes and no apart), and today; `words` names each kind."""
+    marks: list[LongTermMark] = []
+    answered = sorted(d for d, _ in answers)
+    for index, due in enumerate(due_dates):
+        following = due_dates[index + 1] if index + 1 < len(due_dates) else None
+        replied = any(due <= d and (following is None or d < following) for d in answered)
+        missed = not replied and following is not None and following <= today
+        kind = "missed" if missed else "due"
+        marks.append(LongTermMark(long_term_x(treated_on, due), kind, f"{words[kind]} {due}"))
+    for day, lump in answers:
+        kind = "yes" if lump else "no"
+        marks.append(LongTermMark(long_term_x(treated_on, day), kind, f"{words[kind]} {day}"))
+    marks.append(LongTermMark(long_term_x(treated_on, today), "today", f"{words['today']}"))
+    return marks

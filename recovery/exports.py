@@ -1,5 +1,9 @@
 """Getting check-ins out of Aftercare: a clinic's check-ins of a date range, as CSV.
 
+The diary's check-ins come first (kind `diary`), then the long-term check-ins of the
+watch for late lumps (kind `long_term`: `lump` yes or no, the `context` answered yes,
+the `due_on` it answered; the diary's columns they have no value for left empty).
+
 Every patient whose check-ins an export holds gets an audit row, written before the
 first line is sent.
 """
@@ -10,8 +14,10 @@ import csv
 import datetime as dt
 from collections.abc import Iterator
 
+from django.db.models import Q
+
 from recovery import access, audit, course
-from recovery.models import AuditEvent, CheckIn, Clinician, Patient
+from recovery.models import AuditEvent, CheckIn, Clinician, LateCheck, Patient
 
 COLUMNS = [
     "patient_id",
@@ -29,6 +35,11 @@ COLUMNS = [
     "entered_by_clinic",
     "created_at",
     "updated_at",
+    # Added with the long-term watch (issue 13), after the diary's columns.
+    "kind",
+    "lump",
+    "context",
+    "due_on",
 ]
 
 
@@ -43,7 +54,35 @@ class _Echo:
         return value
 
 
-def _rows(check_ins: Iterator[CheckIn], clinician_ids: set[int]) -> Iterator[str]:
+def _late_rows(checks: Iterator[LateCheck], clinician_ids: set[int]) -> Iterator[list[object]]:
+    for c in checks:
+        treatment = c.watch.treatment
+        yield [
+            c.watch.patient.public_id,
+            c.watch.patient.name,
+            treatment.product.code if treatment else "",
+            treatment.treated_on.isoformat() if treatment else "",
+            treatment.session_number if treatment else "",
+            c.local_date.isoformat(),
+            "",
+            *("" for _ in course.SYMPTOMS),
+            "",
+            "",
+            "",
+            c.note,
+            "yes" if c.entered_by_id in clinician_ids else "no",
+            c.created_at.isoformat(),
+            c.created_at.isoformat(),
+            "long_term",
+            "yes" if c.lump else "no",
+            ";".join(code for code in course.LONG_TERM_CONTEXT if getattr(c, code)),
+            c.due_on.isoformat() if c.due_on else "",
+        ]
+
+
+def _rows(
+    check_ins: Iterator[CheckIn], late_checks: Iterator[LateCheck], clinician_ids: set[int]
+) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
     for c in check_ins:
@@ -67,9 +106,15 @@ def _rows(check_ins: Iterator[CheckIn], clinician_ids: set[int]) -> Iterator[str
                     "yes" if c.entered_by_id in clinician_ids else "no",
                     c.created_at.isoformat(),
                     c.updated_at.isoformat(),
+                    "diary",
+                    "",
+                    "",
+                    "",
                 ]
             ]
         )
+    for row in _late_rows(late_checks, clinician_ids):
+        yield writer.writerow([_cell(v) for v in row])
 
 
 def check_ins_csv(
@@ -83,7 +128,16 @@ def check_ins_csv(
         .select_related("treatment__patient", "treatment__product")
         .order_by("treatment__patient__name", "treatment__patient_id", "local_date")
     )
-    patients = Patient.objects.filter(pk__in=check_ins.values("treatment__patient_id"))
+    late_checks = (
+        access.late_checks_for_clinician(clinician)
+        .filter(local_date__gte=start, local_date__lte=end)
+        .select_related("watch__patient", "watch__treatment__product")
+        .order_by("watch__patient__name", "watch__patient_id", "local_date", "created_at")
+    )
+    patients = Patient.objects.filter(
+        Q(pk__in=check_ins.values("treatment__patient_id"))
+        | Q(pk__in=late_checks.values("watch__patient_id"))
+    )
     audit.record_many(
         actor=clinician.user,
         patients=patients.only("pk", "public_id").order_by("pk"),
@@ -94,4 +148,6 @@ def check_ins_csv(
     clinician_ids = set(
         Clinician.objects.filter(clinic=clinician.clinic).values_list("user_id", flat=True)
     )
-    return _rows(check_ins.iterator(chunk_size=2000), clinician_ids)
+    return _rows(
+        check_ins.iterator(chunk_size=2000), late_checks.iterator(chunk_size=2000), clinician_ids
+    )

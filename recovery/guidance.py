@@ -469,3 +469,23 @@ def late_lump_guidance(clinic_name: str) -> Guidance:
         LATE_LUMP_LINES,
         call_clinic=True,
     )
+
+
+# The clinic's long-term words: the dashboard's group, the timeline, the export ---------
+
+# A long-term check-in's answer to the new-lump question, as the clinic reads it (None: no
+# answer yet).
+LATE_ANSWER_WORDS: dict[bool | None, str] = {
+    True: "Yes: a new lump",
+    False: "No new lump",
+    None: "No answer yet",
+}
+LONG_TERM_GROUP_HEADING = "Long-term watch (Bellafill)"
+# The timeline's long-term axis: what each mark is.
+LONG_TERM_MARK_WORDS = {
+    "due": "Due",
+    "missed": "Missed (no answer)",
+    "yes": "Answered yes (new lump)",
+    "no": "Answered no",
+    "today": "Today",
+}

@@ -28,16 +28,22 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.fetch_modes import FETCH_RAISE
 from django.utils.formats import date_format
 
 from recovery import access, alerts, audit, course, locks, reminder_rules, triage
+from recovery.guidance import LATE_ANSWER_WORDS, STANDING_WORDS
 from recovery.models import (
     AuditEvent,
+    Clinic,
+    Clinician,
     LateCheck,
     LongTermWatch,
     Patient,
     ReminderSettings,
     Treatment,
+    Triage,
     User,
 )
 
@@ -413,10 +419,13 @@ def _set_stopped(
 # The passing of time --------------------------------------------------------------------
 
 
-def sweep_watches(*, now: dt.datetime) -> int:
-    """Move the watches whose standing the passing of time has changed (a due date come,
-    a check-in overdue, the end); returns how many were looked at."""
+def sweep_watches(*, now: dt.datetime, clinic: Clinic | None = None) -> int:
+    """Move the watches (of `clinic`, or every clinic's) whose standing the passing of time
+    has changed (a due date come, a check-in overdue, the end); returns how many were
+    looked at."""
     due = LongTermWatch.objects.filter(standing_valid_until__lte=now)
+    if clinic is not None:
+        due = due.filter(clinic=clinic)
     if not due.exists():
         return 0
     moved: set[int] = set()
@@ -440,3 +449,122 @@ def sweep_watches(*, now: dt.datetime) -> int:
         for clinic_id in sorted(moved):
             triage.recount(clinic_id)
     return len(watches)
+
+
+# The dashboard's long-term group --------------------------------------------------------
+
+# The most a long-term list shows (the oldest standing first); the count says how many.
+WATCHES_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    """One patient in the dashboard's long-term list."""
+
+    public_id: uuid.UUID
+    url: str
+    name: str
+    standing: str  # in words (guidance.STANDING_WORDS)
+    due_on: dt.date | None
+    since: dt.datetime
+    last_answered_on: dt.date | None
+    last_lump: bool | None  # the last answer: yes (True) or no to a new lump; None: none yet
+    last_words: str  # … in words (guidance.LATE_ANSWER_WORDS)
+
+
+@dataclass(frozen=True)
+class WatchGroup:
+    """The dashboard's long-term group: how many stand at each standing shown
+    (LongTermWatch.SHOWN), and, when one is asked for, those patients."""
+
+    by_standing: dict[str, int]
+    standing: course.Standing | None
+    rows: list[WatchRow]
+
+    @property
+    def total(self) -> int:
+        return self.by_standing.get(self.standing, 0) if self.standing else 0
+
+
+def _last(field: str) -> Subquery:
+    return Subquery(
+        LateCheck.objects.filter(watch=OuterRef("pk"))
+        .order_by("-local_date", "-created_at", "-pk")
+        .values(field)[:1]
+    )
+
+
+def watch_group(
+    clinician: Clinician,
+    *,
+    search: str,
+    standing: course.Standing | None,
+    now: dt.datetime,
+    by_standing: dict[str, int],
+) -> WatchGroup:
+    """The clinician's clinic's long-term watches at `standing` (none listed if None) whose
+    patient's name contains `search`, the longest standing first; `by_standing` the kept
+    counts, counted again here for a search. A fixed number of queries."""
+    watches = LongTermWatch.objects.filter(clinic=clinician.clinic)
+    if search:
+        watches = watches.filter(patient__name__icontains=search)
+        counted = dict(
+            watches.filter(standing__in=LongTermWatch.SHOWN)
+            .values_list("standing")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        by_standing = {s: counted.get(s, 0) for s in LongTermWatch.SHOWN}
+    rows: list[WatchRow] = []
+    if standing is not None:
+        url = triage.patient_urls()
+        listed = (
+            watches.filter(standing=standing)
+            .order_by("standing_since", "pk")
+            .select_related("patient")
+            .only("standing", "standing_since", "due_on", "patient__public_id", "patient__name")
+            .annotate(last_on=_last("local_date"), last_lump=_last("lump"))
+            .fetch_mode(FETCH_RAISE)[:WATCHES_SHOWN]
+        )
+        rows = [
+            WatchRow(
+                public_id=w.patient.public_id,
+                url=url(w.patient.public_id),
+                name=w.patient.name,
+                standing=STANDING_WORDS[course.Standing(w.standing)],
+                due_on=w.due_on,
+                since=w.standing_since,
+                last_answered_on=w.last_on,
+                last_lump=w.last_lump,
+                last_words=LATE_ANSWER_WORDS[w.last_lump],
+            )
+            for w in listed
+        ]
+    return WatchGroup(by_standing=by_standing, standing=standing, rows=rows)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    queue: triage.Queue
+    long_term: WatchGroup
+
+
+def dashboard(
+    clinician: Clinician,
+    *,
+    search: str,
+    level: Triage | None,
+    standing: course.Standing | None,
+    page: int,
+    now: dt.datetime,
+) -> Dashboard:
+    """What the dashboard reads: the triage queue and the long-term group, after the rows
+    and watches the passing of time has moved are put in their place (the one write of
+    the dashboard's GET besides its audit row; usually none is due: one cheap query each)."""
+    triage.sweep_triage(now=now, clinic=clinician.clinic)
+    sweep_watches(now=now, clinic=clinician.clinic)
+    queue = triage.queue(clinician, search=search, level=level, page=page, now=now)
+    group = watch_group(
+        clinician, search=search, standing=standing, now=now, by_standing=queue.long_term
+    )
+    return Dashboard(queue=queue, long_term=group)

@@ -25,6 +25,10 @@ from recovery.charts import Chart
 from recovery.guidance import (
     CLINIC_RED_FLAG_WORDS,
     CONTRAINDICATION_WORDS,
+    LATE_ANSWER_WORDS,
+    LONG_TERM_CONTEXT_WORDS,
+    LONG_TERM_MARK_WORDS,
+    STANDING_WORDS,
     STATUS_WORDS,
     SYMPTOM_LABELS,
     clinic_reason_words,
@@ -34,6 +38,8 @@ from recovery.models import (
     Alert,
     CheckIn,
     CheckInRevision,
+    LateCheck,
+    LongTermWatch,
     Patient,
     Screening,
     Treatment,
@@ -262,12 +268,97 @@ class Diary:
 
 
 @dataclass(frozen=True)
+class LateCheckRow:
+    local_date: dt.date
+    due_on: dt.date | None
+    lump: bool
+    answer: str  # in words (guidance.LATE_ANSWER_WORDS)
+    context: list[str]  # the context questions answered yes, in the clinic's words
+    note: str
+    created_at: str  # in the clinic's zone
+
+
+@dataclass(frozen=True)
+class LongTerm:
+    """The long-term watch as the timeline shows it: where it stands, in words; its
+    years-long axis; its check-ins, the latest first."""
+
+    watch: LongTermWatch
+    treated_on: dt.date
+    standing: str
+    stopped_at: str | None
+    stopped_by: str
+    marks: list[charts.LongTermMark]
+    years: list[charts.LongTermMark]  # the axis's labels: 0y … 5y
+    rows: list[LateCheckRow]
+    mark_words: dict[str, str]
+
+
+def _long_term(patient: Patient, *, today: dt.date, clinic_zone: ZoneInfo) -> LongTerm | None:
+    watch = (
+        LongTermWatch.objects.select_related("treatment__product", "stopped_by")
+        .filter(patient=patient)
+        .fetch_mode(FETCH_RAISE)
+        .first()
+    )
+    if watch is None or watch.treatment is None:
+        return None
+    checks = list(
+        LateCheck.objects.filter(watch=watch)
+        .order_by("-local_date", "-created_at", "-pk")
+        .fetch_mode(FETCH_RAISE)
+    )
+    treated_on = watch.treatment.treated_on
+    by = watch.stopped_by
+    return LongTerm(
+        watch=watch,
+        treated_on=treated_on,
+        standing=STANDING_WORDS[course.Standing(watch.standing)],
+        stopped_at=time_text(watch.stopped_at, clinic_zone) if watch.stopped_at else None,
+        stopped_by=(by.get_full_name() or by.email or by.username) if by else "",
+        marks=charts.long_term_marks(
+            treated_on,
+            due_dates=course.long_term_schedule([treated_on]),
+            answers=[(c.local_date, c.lump) for c in checks],
+            today=today,
+            words=LONG_TERM_MARK_WORDS,
+        ),
+        years=[
+            charts.LongTermMark(
+                charts.long_term_x(treated_on, course.add_months(treated_on, 12 * n)),
+                "year",
+                f"{n}y",
+            )
+            for n in range(charts.LONG_TERM_YEARS + 1)
+        ],
+        rows=[
+            LateCheckRow(
+                local_date=c.local_date,
+                due_on=c.due_on,
+                lump=c.lump,
+                answer=LATE_ANSWER_WORDS[c.lump],
+                context=[
+                    LONG_TERM_CONTEXT_WORDS[code][1]
+                    for code in course.LONG_TERM_CONTEXT
+                    if getattr(c, code)
+                ],
+                note=c.note,
+                created_at=time_text(c.created_at, clinic_zone),
+            )
+            for c in checks
+        ],
+        mark_words=LONG_TERM_MARK_WORDS,
+    )
+
+
+@dataclass(frozen=True)
 class Timeline:
     patient: Patient
     age: int
     treatments: list[TreatmentRow]  # the latest first
     alerts: list[AlertPanel]  # every alert, the latest first
     diary: Diary | None  # None before any treatment is recorded
+    long_term: LongTerm | None = None  # None without a watched (PMMA) treatment
 
     @property
     def open_alerts(self) -> list[AlertPanel]:
@@ -304,6 +395,7 @@ def timeline_of(
             if current is None
             else _diary(current, patient, today=today, now=now, clinic_zone=clinic_zone)
         ),
+        long_term=_long_term(patient, today=today, clinic_zone=clinic_zone),
     )
 
 

@@ -325,7 +325,7 @@ ROW_FIELDS = (
 )
 
 
-def _patient_urls() -> Callable[[uuid.UUID], str]:
+def patient_urls() -> Callable[[uuid.UUID], str]:
     """The patient page's address for any patient, reversed once for a page of rows."""
     marker = uuid.UUID(int=0)
     before, after = reverse("clinic:patient", kwargs={"public_id": marker}).split(str(marker))
@@ -366,6 +366,9 @@ class Queue:
     page: int  # the page shown: the one asked for, or the nearest there is
     num_pages: int
     first_number: int  # the first row's number in the whole list, from 1
+    # The kept counts of the long-term watches at each standing the dashboard shows
+    # (LongTermWatch.SHOWN), read with the others (empty for a search).
+    long_term: dict[str, int]
 
     @property
     def everyone(self) -> int:
@@ -385,11 +388,13 @@ def queue(
     patients the clinic has."""
     treatments = access.treatments_for_clinician(clinician).filter(superseded=False)
     by_level: dict[int, int]
+    long_term: dict[str, int] = {}  # a search counts the watches it matches (long_term)
     if search:
         treatments = treatments.filter(patient__name__icontains=search)
         by_level = counts_of(treatments)
     else:
-        by_level = counts_for(clinician.clinic).by_level()
+        kept = counts_for(clinician.clinic)
+        by_level, long_term = kept.by_level(), kept.by_standing()
     if level is not None:
         treatments = treatments.filter(triage=level)
         total = by_level.get(level, 0)
@@ -414,7 +419,7 @@ def queue(
         .only(*ROW_FIELDS)
         .fetch_mode(FETCH_RAISE)[start : start + PER_PAGE]
     )
-    patient_url = _patient_urls()
+    patient_url = patient_urls()
     return Queue(
         rows=[_row(t, now, patient_url) for t in page_treatments],
         by_level=by_level,
@@ -422,4 +427,5 @@ def queue(
         page=page,
         num_pages=num_pages,
         first_number=start + 1,
+        long_term=long_term,
     )

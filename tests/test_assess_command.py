@@ -469,3 +469,89 @@ def test_subprocess_missing_file_exits_2(database_url: str, tmp_path: Path) -> N
     done = manage("assess", str(tmp_path / "nowhere.json"), database_url=database_url)
     assert (done.returncode, done.stdout) == (2, "")
     assert "nowhere.json: cannot read: No such file or directory" in done.stderr
+
+
+# The long-term check-ins (issue 13) ------------------------------------------------------
+
+
+def assess_object(tmp_path: Path, data: object) -> dict[str, Any]:
+    stdout = io.StringIO()
+    call_command("assess", write(tmp_path, data), stdout=stdout, stderr=io.StringIO())
+    result: dict[str, Any] = json.loads(stdout.getvalue())
+    return result
+
+
+def test_late_checks_get_the_watchs_standing_and_due_date(tmp_path: Path) -> None:
+    result = assess_object(
+        tmp_path,
+        timeline(
+            check_in("2026-11-02"),
+            late_checks=[
+                {"date": "2027-01-02", "lump": False},
+                {"date": "2027-02-03", "lump": True, "context": ["recent_dental_work"]},
+            ],
+            today="2027-02-10",
+        ),
+    )
+    assert [c["status"] for c in result["check_ins"]] == ["on_track"]
+    assert result["long_term"] == {
+        "today": "2027-02-10",
+        "standing": "answered_yes",
+        "due_on": "2027-02-01",
+        "late_checks": [
+            {
+                "date": "2027-01-02",
+                "lump": False,
+                "context": [],
+                "standing": "up_to_date",
+                "due_on": "2027-01-01",
+            },
+            {
+                "date": "2027-02-03",
+                "lump": True,
+                "context": ["recent_dental_work"],
+                "standing": "answered_yes",
+                "due_on": "2027-02-01",
+            },
+        ],
+    }
+
+
+def test_no_late_check_by_today_is_due_then_overdue(tmp_path: Path) -> None:
+    due = assess_object(tmp_path, timeline(late_checks=[], today="2027-01-05"))
+    assert (due["long_term"]["standing"], due["long_term"]["due_on"]) == ("due", "2027-01-01")
+    late = assess_object(tmp_path, timeline(today="2027-01-20"))
+    assert late["long_term"]["standing"] == "overdue"
+
+
+@pytest.mark.parametrize(
+    ("late_checks", "message"),
+    [
+        ("no", "late_checks: must be an array, got string"),
+        (
+            [{"date": "2026-11-10", "lump": False}],
+            "late_checks[0].date: 2026-11-10 is in the diary",
+        ),
+        ([{"date": "2027-01-02"}], "late_checks[0].lump: missing"),
+        ([{"date": "2027-01-02", "lump": 1}], "late_checks[0].lump: must be true or false, got 1"),
+        (
+            [{"date": "2027-01-02", "lump": True, "context": ["flu"]}],
+            'late_checks[0].context[0]: unknown question "flu"',
+        ),
+        ([{"date": "2027-01-02", "lump": True, "who": "x"}], 'unknown field "who"'),
+    ],
+)
+def test_invalid_late_checks_exit_2_and_print_nothing(
+    tmp_path: Path, late_checks: object, message: str
+) -> None:
+    stdout = io.StringIO()
+    with pytest.raises(CommandError) as excinfo:
+        call_command(
+            "assess",
+            write(tmp_path, timeline(late_checks=late_checks)),
+            stdout=stdout,
+            stderr=io.StringIO(),
+        )
+    assert excinfo.value.returncode == 2
+    assert message in str(excinfo.value)
+    assert stdout.getvalue() == ""

@@ -30,6 +30,7 @@ from recovery.models import (
     Clinic,
     Clinician,
     LoginLink,
+    LongTermWatch,
     Patient,
     ReminderSettings,
     Treatment,
@@ -736,3 +737,17 @@ def test_a_diary_opens_resolves_raises_and_merges_alerts_as_the_live_app_does(
     twin = through_the_live_app(treatment)
     assert alert_history(twin) == alert_history(treatment)
     assert kept_fields(twin) == kept_fields(treatment)
+
+
+def test_the_long_term_patients_are_on_the_first_clinics_dashboard() -> None:
+    """Issue 13: `--long-term` adds a patient who answered yes to a late lump 8 months after
+    Bellafill (an alert open) and one whose long-term check-in is due today."""
+    call_command("demo", "--long-term", stdout=io.StringIO())
+    watches = {w.patient.name: w for w in LongTermWatch.objects.select_related("patient", "clinic")}
+    assert watches["Greta Long"].standing == "answered_yes"
+    assert watches["Hugo Due"].standing == "due"
+    assert Alert.objects.filter(
+        late_check__watch=watches["Greta Long"], resolved_at__isnull=True
+    ).exists()
+    counts = TriageCounts.objects.get(clinic=watches["Greta Long"].clinic)
+    assert (counts.long_term_due, counts.long_term_answered_yes) == (1, 1)

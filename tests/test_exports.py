@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from recovery import long_term
 from recovery.models import AuditEvent, Clinic, Clinician, Patient, Treatment, User
 from tests import factories
 from tests.helpers import TREATED_ON, day
@@ -176,3 +177,58 @@ def test_another_clinics_audit_trail_is_not_found(
 ) -> None:
     elsewhere = factories.create_patient(clinic=other_clinic, name="Olga Elsewhere")
     assert admin_client.get(f"/clinic/patients/{elsewhere.public_id}/audit/").status_code == 404
+
+
+# The long-term check-ins (issue 13) ------------------------------------------------------
+
+LATE_DAY = dt.date(2027, 1, 21)  # the day after the first long-term due date
+
+
+def test_long_term_check_ins_follow_the_diary_and_are_audited(
+    client: Client,
+    treatment: Treatment,
+    clinician: User,
+    other_clinician: User,
+    other_clinic: Clinic,
+) -> None:
+    elsewhere = factories.create_patient(clinic=other_clinic, name="Olga Elsewhere")
+    with time_machine.travel(dt.datetime(2026, 11, 20, 14, tzinfo=dt.UTC), tick=False):
+        factories.create_treatment(patient=elsewhere, treated_on=TREATED_ON)
+    moment = dt.datetime(2027, 1, 21, 17, tzinfo=dt.UTC)
+    for who, lump in ((treatment.patient, True), (elsewhere, False)):
+        long_term.record_late_check(
+            patient=who,
+            answers=long_term.LateAnswers(
+                lump=lump, context=frozenset({"recent_dental_work"}), note="=sore"
+            ),
+            entered_by=None,
+            at=moment,
+        )
+    with time_machine.travel(moment, tick=False):
+        client.force_login(clinician)
+        rows = csv_rows(client.get("/clinic/export/", {"start": "2027-01-01", "end": "2027-01-31"}))
+    assert [(r["patient_name"], r["kind"], r["lump"], r["context"], r["due_on"]) for r in rows] == [
+        ("Ana Patient", "long_term", "yes", "recent_dental_work", "2027-01-20")
+    ]
+    assert rows[0]["date"] == LATE_DAY.isoformat() and rows[0]["note"] == "'=sore"
+    assert rows[0]["swelling"] == "" and rows[0]["product"] == "bellafill"
+    exported = AuditEvent.objects.filter(action="check_ins.exported")
+    assert {e.patient_id for e in exported} == {treatment.patient_id}
+
+    with time_machine.travel(moment, tick=False):
+        client.force_login(other_clinician)
+        theirs = csv_rows(
+            client.get("/clinic/export/", {"start": "2027-01-01", "end": "2027-01-31"})
+        )
+    assert [r["patient_name"] for r in theirs] == ["Olga Elsewhere"]
+
+
+def test_the_diary_rows_say_their_kind(clinician_client: Client, treatment: Treatment) -> None:
+    factories.create_check_in(treatment=treatment, local_date=day(1))
+    rows = csv_rows(
+        clinician_client.get(
+            "/clinic/export/", {"start": day(0).isoformat(), "end": day(2).isoformat()}
+        )
+    )
+    assert [(r["kind"], r["lump"]) for r in rows] == [("diary", "")]
+    assert list(rows[0])[:3] == ["patient_id", "patient_name", "product"]

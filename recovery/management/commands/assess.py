@@ -23,7 +23,8 @@ from recovery.models import Product
 DEFAULT_PRODUCT = "bellafill"
 REQUIRED_SYMPTOMS = ("swelling", "redness", "bruising", "lumps")
 OPTIONAL_SYMPTOMS = ("pain", "itching")  # 0 when left out
-TOP_FIELDS = frozenset({"product", "treated_on", "check_ins"})
+TOP_FIELDS = frozenset({"product", "treated_on", "check_ins", "late_checks", "today"})
+LATE_CHECK_FIELDS = frozenset({"date", "lump", "context"})
 CHECK_IN_FIELDS = frozenset({"date", "red_flags", *course.SYMPTOMS})
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -174,6 +175,81 @@ def parse_timeline(*, data: object) -> tuple[Product, dt.date, list[course.Dated
     return product, treated_on, check_ins
 
 
+# The long-term check-ins (issue 13) ----------------------------------------------------
+
+
+def parse_late_check(
+    *, item: object, where: str, treated_on: dt.date, product: Product
+) -> tuple[course.LateAnswer, list[str]]:
+    if not isinstance(item, dict):
+        raise invalid(f"{where}: must be an object, got {json_type(item)}")
+    check_fields(item=item, known=LATE_CHECK_FIELDS, where=where)
+    if "date" not in item:
+        raise invalid(f"{where}.date: missing")
+    date = parse_date(value=item["date"], where=f"{where}.date")
+    if course.day_number(treated_on, date) <= product.diary_days:
+        raise invalid(
+            f"{where}.date: {date} is in the diary (day 0 to {product.diary_days} for"
+            f" {product.code}); a long-term check-in comes after it"
+        )
+    if "lump" not in item:
+        raise invalid(f"{where}.lump: missing (true or false)")
+    if not isinstance(item["lump"], bool):
+        raise invalid(f"{where}.lump: must be true or false, got {shown(item['lump'])}")
+    context = item.get("context", [])
+    if not isinstance(context, list):
+        raise invalid(f"{where}.context: must be an array, got {json_type(context)}")
+    for index, code in enumerate(context):
+        if code not in course.LONG_TERM_CONTEXT:
+            raise invalid(
+                f"{where}.context[{index}]: unknown question {shown(code)}"
+                f" (known: {', '.join(course.LONG_TERM_CONTEXT)})"
+            )
+    return course.LateAnswer(date, item["lump"]), sorted(set(context))
+
+
+def assess_late_checks(
+    *, data: dict[str, Any], treated_on: dt.date, product: Product
+) -> dict[str, Any]:
+    """What the long-term watch makes of the late check-ins: the standing and due date
+    after each (in date order), and at `today` (the last check-in's date if not given)."""
+    items = data["late_checks"]
+    if not isinstance(items, list):
+        raise invalid(f"late_checks: must be an array, got {json_type(items)}")
+    parsed = [
+        parse_late_check(
+            item=item, where=f"late_checks[{index}]", treated_on=treated_on, product=product
+        )
+        for index, item in enumerate(items)
+    ]
+    parsed.sort(key=lambda pair: pair[0].date)
+    answers = [answer for answer, _ in parsed]
+    if "today" in data:
+        today = parse_date(value=data["today"], where="today")
+    else:
+        today = max([treated_on, *(a.date for a in answers)])
+    out = []
+    for index, (answer, context) in enumerate(parsed):
+        place = course.long_term_place(treated_on, today=answer.date, answers=answers[: index + 1])
+        out.append(
+            {
+                "date": answer.date.isoformat(),
+                "lump": answer.lump,
+                "context": context,
+                "standing": place.standing.value,
+                "due_on": place.due_on.isoformat() if place.due_on else None,
+            }
+        )
+    known = [a for a in answers if a.date <= today]
+    place = course.long_term_place(treated_on, today=today, answers=known)
+    return {
+        "today": today.isoformat(),
+        "standing": place.standing.value,
+        "due_on": place.due_on.isoformat() if place.due_on else None,
+        "late_checks": out,
+    }
+
+
 class Command(BaseCommand):
     help = (
         "Assess a treatment's check-ins with the recovery course, as the app does. Each"
@@ -188,8 +264,14 @@ class Command(BaseCommand):
         ' "check_ins": [{"date", "swelling", "redness", "bruising", "lumps", "pain",'
         ' "itching", "red_flags"}]}; prints a JSON list of {"date", "day", "status",'
         ' "reasons"}, one per check-in in date order, and a one-line summary on standard'
-        " error. Invalid input exits with status 2, says why on standard error and prints"
-        " nothing on standard output."
+        ' error. With "late_checks": [{"date", "lump": true|false, "context":'
+        ' ["recent_illness", "recent_vaccination", "recent_dental_work"]}] (after the'
+        ' diary) and an optional "today", it prints an object instead: {"check_ins": that'
+        ' list, "long_term": {"today", "standing", "due_on", "late_checks": [{"date",'
+        ' "lump", "context", "standing", "due_on"}]}}, the long-term watch\'s standing'
+        " (due, overdue, answered_yes, up_to_date, waiting, ended) after each late check-in"
+        " and on today. Invalid input exits with status 2, says why on standard error and"
+        " prints nothing on standard output."
     )
     # call_command(..., stdin=stream) reads "-" from that stream instead of sys.stdin.
     stealth_options = ("stdin",)
@@ -203,21 +285,25 @@ class Command(BaseCommand):
         results = course.assess_timeline(
             treated_on=treated_on, check_ins=check_ins, course=product.course
         )
+        assessed = [
+            {
+                "date": result.date.isoformat(),
+                "day": result.day,
+                "status": result.assessment.status.value,
+                "reasons": list(result.assessment.reasons),
+            }
+            for result in results
+        ]
+        output: object = assessed
+        assert isinstance(data, dict)
+        if "late_checks" in data or "today" in data:
+            data.setdefault("late_checks", [])
+            output = {
+                "check_ins": assessed,
+                "long_term": assess_late_checks(data=data, treated_on=treated_on, product=product),
+            }
         # Everything is decided before anything is printed.
-        self.stdout.write(
-            json.dumps(
-                [
-                    {
-                        "date": result.date.isoformat(),
-                        "day": result.day,
-                        "status": result.assessment.status.value,
-                        "reasons": list(result.assessment.reasons),
-                    }
-                    for result in results
-                ],
-                indent=2,
-            )
-        )
+        self.stdout.write(json.dumps(output, indent=2))
         if options["verbosity"] >= 1:
             counts = Counter(result.assessment.status for result in results)
             summary = ", ".join(f"{counts[s]} {s.value}" for s in reversed(course.Status))

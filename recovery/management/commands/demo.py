@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from recovery.demo.fixed import DemoClinic, build_demo
 from recovery.demo.generated import Generated, add_generated_patients
+from recovery.demo.long_term import add_long_term_patients
 from recovery.models import Clinician, Product
 
 # --- The command ---------------------------------------------------------------------
@@ -46,12 +47,22 @@ class Command(BaseCommand):
             "--seed", type=int, default=2026, help="Random seed for the generated patients."
         )
         parser.add_argument("--json", action="store_true", help="Print what was created as JSON.")
+        parser.add_argument(
+            "--long-term",
+            action="store_true",
+            help=(
+                "Also add the long-term watch's patients to the first clinic: one 8 months"
+                " after Bellafill who answered yes to a late lump, one due today."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["patients"] < 0:
             raise CommandError("--patients must be 0 or more.")
         now = timezone.now()
         clinics = build_demo(now=now)
+        if options["long_term"]:
+            add_long_term_patients(clinics[0], now=now)  # issue 13's, kept apart
         generated = None
         if options["patients"] > 0:
             generated = add_generated_patients(

@@ -22,14 +22,17 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, audit, triage
-from recovery.models import AuditEvent, Clinician, Triage
+from recovery import access, audit, course, long_term
+from recovery.guidance import LONG_TERM_GROUP_HEADING, STANDING_WORDS
+from recovery.models import AuditEvent, Clinician, LongTermWatch, Triage
 from recovery.views.types import HtmxHttpRequest
 
 MAX_QUERY_LENGTH = 100
 
 # ?level=urgent, ?level=contact_clinic, … in triage order.
 LEVELS = {level.name.lower(): level for level in Triage}
+# ?level=long_term_due, … : the long-term group, after the diary's levels.
+STANDINGS = {f"long_term_{s}": course.Standing(s) for s in LongTermWatch.SHOWN}
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,12 @@ def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> Ht
     return render(
         request,
         "recovery/clinic/dashboard.html",
-        {"clinician": clinician, "error": message, "levels": LEVELS},
+        {
+            "clinician": clinician,
+            "error": message,
+            "levels": LEVELS,
+            "standings": {slug: STANDING_WORDS[s] for slug, s in STANDINGS.items()},
+        },
         status=400,
     )
 
@@ -78,7 +86,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         return redirect("clinic:dashboard")
     q = str(request.session.get(SEARCH_KEY, ""))
     level_slug = request.GET.get("level", "")
-    if level_slug and level_slug not in LEVELS:
+    if level_slug and level_slug not in LEVELS and level_slug not in STANDINGS:
         return _refused(
             request, clinician, f"There is no triage level “{level_slug[:40]}” to filter by."
         )
@@ -88,13 +96,15 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         return _refused(request, clinician, "The page must be a whole number, like 2.")
 
     now = timezone.now()
-    # The one write of this GET besides its audit row: the rows the passing of time has
-    # moved (a missed day, a diary's end) are put in their place before they are read, not
-    # at the sweep's next run (usually none is due: one cheap query).
-    triage.sweep_triage(now=now, clinic=clinician.clinic)
-    queue = triage.queue(
-        clinician, search=q, level=LEVELS.get(level_slug), page=wanted_page, now=now
+    read = long_term.dashboard(
+        clinician,
+        search=q,
+        level=LEVELS.get(level_slug),
+        standing=STANDINGS.get(level_slug),
+        page=wanted_page,
+        now=now,
     )
+    queue, group = read.queue, read.long_term
     counts = [
         LevelCount(
             slug=slug,
@@ -105,6 +115,16 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         )
         for slug, level in LEVELS.items()
     ]
+    long_term_counts = [
+        LevelCount(
+            slug=slug,
+            label=STANDING_WORDS[standing],
+            count=group.by_standing.get(standing, 0),
+            url=_url(level=slug),
+            current=slug == level_slug,
+        )
+        for slug, standing in STANDINGS.items()
+    ]
     audit.record_event(
         actor=clinician.user,
         patient=None,  # a list, not one patient's record
@@ -113,15 +133,24 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     )
 
     refresh = bool(request.htmx) and not request.htmx.boosted
-    shown = ".".join(str(c.count) for c in counts)
+    shown = ".".join(str(c.count) for c in (*counts, *long_term_counts))
     clinic_time = timezone.localtime(now, ZoneInfo(clinician.clinic.time_zone))
     page = queue.page
     context = {
         "clinician": clinician,
         "q": q,
         "level": level_slug,
-        "level_label": LEVELS[level_slug].label if level_slug else "",
+        "level_label": (
+            LEVELS[level_slug].label
+            if level_slug in LEVELS
+            else STANDING_WORDS[STANDINGS[level_slug]]
+            if level_slug
+            else ""
+        ),
         "counts": counts,
+        "long_term_counts": long_term_counts,
+        "long_term": group,
+        "long_term_heading": LONG_TERM_GROUP_HEADING,
         "all_url": _url(),
         "queue": queue,
         "prev_url": _url(level=level_slug, page=page - 1) if page > 1 else None,
@@ -129,7 +158,9 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "refresh_url": _url(level=level_slug, page=page if page > 1 else None),
         "shown": shown,
         # Said aloud (aria-live) when a refresh changed the counts.
-        "news": _news(counts) if refresh and request.GET.get("shown") != shown else "",
+        "news": _news([*counts, *long_term_counts])
+        if refresh and request.GET.get("shown") != shown
+        else "",
         "updated_at": clinic_time.strftime("%H:%M"),
         "updated_iso": now.isoformat(),
     }

@@ -38,6 +38,7 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "several_treatments": len(page.treatments) > 1,
         "symptoms": [SYMPTOM_LABELS[s] for s in course.SYMPTOMS],
         "diary": page.diary,
+        "long_term": page.long_term,
     }
     audit.record(
         request,
