@@ -38,7 +38,7 @@ $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --verbosity 0
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo --long-term
 	$(BIN)/python manage.py db_worker --no-startup-delay --verbosity 0 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
