@@ -459,20 +459,9 @@
     }
   }
 
-  // What to do now, for the warning signs in `yes`: the result page's urgent words. `ticked`:
-  // on the check-in form, before it is sent: the numbers to call without the status and
-  // what "you told us" (nothing is told yet), so that all of it fits the screen.
-  function urgentSection(contact, yes, headingId, ticked) {
-    const section = element("section", {
-      class: "guidance status-urgent " + (ticked ? "sign-urgent" : "offline-urgent"),
-      "aria-labelledby": headingId,
-    });
-    if (!ticked) {
-      const tag = element("p", {class: "status-tag"});
-      tag.append(element("span", {class: "status-icon", "aria-hidden": "true"}));
-      tag.append(contact.status_label);
-      section.append(tag);
-    }
+  // What to do now, for the warning signs in `yes`: the headline and the numbers to call,
+  // added to `section` (headed by `headingId`).
+  function appendCallNumbers(section, contact, yes, headingId) {
     if (yes.some((code) => contact.emergency_flags.includes(code))) {
       // Eyesight, stroke, allergy: the emergency number's words first and largest.
       const headline = element("h2", {id: headingId, class: "emergency-headline"});
@@ -489,11 +478,36 @@
       section.append(element("a", {class: "button call secondary", href: contact.after_hours_uri},
         contact.call_after_hours));
     }
-    if (!ticked) {
-      const lines = element("ul", {class: "guidance-lines"});
-      for (const code of yes) lines.append(element("li", {}, contact.flag_lines[code]));
-      section.append(lines);
-    }
+  }
+
+  function urgentSection(kind, headingId) {
+    return element("section", {
+      class: "guidance status-urgent " + kind,
+      "aria-labelledby": headingId,
+    });
+  }
+
+  // A check-in kept on the phone with warning signs: the result page's urgent words, the
+  // status, the numbers to call and what "you told us".
+  function keptUrgentSection(contact, yes) {
+    const section = urgentSection("offline-urgent", "offline-urgent-heading");
+    const tag = element("p", {class: "status-tag"});
+    tag.append(element("span", {class: "status-icon", "aria-hidden": "true"}));
+    tag.append(contact.status_label);
+    section.append(tag);
+    appendCallNumbers(section, contact, yes, "offline-urgent-heading");
+    const lines = element("ul", {class: "guidance-lines"});
+    for (const code of yes) lines.append(element("li", {}, contact.flag_lines[code]));
+    section.append(lines);
+    return section;
+  }
+
+  // On the check-in form, as soon as a sign is ticked and before it is sent: the numbers to
+  // call, without the status and what "you told us" (nothing is told yet), so that all of
+  // it fits the screen.
+  function tickedUrgentSection(contact, yes) {
+    const section = urgentSection("sign-urgent", "sign-guidance-heading");
+    appendCallNumbers(section, contact, yes, "sign-guidance-heading");
     return section;
   }
 
@@ -533,7 +547,7 @@
     const state = document.getElementById("offline-state") || element("div", {id: "offline-state"});
     state.replaceChildren();
     if (yes.length && contact.urgent_headline) {
-      state.append(urgentSection(contact, yes, "offline-urgent-heading"));
+      state.append(keptUrgentSection(contact, yes));
     }
     const saved = element("section", {
       class: "notice offline-saved",
@@ -589,7 +603,7 @@
       const contact = yes.length ? await clinicContact() : null;
       guidance.replaceChildren();
       if (!contact || !contact.urgent_headline) return;
-      const section = urgentSection(contact, yes, "sign-guidance-heading", true);
+      const section = tickedUrgentSection(contact, yes);
       section.append(element("p", {class: "then"}, contact.send_now_line));
       // "Something feels wrong" has its "Send now" on screen already, under the signs.
       if (!form.querySelector(".send-now-bar")) {
