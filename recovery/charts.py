@@ -264,10 +264,22 @@ class LongTermMark:
     label: str  # what it says, in words (the SVG's <title>, and the list beside it)
 
 
+# The first year (monthly check-ins) is drawn wider than the four after it (every three
+# months), so that its marks are as far apart as theirs: 11 due dates in 40% of the axis,
+# 16 in 60%.
+FIRST_YEAR_SHARE = 0.4
+
+
 def long_term_x(treated_on: dt.date, day: dt.date) -> float:
-    """Where `day` falls on the axis from the treatment to five years after it (clamped)."""
-    span = (course.add_months(treated_on, 12 * LONG_TERM_YEARS) - treated_on).days or 1
-    share = min(max((day - treated_on).days / span, 0.0), 1.0)
+    """Where `day` falls on the axis from the treatment to five years after it (clamped):
+    the first year over FIRST_YEAR_SHARE of it, the other four over the rest."""
+    year = (course.add_months(treated_on, 12) - treated_on).days
+    span = (course.add_months(treated_on, 12 * LONG_TERM_YEARS) - treated_on).days
+    days = min(max((day - treated_on).days, 0), span)
+    if days <= year:
+        share = FIRST_YEAR_SHARE * days / year
+    else:
+        share = FIRST_YEAR_SHARE + (1 - FIRST_YEAR_SHARE) * (days - year) / (span - year)
     return round(LONG_TERM_LEFT + share * (LONG_TERM_RIGHT - LONG_TERM_LEFT), 1)
 
 
