@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -106,10 +107,25 @@ class UnreviewedWarnings(Exception):
         self.warnings = warnings
 
 
-def _check_reviewed(warnings: list[ScreeningWarning], reviewed: Collection[str]) -> None:
-    """Going ahead counts only for exactly the warnings the clinician was shown."""
+def _reviewed_warnings(
+    *,
+    date_of_birth: dt.date,
+    details: TreatmentDetails,
+    facts: ScreeningFacts,
+    reviewed: Collection[str],
+) -> list[ScreeningWarning]:
+    """The checklist's warnings, once the clinician has reviewed them: UnreviewedWarnings
+    unless `reviewed` is exactly the warnings they were shown (going ahead counts only for
+    those)."""
+    warnings = screening_warnings(
+        date_of_birth=date_of_birth,
+        treated_on=details.treated_on,
+        product_code=details.product.code,
+        facts=facts,
+    )
     if warnings and {w.code for w in warnings} != set(reviewed):
         raise UnreviewedWarnings(warnings)
+    return warnings
 
 
 def clinic_today(clinic: Clinic, *, at: dt.datetime) -> dt.date:
@@ -257,6 +273,23 @@ def _recorded_with(submission_key: uuid.UUID | None) -> None:
         raise AlreadyRecorded(treatment)
 
 
+@contextmanager
+def _once_per_form(submission_key: uuid.UUID | None) -> Iterator[None]:
+    """AlreadyRecorded, with nothing written, if the form's `submission_key` recorded a
+    treatment before (a double tap, a refresh), or does so while the write runs: the same
+    form, sent at the same moment, went first, and the key being unique, this write fails.
+
+    It goes around the write's transaction, not inside it: the second lookup runs once
+    that transaction has rolled back.
+    """
+    _recorded_with(submission_key)
+    try:
+        yield
+    except IntegrityError:
+        _recorded_with(submission_key)
+        raise
+
+
 def add_treatment(
     *,
     patient: Patient,
@@ -332,41 +365,34 @@ def add_screened_treatment(
     going ahead with (empty when they did not tick the box). AlreadyRecorded if the form's
     `submission_key` recorded a treatment before (a double tap, a refresh), even at once.
     """
-    _recorded_with(submission_key)
-    try:
-        return _add_screened_treatment(
+    with _once_per_form(submission_key):
+        warnings = _reviewed_warnings(
+            date_of_birth=patient.date_of_birth, details=details, facts=facts, reviewed=reviewed
+        )
+        return _screened_treatment(
             patient=patient,
             details=details,
             facts=facts,
-            reviewed=reviewed,
+            warnings=warnings,
             recorded_by=recorded_by,
             at=at,
             submission_key=submission_key,
             ip_address=ip_address,
         )
-    except IntegrityError:
-        _recorded_with(submission_key)  # the same form, sent at the same moment, went first
-        raise
 
 
-def _add_screened_treatment(
+def _screened_treatment(
     *,
     patient: Patient,
     details: TreatmentDetails,
     facts: ScreeningFacts,
-    reviewed: Collection[str],
+    warnings: list[ScreeningWarning],
     recorded_by: User,
     at: dt.datetime,
     submission_key: uuid.UUID | None,
     ip_address: str | None,
 ) -> Treatment:
-    warnings = screening_warnings(
-        date_of_birth=patient.date_of_birth,
-        treated_on=details.treated_on,
-        product_code=details.product.code,
-        facts=facts,
-    )
-    _check_reviewed(warnings, reviewed)
+    """The treatment and its checklist, with the `warnings` the clinician went ahead with."""
     with transaction.atomic():
         treatment = add_treatment(
             patient=patient,
@@ -432,69 +458,34 @@ def enroll_with_treatment(
     the form's `submission_key` enrolled someone before: the same form sent twice, or
     twice at once, makes one patient.
     """
-    _recorded_with(submission_key)
-    _check_reviewed(
-        screening_warnings(
-            date_of_birth=patient.date_of_birth,
-            treated_on=treatment.treated_on,
-            product_code=treatment.product.code,
-            facts=facts,
-        ),
-        reviewed,
-    )
-    try:
-        return _enroll_with_treatment(
-            clinic=clinic,
-            patient=patient,
-            treatment=treatment,
-            facts=facts,
-            reviewed=reviewed,
-            enrolled_by=enrolled_by,
-            at=at,
-            submission_key=submission_key,
-            ip_address=ip_address,
+    with _once_per_form(submission_key):
+        warnings = _reviewed_warnings(
+            date_of_birth=patient.date_of_birth, details=treatment, facts=facts, reviewed=reviewed
         )
-    except IntegrityError:
-        _recorded_with(submission_key)
-        raise
-
-
-def _enroll_with_treatment(
-    *,
-    clinic: Clinic,
-    patient: PatientDetails,
-    treatment: TreatmentDetails,
-    facts: ScreeningFacts,
-    reviewed: Collection[str],
-    enrolled_by: User,
-    at: dt.datetime,
-    submission_key: uuid.UUID | None,
-    ip_address: str | None,
-) -> Enrolled:
-    with transaction.atomic():
-        enrolled = enroll_patient(
-            clinic=clinic,
-            name=patient.name,
-            email=patient.email,
-            mobile=patient.mobile,
-            no_mobile_reason=patient.no_mobile_reason,
-            date_of_birth=patient.date_of_birth,
-            time_zone=patient.time_zone,
-            language=patient.language,
-            enrolled_by=enrolled_by,
-            ip_address=ip_address,
-        )
-        added = _add_screened_treatment(
-            patient=enrolled,
-            details=treatment,
-            facts=facts,
-            reviewed=reviewed,
-            recorded_by=enrolled_by,
-            at=at,
-            submission_key=submission_key,
-            ip_address=ip_address,
-        )
-        url = login_links.hand_out_login_link(
-            patient=enrolled, at=at, issued_by=enrolled_by, ip_address=ip_address
-        )
+        with transaction.atomic():
+            enrolled = enroll_patient(
+                clinic=clinic,
+                name=patient.name,
+                email=patient.email,
+                mobile=patient.mobile,
+                no_mobile_reason=patient.no_mobile_reason,
+                date_of_birth=patient.date_of_birth,
+                time_zone=patient.time_zone,
+                language=patient.language,
+                enrolled_by=enrolled_by,
+                ip_address=ip_address,
+            )
+            added = _screened_treatment(
+                patient=enrolled,
+                details=treatment,
+                facts=facts,
+                warnings=warnings,
+                recorded_by=enrolled_by,
+                at=at,
+                submission_key=submission_key,
+                ip_address=ip_address,
+            )
+            url = login_links.hand_out_login_link(
+                patient=enrolled, at=at, issued_by=enrolled_by, ip_address=ip_address
+            )
     return Enrolled(patient=enrolled, treatment=added, login_url=url)

@@ -3,10 +3,13 @@ suite's diary (the treatment on TREATED_ON, the patients in New York)."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import html
 import re
 from contextlib import AbstractContextManager
+from pathlib import Path
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -52,3 +55,17 @@ def at_local(
     """Pin the clock to a wall-clock time in the patient's time zone (New York unless
     given), on a date or on day `when` of the diary."""
     return time_machine.travel(local_moment(when, hour, minute, tz, fold), tick=False)
+
+
+def imported_modules(module: ModuleType) -> set[str]:
+    """What the module's source imports, by dotted name: each module, and each name taken
+    from one (`from recovery import tasks` gives both `recovery` and `recovery.tasks`)."""
+    assert module.__file__ is not None
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    named = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            named |= {f"{node.module}.{alias.name}" for alias in node.names} | {str(node.module)}
+        elif isinstance(node, ast.Import):
+            named |= {alias.name for alias in node.names}
+    return named

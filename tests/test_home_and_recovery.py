@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,8 @@ from django.http import HttpResponse
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsFixture
 
+from recovery import access
+from recovery.diary import my_recovery
 from recovery.models import AuditEvent, CheckIn, CheckInRevision, Clinic, Patient, Treatment
 from tests import factories
 from tests.helpers import TREATED_ON, at_local, day, html_of, text_of
@@ -508,6 +511,29 @@ def test_my_recovery_has_the_same_ratings_as_a_table(
         3: ["Swelling: Mild; Itching: Mild", "Keep an eye on it"],
         4: ["Not rated", "Contact your clinic now"],
     }
+
+
+def test_my_recovery_reads_the_diary_in_one_query_however_long(
+    patient: Patient,
+    diary: Treatment,
+    django_assert_num_queries: Callable[[int], AbstractContextManager[object]],
+) -> None:
+    """The read model costs the treatment's check-ins, one query, for 4 days or 14."""
+    read = access.current_treatment(patient, today=day(5))
+    assert read is not None
+    with django_assert_num_queries(1):
+        short = my_recovery(read, today=day(5))
+    for n in range(5, 15):
+        with at_local(day(n), 9):
+            factories.create_check_in(treatment=diary, local_date=day(n))
+    read = access.current_treatment(patient, today=day(15))
+    assert read is not None
+    with django_assert_num_queries(1):
+        long = my_recovery(read, today=day(15))
+
+    assert [row.day for row in short.table] == [0, 1, 2, 3, 4]
+    assert [row.day for row in long.table] == list(range(15))
+    assert len(short.charts) == len(long.charts) == 6
 
 
 def test_my_recovery_before_any_check_in(patient_client: Client) -> None:

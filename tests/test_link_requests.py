@@ -12,8 +12,9 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
-from recovery import tasks
+from recovery import login_links, tasks
 from recovery.models import AuditEvent, LoginLink, Patient, Treatment
+from tests.helpers import imported_modules
 
 QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -41,7 +42,7 @@ def test_the_request_only_queues_the_sending_and_the_worker_sends_after_the_answ
     assert mail.outbox == []
     assert LoginLink.objects.count() == links_before
     queued = list(DBTaskResult.objects.order_by("enqueued_at"))
-    assert [q.task_path for q in queued] == ["recovery.tasks.send_login_links"] * 2
+    assert [q.task_path for q in queued] == ["recovery.login_links.send_login_links"] * 2
     assert [q.args_kwargs["args"][0] for q in queued] == [[patient.pk], []]
     for q in queued:  # the address itself is not kept in the queue
         assert "ana@example.com" not in str(q.args_kwargs)
@@ -54,6 +55,33 @@ def test_the_request_only_queues_the_sending_and_the_worker_sends_after_the_answ
     assert [m.to for m in mail.outbox] == [["ana@example.com"]]
     assert LoginLink.objects.count() == links_before + 1
     assert AuditEvent.objects.filter(action="patient.login_link_emailed").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_request_queued_under_the_tasks_old_name_is_still_sent(
+    client: Client,
+    patient: Patient,
+    treatment: Treatment,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Before the task moved beside the code it runs, the queue named it recovery.tasks.
+    send_login_links: one queued then and run after the upgrade still emails the link."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = QUEUE
+    client.post("/sign-in/new-link/", {"email": "ana@example.com"})
+    DBTaskResult.objects.update(task_path="recovery.tasks.send_login_links")
+    [queued] = DBTaskResult.objects.all()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queued.task.call(*queued.args_kwargs["args"]) == 1  # as db_worker runs it
+    assert [m.to for m in mail.outbox] == [["ana@example.com"]]
+
+
+def test_the_login_links_do_not_import_the_tasks_module() -> None:
+    """Issue 12: login_links imported tasks inside a function, to queue the task that calls
+    back into login_links; the task now lives there."""
+    assert "recovery.tasks" not in imported_modules(login_links)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import base64
 import datetime as dt
 import html
@@ -15,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import http_ece
@@ -47,7 +45,7 @@ from recovery.models import (
 from recovery.reminder_rules import Kind
 from tests import factories
 from tests.conftest import ENROLLED_AT
-from tests.helpers import TREATED_ON, local_moment
+from tests.helpers import TREATED_ON, imported_modules, local_moment
 
 HEALTH_WORDS: tuple[str, ...] = (
     *("Ana", "swelling", "redness", "bruising", "lump", "pain", "itch", "urgent"),
@@ -470,13 +468,7 @@ def test_a_reminder_queued_under_the_tasks_old_name_is_still_sent(
 
 def test_the_reminders_do_not_import_the_tasks_module() -> None:
     """Issue 12: reminders and tasks imported each other; the task lives with its sending."""
-    tree = ast.parse(Path(reminders.__file__).read_text(encoding="utf-8"))
-    named = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            named |= {f"{node.module}.{alias.name}" for alias in node.names} | {str(node.module)}
-        elif isinstance(node, ast.Import):
-            named |= {alias.name for alias in node.names}
+    named = imported_modules(reminders)
     assert "recovery.tasks" not in named
 
 

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from recovery import access, audit, charts, checkins, course, long_term
+from recovery import access, audit, checkins, course, diary, long_term
 from recovery.guidance import (
     RED_FLAG_SHORT,
     SYMPTOM_LABELS,
@@ -121,24 +121,11 @@ def check_in_result(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespo
 @require_http_methods(["GET"])
 def my_recovery(request: HtmxHttpRequest) -> HttpResponse:
     patient = access.patient_for_request(request)
-    treatment: Treatment | None = access.current_treatment(patient, today=patient.today())
+    today = patient.today()
+    treatment: Treatment | None = access.current_treatment(patient, today=today)
     context: dict[str, object] = {"patient": patient, "clinic": patient.clinic}
     if treatment is not None:
-        rows = list(treatment.check_ins.order_by("local_date"))
-        today = treatment.day_on(patient.today())
-        values = treatment.product.course
-        context.update(
-            treatment=treatment,
-            charts=charts.symptom_charts(
-                ratings_by_day=[(c.day, dict(c.ratings())) for c in rows],
-                values=values,
-                today=today,
-            ),
-            table=charts.diary_table(
-                [(c.day, dict(c.ratings()), c.get_status_display()) for c in rows],
-                today=today,
-                last_day=values.diary_days,
-            ),
-        )
+        read = diary.my_recovery(treatment, today=today)
+        context.update(treatment=treatment, charts=read.charts, table=read.table)
     audit.record(request, patient=patient, action=AuditEvent.Action.RECOVERY_VIEWED)
     return render(request, "recovery/patient/recovery.html", context)
