@@ -160,7 +160,7 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
         details = [f for f in form.changed_data if f != "clinic"]
         if details:
             obj.save(update_fields=details)
-            audit.record(request, patient=obj, action=AuditEvent.Action.PATIENT_CHANGED)
+            audit.record(request, obj, AuditAction.PATIENT_CHANGED)
         if "time_zone" in details:
             reminders.reschedule(patient=obj)  # their clock has moved
         if "clinic" in form.changed_data:
@@ -179,21 +179,11 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
                     setattr(locked, name, getattr(treatment, name))
                 locked.save(update_fields=TREATMENT_FIELDS)
                 triage.keep_current(locked, now=timezone.now())
-            audit.record(
-                request,
-                patient=form.instance,
-                action=AuditEvent.Action.TREATMENT_CHANGED,
-                object_id=treatment.public_id,
-            )
+            audit.record(request, form.instance, AuditAction.TREATMENT_CHANGED, treatment.public_id)
         for treatment in formset.deleted_objects:
             public_id = treatment.public_id
             treatment.delete()
-            audit.record(
-                request,
-                patient=form.instance,
-                action=AuditEvent.Action.TREATMENT_DELETED,
-                object_id=public_id,
-            )
+            audit.record(request, form.instance, AuditAction.TREATMENT_DELETED, public_id)
         if formset.changed_objects or formset.deleted_objects:
             # A date, a product or a treatment gone moves the reminders of all of them,
             # and may move the long-term watch's clock.
@@ -205,7 +195,7 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
     ) -> Patient | None:
         patient = super().get_object(request, object_id, from_field)
         if patient is not None:
-            audit.record(request, patient=patient, action=AuditEvent.Action.PATIENT_VIEWED_IN_ADMIN)
+            audit.record(request, patient, AuditAction.PATIENT_VIEWED_IN_ADMIN)
         return patient
 
 
@@ -236,9 +226,9 @@ class CheckInAdmin(ReadOnlyForStaff[CheckIn]):
         if check_in is not None:
             audit.record(
                 request,
-                patient=check_in.treatment.patient,
-                action=AuditEvent.Action.CHECK_IN_VIEWED_IN_ADMIN,
-                object_id=check_in.public_id,
+                check_in.treatment.patient,
+                AuditAction.CHECK_IN_VIEWED_IN_ADMIN,
+                check_in.public_id,
             )
         return check_in
 

@@ -21,6 +21,7 @@ from recovery import audit, course, locks, triage
 from recovery.guidance import clinic_reason_words
 from recovery.models import (
     Alert,
+    AuditAction,
     AuditEvent,
     CheckIn,
     LateCheck,
@@ -104,13 +105,7 @@ def _open_or_raise(
                 AuditEvent.Action.ALERT_RAISED if raised else AuditEvent.Action.ALERT_REASONS_ADDED
             )
     if action:
-        audit.record_event(
-            actor=None,
-            patient=treatment.patient,
-            action=action,
-            object_id=alert.public_id,
-            ip_address=None,
-        )
+        audit.record_event(treatment.patient, action, alert.public_id, actor=None, ip_address=None)
     if notify:
         transaction.on_commit(lambda: email_clinic(alert=alert))
     return alert
@@ -174,10 +169,10 @@ def report_warning_signs(
         entered_by=entered_by,
     )
     audit.record_event(
+        treatment.patient,
+        AuditAction.WARNING_SIGNS_REPORTED,
+        report.public_id,
         actor=entered_by,
-        patient=treatment.patient,
-        action=AuditEvent.Action.WARNING_SIGNS_REPORTED,
-        object_id=report.public_id,
         ip_address=ip_address,
     )
     if assessment.status in ALERT_LEVELS:
@@ -254,10 +249,10 @@ def acknowledge_alert(
         alert.version += 1
         alert.save(update_fields=["acknowledged_at", "acknowledged_by", "version"])
         audit.record_event(
+            treatment.patient,
+            AuditAction.ALERT_ACKNOWLEDGED,
+            alert.public_id,
             actor=by,
-            patient=treatment.patient,
-            action=AuditEvent.Action.ALERT_ACKNOWLEDGED,
-            object_id=alert.public_id,
             ip_address=ip_address,
         )
     return alert
@@ -316,10 +311,10 @@ def resolve_alert(
         if leaves_dashboard:
             triage.recount(treatment.clinic_id)
         audit.record_event(
+            treatment.patient,
+            AuditAction.ALERT_RESOLVED,
+            alert.public_id,
             actor=by,
-            patient=treatment.patient,
-            action=AuditEvent.Action.ALERT_RESOLVED,
-            object_id=alert.public_id,
             ip_address=ip_address,
         )
     return alert

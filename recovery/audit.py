@@ -42,13 +42,15 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def record_event(
-    *,
-    actor: User | None,
     patient: Patient | None,
     action: AuditAction,
     object_id: object = "",
+    *,
+    actor: User | None,
     ip_address: str | None,
 ) -> AuditEvent:
+    """What was done to which patient's record (and to which of its rows), then who did it
+    and from where; the admin's reads and changes, a sweep's or a check-in's writes."""
     return AuditEvent.objects.create(
         actor=actor,
         actor_ref=actor.get_username() if actor is not None else "",
@@ -61,11 +63,11 @@ def record_event(
 
 
 def record_many(
-    *,
-    actor: User | None,
     patients: Iterable[Patient],
     action: AuditAction,
     object_id: object = "",
+    *,
+    actor: User | None,
     ip_address: str | None,
 ) -> list[AuditEvent]:
     """The same event for each of many patients (an export names all it holds), at once;
@@ -85,39 +87,25 @@ def record_many(
 
 
 def record(
-    request: HttpRequest, *, patient: Patient, action: AuditAction, object_id: object = ""
+    request: HttpRequest, patient: Patient, action: AuditAction, object_id: object = ""
 ) -> AuditEvent:
     """Record what the signed-in user of `request` did to `patient`'s record."""
     actor = request.user if isinstance(request.user, User) else None
-    return record_event(
-        actor=actor,
-        patient=patient,
-        action=action,
-        object_id=object_id,
-        ip_address=client_ip(request),
-    )
+    return record_event(patient, action, object_id, actor=actor, ip_address=client_ip(request))
 
 
 def patient_deleted(sender: type[Patient], instance: Patient, **kwargs: object) -> None:
     """A patient's record deleted (in the admin, or a shell): the deletion is on the trail,
     and the trail's rows keep the patient's public id."""
     record_event(
-        actor=None,
-        patient=instance,
-        action=AuditAction.PATIENT_DELETED,
-        object_id=instance.public_id,
-        ip_address=None,
+        instance, AuditAction.PATIENT_DELETED, instance.public_id, actor=None, ip_address=None
     )
 
 
 def user_deleted(sender: type[User], instance: User, **kwargs: object) -> None:
     """A user account deleted: recorded with its username, which the trail's rows keep."""
     record_event(
-        actor=None,
-        patient=None,
-        action=AuditAction.USER_DELETED,
-        object_id=instance.get_username(),
-        ip_address=None,
+        None, AuditAction.USER_DELETED, instance.get_username(), actor=None, ip_address=None
     )
 
 

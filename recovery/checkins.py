@@ -389,11 +389,7 @@ def _record_locked(
     reminders.follow_check_in(treatment, local_date=local_date)
     triage.keep_current(treatment, now=at, also=["next_reminder_at"])
     audit.record_event(
-        actor=entered_by,
-        patient=treatment.patient,
-        action=action,
-        object_id=check_in.public_id,
-        ip_address=ip_address,
+        treatment.patient, action, check_in.public_id, actor=entered_by, ip_address=ip_address
     )
     return RecordedCheckIn(check_in, replayed=False)
 

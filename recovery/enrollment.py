@@ -23,7 +23,7 @@ from django.utils import timezone
 from recovery import audit, course, locks, login_links, long_term, reminders, triage
 from recovery.guidance import checklist_warning
 from recovery.models import (
-    AuditEvent,
+    AuditAction,
     Clinic,
     LongTermWatch,
     Patient,
@@ -214,10 +214,10 @@ def enroll_patient(
             language=language,
         )
         audit.record_event(
+            patient,
+            AuditAction.PATIENT_ENROLLED,
+            patient.public_id,
             actor=enrolled_by,
-            patient=patient,
-            action=AuditEvent.Action.PATIENT_ENROLLED,
-            object_id=patient.public_id,
             ip_address=ip_address,
         )
     return patient
@@ -247,11 +247,7 @@ def move_patient(
         for clinic_id in sorted((from_clinic.pk, to_clinic.pk)):
             triage.recount(clinic_id)
         audit.record_event(
-            actor=by,
-            patient=patient,
-            action=AuditEvent.Action.PATIENT_MOVED,
-            object_id=to_clinic.public_id,
-            ip_address=ip_address,
+            patient, AuditAction.PATIENT_MOVED, to_clinic.public_id, actor=by, ip_address=ip_address
         )
     return patient
 
@@ -339,10 +335,10 @@ def add_treatment(
         reminders.reschedule_locked(patient.pk)
         triage.recount(treatment.clinic_id)  # it is on the dashboard, the earlier ones off
         audit.record_event(
+            patient,
+            AuditAction.TREATMENT_ADDED,
+            treatment.public_id,
             actor=recorded_by,
-            patient=patient,
-            action=AuditEvent.Action.TREATMENT_ADDED,
-            object_id=treatment.public_id,
             ip_address=ip_address,
         )
     return treatment
@@ -417,14 +413,10 @@ def _screened_treatment(
             recorded_at=at,
         )
         audit.record_event(
+            patient,
+            AuditAction.SCREENING_WENT_AHEAD if warnings else AuditAction.SCREENING_RECORDED,
+            treatment.public_id,
             actor=recorded_by,
-            patient=patient,
-            action=(
-                AuditEvent.Action.SCREENING_WENT_AHEAD
-                if warnings
-                else AuditEvent.Action.SCREENING_RECORDED
-            ),
-            object_id=treatment.public_id,
             ip_address=ip_address,
         )
     return treatment

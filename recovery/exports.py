@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from django.db.models import Q
 
 from recovery import access, audit, course
-from recovery.models import AuditEvent, CheckIn, Clinician, LateCheck, Patient
+from recovery.models import AuditAction, CheckIn, Clinician, LateCheck, Patient
 
 COLUMNS = [
     "patient_id",
@@ -139,10 +139,10 @@ def check_ins_csv(
         | Q(pk__in=late_checks.values("watch__patient_id"))
     )
     audit.record_many(
+        patients.only("pk", "public_id").order_by("pk"),
+        AuditAction.CHECK_INS_EXPORTED,
+        f"{start}..{end}",
         actor=clinician.user,
-        patients=patients.only("pk", "public_id").order_by("pk"),
-        action=AuditEvent.Action.CHECK_INS_EXPORTED,
-        object_id=f"{start}..{end}",
         ip_address=ip_address,
     )
     clinician_ids = set(

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from recovery import audit
-from recovery.models import AuditEvent, LoginLink, Patient, User
+from recovery.models import AuditAction, LoginLink, Patient, User
 
 
 class LinkProblem(enum.StrEnum):
@@ -89,9 +89,9 @@ def redeem_login_link(*, token_hash: str, at: dt.datetime, ip_address: str | Non
         if not claimed:
             raise UnusableLink(LinkProblem.USED)
         audit.record_event(
+            link.patient,
+            AuditAction.PATIENT_SIGNED_IN,
             actor=link.patient.user,
-            patient=link.patient,
-            action=AuditEvent.Action.PATIENT_SIGNED_IN,
             ip_address=ip_address,
         )
     return link.patient
@@ -108,10 +108,7 @@ def hand_out_login_link(
     with transaction.atomic():
         url = issue_login_link(patient=patient, at=at)
         audit.record_event(
-            actor=issued_by,
-            patient=patient,
-            action=AuditEvent.Action.LOGIN_LINK_ISSUED,
-            ip_address=ip_address,
+            patient, AuditAction.LOGIN_LINK_ISSUED, actor=issued_by, ip_address=ip_address
         )
     return url
 
@@ -149,10 +146,7 @@ def email_login_link(
         )
         transaction.on_commit(message.send)
         audit.record_event(
-            actor=sent_by,
-            patient=patient,
-            action=AuditEvent.Action.LOGIN_LINK_EMAILED,
-            ip_address=ip_address,
+            patient, AuditAction.LOGIN_LINK_EMAILED, actor=sent_by, ip_address=ip_address
         )
 
 

@@ -35,7 +35,7 @@ from django.utils.formats import date_format
 from recovery import access, alerts, audit, course, locks, reminder_rules, triage
 from recovery.guidance import LATE_ANSWER_WORDS, STANDING_WORDS
 from recovery.models import (
-    AuditEvent,
+    AuditAction,
     Clinic,
     Clinician,
     LateCheck,
@@ -360,10 +360,10 @@ def record_late_check(
             **{code: code in answers.context for code in course.LONG_TERM_CONTEXT},
         )
         audit.record_event(
+            patient,
+            AuditAction.LATE_CHECK_CREATED,
+            check.public_id,
             actor=entered_by,
-            patient=patient,
-            action=AuditEvent.Action.LATE_CHECK_CREATED,
-            object_id=check.public_id,
             ip_address=ip_address,
         )
         if answers.lump:
@@ -403,14 +403,10 @@ def _set_stopped(
         watch.stopped_at, watch.stopped_by = (at, by) if stopped else (None, None)
         _keep(watch, now=at, also=["stopped_at", "stopped_by"])
         audit.record_event(
+            patient,
+            AuditAction.LONG_TERM_STOPPED if stopped else AuditAction.LONG_TERM_RESUMED,
+            watch.public_id,
             actor=by,
-            patient=patient,
-            action=(
-                AuditEvent.Action.LONG_TERM_STOPPED
-                if stopped
-                else AuditEvent.Action.LONG_TERM_RESUMED
-            ),
-            object_id=watch.public_id,
             ip_address=ip_address,
         )
     return watch

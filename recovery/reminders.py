@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from recovery import audit, course, locks, login_links, long_term, push, reminder_rules, triage
 from recovery.models import (
+    AuditAction,
     AuditEvent,
     LongTermWatch,
     Patient,
@@ -114,10 +115,10 @@ def update_settings(
         if watch is not None:
             long_term.reschedule_watch_locked(watch, reminder=row)
         audit.record_event(
+            patient,
+            AuditAction.REMINDERS_CHANGED,
+            f"{row.reminder_time:%H:%M} {'on' if reminders_on else 'off'}",
             actor=actor,
-            patient=patient,
-            action=AuditEvent.Action.REMINDERS_CHANGED,
-            object_id=f"{row.reminder_time:%H:%M} {'on' if reminders_on else 'off'}",
             ip_address=ip_address,
         )
     return row
@@ -244,11 +245,7 @@ def save_subscription(
             defaults={"patient": patient, "p256dh": data.p256dh, "auth": data.auth, "failures": 0},
         )
         audit.record_event(
-            actor=actor,
-            patient=patient,
-            action=AuditEvent.Action.PUSH_SUBSCRIBED,
-            object_id=row.pk,
-            ip_address=ip_address,
+            patient, AuditAction.PUSH_SUBSCRIBED, row.pk, actor=actor, ip_address=ip_address
         )
     return row
 
@@ -260,11 +257,7 @@ def delete_subscription(
         rows = list(PushSubscription.objects.filter(patient=patient, endpoint=endpoint))
         for row in rows:
             audit.record_event(
-                actor=actor,
-                patient=patient,
-                action=AuditEvent.Action.PUSH_UNSUBSCRIBED,
-                object_id=row.pk,
-                ip_address=ip_address,
+                patient, AuditAction.PUSH_UNSUBSCRIBED, row.pk, actor=actor, ip_address=ip_address
             )
             row.delete()
     return bool(rows)
@@ -459,9 +452,7 @@ def deliver(*, patient_id: int, kind: Kind, at: dt.datetime | None = None) -> st
         _long_term_email(patient, kind, at=timezone.now() if at is None else at)
     elif channel == "email":
         _email(patient, kind)
-    audit.record_event(
-        actor=None, patient=patient, action=SENT_ACTIONS[kind], object_id=channel, ip_address=None
-    )
+    audit.record_event(patient, SENT_ACTIONS[kind], channel, actor=None, ip_address=None)
     return channel
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
 from recovery import audit
-from recovery.models import AuditEvent, Patient, User
+from recovery.models import AuditAction, AuditEvent, Patient, User
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +16,10 @@ pytestmark = pytest.mark.django_db
 
 def an_event(patient: Patient, actor: User) -> AuditEvent:
     return audit.record_event(
+        patient,
+        AuditAction.PATIENT_VIEWED,
+        patient.public_id,
         actor=actor,
-        patient=patient,
-        action=AuditEvent.Action.PATIENT_VIEWED,
-        object_id=patient.public_id,
         ip_address="203.0.113.5",
     )
 

@@ -32,7 +32,7 @@ from recovery.demo.scenarios import (
 from recovery.enrollment import add_treatment, enroll_patient
 from recovery.login_links import hand_out_login_link
 from recovery.models import (
-    AuditEvent,
+    AuditAction,
     CheckIn,
     Clinic,
     Clinician,
@@ -123,11 +123,7 @@ def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
         public_id = treatment.public_id
         treatment.delete()
         audit.record_event(
-            actor=None,
-            patient=patient,
-            action=AuditEvent.Action.TREATMENT_DELETED,
-            object_id=public_id,
-            ip_address=None,
+            patient, AuditAction.TREATMENT_DELETED, public_id, actor=None, ip_address=None
         )
     return patient
 

@@ -34,7 +34,7 @@ from recovery.guidance import (
     guidance_for,
     offline_contact,
 )
-from recovery.models import AuditEvent, Clinician, Patient, Treatment, User
+from recovery.models import AuditAction, Clinician, Patient, Treatment, User
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -86,12 +86,7 @@ def _check_in(side: PatientSide | ClinicSide) -> HttpResponse:
     except checkins.CheckInRefused as error:
         return side.refused(str(error))
     if existing is not None:
-        audit.record(
-            request,
-            patient=side.patient,
-            action=AuditEvent.Action.CHECK_IN_VIEWED,
-            object_id=existing.public_id,
-        )
+        audit.record(request, side.patient, AuditAction.CHECK_IN_VIEWED, existing.public_id)
     form = CheckInForm.for_day(local_date=local_date, existing=existing)
     return side.page(form, local_date=local_date, status=200)
 
@@ -272,12 +267,7 @@ class ClinicSide(Side):
         data["idempotency_key"] = str(uuid.uuid4())
         extra: dict[str, object] = {"changed": str(error), "current": current}
         if current is not None:
-            audit.record(
-                self.request,
-                patient=self.patient,
-                action=AuditEvent.Action.CHECK_IN_VIEWED,
-                object_id=current.public_id,
-            )
+            audit.record(self.request, self.patient, AuditAction.CHECK_IN_VIEWED, current.public_id)
             extra.update(
                 current_status=timeline.status_words(current.status),
                 current_reasons=[clinic_reason_words(r) for r in current.reasons],

@@ -18,7 +18,7 @@ from recovery.guidance import (
     LONG_TERM_CONTEXT_WORDS,
     late_lump_guidance,
 )
-from recovery.models import AuditEvent, Patient, User
+from recovery.models import AuditAction, Patient, User
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -77,7 +77,7 @@ def late_check(request: HtmxHttpRequest) -> HttpResponse:
             status = 409 if isinstance(refused, long_term.LateCheckConflict) else 400
             return _page(request, patient, form, status=status, problem=str(refused))
         return redirect("late_check_result", public_id=recorded.check.public_id)
-    audit.record(request, patient=patient, action=AuditEvent.Action.LONG_TERM_VIEWED)
+    audit.record(request, patient, AuditAction.LONG_TERM_VIEWED)
     return _page(request, patient)
 
 
@@ -85,9 +85,7 @@ def late_check(request: HtmxHttpRequest) -> HttpResponse:
 def late_check_result(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     patient = access.patient_for_request(request)
     check = access.late_check_for_patient(patient, public_id)
-    audit.record(
-        request, patient=patient, action=AuditEvent.Action.LONG_TERM_VIEWED, object_id=public_id
-    )
+    audit.record(request, patient, AuditAction.LONG_TERM_VIEWED, public_id)
     watch = check.watch
     return render(
         request,

@@ -18,7 +18,7 @@ from recovery.guidance import (
     guidance_for,
     rating_word,
 )
-from recovery.models import AuditEvent, CheckIn, Patient, Treatment
+from recovery.models import AuditAction, CheckIn, Patient, Treatment
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -69,7 +69,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         )
     if context["diary"] == "finished":
         context.update(_long_term_card(patient, today))
-    audit.record(request, patient=patient, action=AuditEvent.Action.HOME_VIEWED)
+    audit.record(request, patient, AuditAction.HOME_VIEWED)
     return render(request, "recovery/patient/home.html", context)
 
 
@@ -98,12 +98,7 @@ def _answer_words(check_in: CheckIn) -> list[tuple[str, str]]:
 def check_in_result(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     patient = access.patient_for_request(request)
     check_in = access.check_in_for_patient(patient, public_id)
-    audit.record(
-        request,
-        patient=patient,
-        action=AuditEvent.Action.CHECK_IN_VIEWED,
-        object_id=check_in.public_id,
-    )
+    audit.record(request, patient, AuditAction.CHECK_IN_VIEWED, check_in.public_id)
     return render(
         request,
         "recovery/patient/result.html",
@@ -127,5 +122,5 @@ def my_recovery(request: HtmxHttpRequest) -> HttpResponse:
     if treatment is not None:
         read = diary.my_recovery(treatment, today=today)
         context.update(treatment=treatment, charts=read.charts, table=read.table)
-    audit.record(request, patient=patient, action=AuditEvent.Action.RECOVERY_VIEWED)
+    audit.record(request, patient, AuditAction.RECOVERY_VIEWED)
     return render(request, "recovery/patient/recovery.html", context)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from recovery import access, audit, push, reminders
 from recovery.forms import ReminderForm
 from recovery.guidance import zone_words
-from recovery.models import AuditEvent, User
+from recovery.models import AuditAction, User
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -42,7 +42,7 @@ def reminder_settings(request: HtmxHttpRequest) -> HttpResponse:
         form = ReminderForm(
             initial={"reminder_time": current.reminder_time, "reminders_on": current.reminders_on}
         )
-        audit.record(request, patient=patient, action=AuditEvent.Action.REMINDERS_VIEWED)
+        audit.record(request, patient, AuditAction.REMINDERS_VIEWED)
     return render(
         request,
         "recovery/patient/reminders.html",

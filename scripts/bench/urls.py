@@ -18,7 +18,7 @@ def signed_in_floor(request: HttpRequest) -> HttpResponse:
     patient = access.patient_for_request(request)
     access.current_treatment(patient, today=patient.today())
     # What every signed-in patient page writes (recovery.views.patient.home does the same).
-    audit.record(request, patient=patient, action=AuditAction.HOME_VIEWED)
+    audit.record(request, patient, AuditAction.HOME_VIEWED)
     return render(
         request,
         "recovery/patient/refused.html",

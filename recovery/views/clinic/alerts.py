@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit
 from recovery.forms import ResolveAlertForm, resolve_form_for
-from recovery.models import Alert, AuditEvent, Clinician
+from recovery.models import Alert, AuditAction, Clinician
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -98,12 +98,7 @@ def acknowledge(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     except alerts.AlertRefused as error:
         status = 409 if isinstance(error, alerts.AlertChanged) else 400
         alert = access.alert_for_clinician(clinician, public_id)
-        audit.record(
-            request,
-            patient=alert.treatment.patient,
-            action=AuditEvent.Action.ALERT_VIEWED,
-            object_id=alert.public_id,
-        )
+        audit.record(request, alert.treatment.patient, AuditAction.ALERT_VIEWED, alert.public_id)
         if _wants_panel(request, alert):
             return _panel(request, clinician, alert, message=str(error), status=status)
         return _alert_page(request, clinician, alert, message=str(error), status=status)
@@ -124,12 +119,7 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     alert = access.alert_for_clinician(clinician, public_id)
     patient = alert.treatment.patient
     if alert.resolved_at is not None:
-        audit.record(
-            request,
-            patient=patient,
-            action=AuditEvent.Action.ALERT_VIEWED,
-            object_id=alert.public_id,
-        )
+        audit.record(request, patient, AuditAction.ALERT_VIEWED, alert.public_id)
         return _alert_page(
             request,
             clinician,
@@ -153,12 +143,7 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 )
             except alerts.AlertRefused as error:
                 alert = access.alert_for_clinician(clinician, public_id)
-                audit.record(
-                    request,
-                    patient=patient,
-                    action=AuditEvent.Action.ALERT_VIEWED,
-                    object_id=alert.public_id,
-                )
+                audit.record(request, patient, AuditAction.ALERT_VIEWED, alert.public_id)
                 changed = isinstance(error, alerts.AlertChanged) and alert.is_open
                 return _alert_page(
                     request,
@@ -174,7 +159,5 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     else:
         form = resolve_form_for(alert)
         status = 200
-    audit.record(
-        request, patient=patient, action=AuditEvent.Action.ALERT_VIEWED, object_id=alert.public_id
-    )
+    audit.record(request, patient, AuditAction.ALERT_VIEWED, alert.public_id)
     return _alert_page(request, clinician, alert, form=form, status=status)

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 
 from recovery import access, audit, course, long_term
 from recovery.guidance import LONG_TERM_GROUP_HEADING, STANDING_WORDS
-from recovery.models import AuditEvent, Clinician, LongTermWatch, Triage
+from recovery.models import AuditAction, Clinician, LongTermWatch, Triage
 from recovery.views.types import HtmxHttpRequest
 
 MAX_QUERY_LENGTH = 100
@@ -126,9 +126,9 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         for slug, standing in STANDINGS.items()
     ]
     audit.record_event(
+        None,
+        AuditAction.DASHBOARD_VIEWED,
         actor=clinician.user,
-        patient=None,  # a list, not one patient's record
-        action=AuditEvent.Action.DASHBOARD_VIEWED,
         ip_address=audit.client_ip(request),
     )
 

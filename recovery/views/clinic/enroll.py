@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from recovery import access, audit, enrollment, login_links
 from recovery.forms import EnrollmentForm, TreatmentForm
-from recovery.models import AuditEvent, Clinician, Patient, Treatment
+from recovery.models import AuditAction, Clinician, Patient, Treatment
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -83,12 +83,7 @@ def enrolled(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if waiting.get("patient") == str(patient.public_id):
         login_url = str(waiting["login_url"])
         del request.session[JUST_ENROLLED]
-    audit.record(
-        request,
-        patient=patient,
-        action=AuditEvent.Action.PATIENT_VIEWED,
-        object_id=patient.public_id,
-    )
+    audit.record(request, patient, AuditAction.PATIENT_VIEWED, patient.public_id)
     return _link_page(
         request,
         clinician,
@@ -248,12 +243,7 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
                 "submission_key": uuid.uuid4(),
             },
         )
-        audit.record(
-            request,
-            patient=patient,
-            action=AuditEvent.Action.PATIENT_VIEWED,
-            object_id=patient.public_id,
-        )
+        audit.record(request, patient, AuditAction.PATIENT_VIEWED, patient.public_id)
         status = 200
 
     return render(

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from recovery import access, audit, exports
 from recovery.forms import ExportForm
 from recovery.models import (
-    AuditEvent,
+    AuditAction,
 )
 from recovery.views.types import HtmxHttpRequest
 
@@ -55,12 +55,7 @@ def audit_trail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Who read or changed this patient's record; for clinic admins. Reading it is audited too."""
     clinician = access.clinic_admin_for_request(request)
     patient = access.patient_for_clinician(clinician, public_id)
-    audit.record(
-        request,
-        patient=patient,
-        action=AuditEvent.Action.AUDIT_TRAIL_VIEWED,
-        object_id=patient.public_id,
-    )
+    audit.record(request, patient, AuditAction.AUDIT_TRAIL_VIEWED, patient.public_id)
     page = Paginator(audit.trail_of(patient), 50).get_page(request.GET.get("page"))
     return render(
         request,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from recovery import access, audit, course, timeline
 from recovery.forms import resolve_form_for
 from recovery.guidance import SYMPTOM_LABELS
-from recovery.models import AuditEvent, tel_uri
+from recovery.models import AuditAction, tel_uri
 from recovery.views.types import HtmxHttpRequest
 
 
@@ -40,10 +40,5 @@ def patient(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "diary": page.diary,
         "long_term": page.long_term,
     }
-    audit.record(
-        request,
-        patient=patient,
-        action=AuditEvent.Action.PATIENT_VIEWED,
-        object_id=patient.public_id,
-    )
+    audit.record(request, patient, AuditAction.PATIENT_VIEWED, patient.public_id)
     return render(request, "recovery/clinic/patient.html", context)
