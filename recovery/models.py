@@ -38,6 +38,14 @@ class User(AbstractUser):
     """Anyone who signs in: a clinician (with a password) or a patient (by login link)."""
 
 
+def done_by() -> models.ForeignKey[User | None, User | None]:
+    """Which user did it (entered an answer for the patient, acknowledged, stopped...): kept
+    as a plain reference, emptied if the account is deleted (the audit trail keeps the name)."""
+    return models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+
 class Clinic(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
@@ -320,9 +328,7 @@ class CheckIn(models.Model):
     # 1 when made, one more each time it is replaced: a form carries the version it was
     # filled in against (the clinic's, taking a check-in by phone), and a stale one is refused.
     version = models.PositiveIntegerField(default=1)
-    entered_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    entered_by = done_by()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -368,9 +374,7 @@ class CheckInRevision(models.Model):
     answers_digest = models.CharField(max_length=64, blank=True)
     recorded_at = models.DateTimeField()
     replaced_at = models.DateTimeField()
-    entered_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    entered_by = done_by()
 
     class Meta:
         ordering = ["replaced_at"]
@@ -428,9 +432,7 @@ class LongTermWatch(models.Model):
     # then points it at the one before, or the watch goes).
     treatment = models.ForeignKey(Treatment, on_delete=models.SET_NULL, null=True, related_name="+")
     stopped_at = models.DateTimeField(null=True, blank=True)
-    stopped_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    stopped_by = done_by()
     standing = models.CharField(max_length=20, choices=Standing.choices, default=Standing.WAITING)
     standing_since = models.DateTimeField(default=timezone.now)
     # When the passing of time alone (a due date, overdue, the end) next changes `standing`.
@@ -494,9 +496,7 @@ class LateCheck(models.Model):
     note = models.TextField(blank=True, max_length=2000)
     idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
     answers_digest = models.CharField(max_length=64, blank=True)
-    entered_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    entered_by = done_by()
     created_at = models.DateTimeField()
 
     class Meta:
@@ -681,13 +681,9 @@ class Alert(models.Model):
     opened_at = models.DateTimeField()
     raised_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    acknowledged_by = done_by()
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    resolved_by = done_by()
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     outcome_note = models.TextField(blank=True, max_length=4000)
 
@@ -751,9 +747,7 @@ class WarningSignReport(models.Model):
     received_at = models.DateTimeField()
     refusal = models.TextField(help_text="Why it could not be saved as a check-in.")
     idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
-    entered_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    entered_by = done_by()
 
     class Meta:
         ordering = ["received_at"]
@@ -783,9 +777,7 @@ class Screening(models.Model):
     keloid_tendency = models.BooleanField(default=False)
     # The warnings shown at enrollment and the clinician's decision to go ahead.
     warnings = models.JSONField(default=list, blank=True)
-    went_ahead_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    went_ahead_by = done_by()
     recorded_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
