@@ -13,6 +13,7 @@ import json
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -102,17 +103,19 @@ def parse_rating(*, item: dict[str, Any], symptom: str, where: str) -> int:
     return value
 
 
-def parse_red_flags(*, item: dict[str, Any], where: str) -> frozenset[str]:
-    flags = item.get("red_flags", [])
-    if not isinstance(flags, list):
-        raise invalid(f"{where}.red_flags: must be an array, got {json_type(flags)}")
-    for index, flag in enumerate(flags):
-        if flag not in course.RED_FLAGS:
+def parse_codes(
+    *, item: dict[str, Any], key: str, known: Sequence[str], what: str, where: str
+) -> frozenset[str]:
+    """`item[key]`, an array of codes each one of `known` (absent: none)."""
+    codes = item.get(key, [])
+    if not isinstance(codes, list):
+        raise invalid(f"{where}.{key}: must be an array, got {json_type(codes)}")
+    for index, code in enumerate(codes):
+        if code not in known:
             raise invalid(
-                f"{where}.red_flags[{index}]: unknown red flag {shown(flag)}"
-                f" (known: {', '.join(course.RED_FLAGS)})"
+                f"{where}.{key}[{index}]: unknown {what} {shown(code)} (known: {', '.join(known)})"
             )
-    return frozenset(flags)
+    return frozenset(codes)
 
 
 def parse_check_in(*, item: object, where: str) -> course.DatedAnswers:
@@ -123,7 +126,9 @@ def parse_check_in(*, item: object, where: str) -> course.DatedAnswers:
         raise invalid(f"{where}.date: missing")
     date = parse_date(value=item["date"], where=f"{where}.date")
     ratings = {s: parse_rating(item=item, symptom=s, where=where) for s in course.SYMPTOMS}
-    red_flags = parse_red_flags(item=item, where=where)
+    red_flags = parse_codes(
+        item=item, key="red_flags", known=course.RED_FLAGS, what="red flag", where=where
+    )
     return course.DatedAnswers(date, course.Answers(ratings=ratings, red_flags=red_flags))
 
 
@@ -196,16 +201,10 @@ def parse_late_check(
         raise invalid(f"{where}.lump: missing (true or false)")
     if not isinstance(item["lump"], bool):
         raise invalid(f"{where}.lump: must be true or false, got {shown(item['lump'])}")
-    context = item.get("context", [])
-    if not isinstance(context, list):
-        raise invalid(f"{where}.context: must be an array, got {json_type(context)}")
-    for index, code in enumerate(context):
-        if code not in course.LONG_TERM_CONTEXT:
-            raise invalid(
-                f"{where}.context[{index}]: unknown question {shown(code)}"
-                f" (known: {', '.join(course.LONG_TERM_CONTEXT)})"
-            )
-    return course.LateAnswer(date, item["lump"]), sorted(set(context))
+    context = parse_codes(
+        item=item, key="context", known=course.LONG_TERM_CONTEXT, what="question", where=where
+    )
+    return course.LateAnswer(date, item["lump"]), sorted(context)
 
 
 def assess_late_checks(
