@@ -7,14 +7,18 @@ import ast
 import datetime as dt
 import html
 import re
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import time_machine
+from django.db import connection
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 NEW_YORK = ZoneInfo("America/New_York")
 TREATED_ON = dt.date(2026, 11, 20)  # a Friday; day 5 is Wednesday 25 November
@@ -34,6 +38,21 @@ def words(markup: str) -> str:
 def text_of(response: HttpResponseBase) -> str:
     """The page as a person reads it (`words` of its markup)."""
     return words(html_of(response))
+
+
+# pytest-django's django_assert_max_num_queries fixture.
+AssertMaxQueries = Callable[[int], AbstractContextManager[object]]
+
+
+def queries_of_page(
+    client: Client, url: str, *, bound: int, assert_max: AssertMaxQueries, **params: str
+) -> int:
+    """How many queries the page at `url` costs (it must answer 200); past `bound` the test
+    fails with the list of them."""
+    with assert_max(bound), CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(captured)
 
 
 def day(n: int, treated_on: dt.date = TREATED_ON) -> dt.date:

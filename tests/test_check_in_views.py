@@ -11,8 +11,7 @@ import html
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 
 from recovery.models import AuditEvent, CheckIn, CheckInRevision, Clinic, Patient, Treatment
 from tests import factories
-from tests.helpers import NEW_YORK, TREATED_ON, at_local, day, html_of, text_of
+from tests.helpers import NEW_YORK, TREATED_ON, AssertMaxQueries, at_local, day, html_of, text_of
 
 TODAY = TREATED_ON + dt.timedelta(days=5)  # Wednesday 25 November 2026, day 5
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -1030,7 +1029,7 @@ def test_the_clinics_pages_tell_htmx_to_show_error_pages_instead_of_dropping_the
 def test_the_check_in_page_costs_a_fixed_number_of_queries(
     patient_client: Client,
     treatment: Treatment,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
 ) -> None:
     patient_client.get("/check-in/")  # warm up the session
     # Session, user with patient and clinic, treatments with product and latest check-in.
@@ -1045,7 +1044,7 @@ def test_the_check_in_page_costs_a_fixed_number_of_queries(
 def test_sending_a_check_in_costs_a_fixed_number_of_queries(
     patient_client: Client,
     treatment: Treatment,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
 ) -> None:
     for n in range(4):
         factories.create_check_in(treatment=treatment, local_date=day(n))
@@ -1061,7 +1060,7 @@ def test_sending_a_check_in_costs_a_fixed_number_of_queries(
 def test_the_home_page_costs_a_fixed_number_of_queries(
     patient_client: Client,
     treatment: Treatment,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
 ) -> None:
     factories.create_check_in(treatment=treatment, local_date=YESTERDAY, swelling=3)
     factories.create_check_in(treatment=treatment, local_date=TODAY, swelling=3)

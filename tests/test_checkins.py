@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 import pytest
 from django.utils import timezone
@@ -20,7 +18,7 @@ from recovery.models import (
     WarningSignReport,
 )
 from tests import factories
-from tests.helpers import day
+from tests.helpers import AssertMaxQueries, day
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +242,7 @@ def test_check_in_on_a_day(
 
 
 def test_check_in_on_today_needs_no_query_once_the_treatment_is_loaded(
-    treatment: Treatment, django_assert_num_queries: Callable[[int], AbstractContextManager[object]]
+    treatment: Treatment, django_assert_num_queries: AssertMaxQueries
 ) -> None:
     factories.create_check_in(treatment=treatment, local_date=day(4))
     factories.create_check_in(treatment=treatment, local_date=day(5))

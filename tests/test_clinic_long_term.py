@@ -4,8 +4,6 @@ answers on a years-long axis and in a table; nobody outside the clinic sees it."
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 import time_machine
 from django.db import connection
@@ -14,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from recovery import long_term
 from recovery.models import Patient, Treatment, User
-from tests.helpers import NEW_YORK, html_of
+from tests.helpers import NEW_YORK, AssertMaxQueries, html_of
 
 NOW = dt.datetime(2027, 8, 1, 10, tzinfo=NEW_YORK)  # about 8 months after TREATED_ON
 # The page's queries (the session, the user, the patient, the treatments, the alerts, the
@@ -76,7 +74,7 @@ def test_the_timeline_costs_the_same_for_2_and_12_answers(
     clinician: User,
     patient: Patient,
     treatment: Treatment,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
 ) -> None:
     def queries() -> int:
         with time_machine.travel(NOW, tick=False):

@@ -34,7 +34,7 @@ from recovery.models import (
 from recovery.templatetags.clinic_times import zoned
 from recovery.timeline import day_text, time_text
 from tests import factories
-from tests.helpers import TREATED_ON, at_local, day, html_of, text_of
+from tests.helpers import TREATED_ON, AssertMaxQueries, at_local, day, html_of, text_of
 
 SYMPTOMS = ("swelling", "redness", "bruising", "lumps", "pain", "itching")
 RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "allergy")
@@ -375,7 +375,7 @@ def test_the_page_costs_the_same_queries_however_long_the_history(
     patient: Patient,
     treatment: Treatment,
     clinician: User,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
 ) -> None:
     def fill(days: range) -> None:
         for n in days:

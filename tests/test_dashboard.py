@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -25,7 +25,7 @@ from django.utils import timezone
 from recovery import alerts, checkins, course
 from recovery.models import AuditEvent, Clinic, Patient, Treatment, Triage, TriageCounts, User
 from tests import factories
-from tests.helpers import NEW_YORK, html_of
+from tests.helpers import NEW_YORK, AssertMaxQueries, html_of, queries_of_page
 
 TODAY = dt.date(2026, 12, 1)  # a Tuesday; 10:00 in New York is 15:00 UTC
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=NEW_YORK)
@@ -684,16 +684,16 @@ def test_the_cost_does_not_grow_with_the_number_of_patients(
     clinician_client: Client,
     clinic: Clinic,
     clinician: User,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
 ) -> None:
     def queries_for(**params: str) -> int:
-        with (
-            django_assert_max_num_queries(QUERY_BOUND),
-            CaptureQueriesContext(connection) as captured,
-        ):
-            response = clinician_client.get(URL, params)
-        assert response.status_code == 200
-        return len(captured)
+        return queries_of_page(
+            clinician_client,
+            URL,
+            bound=QUERY_BOUND,
+            assert_max=django_assert_max_num_queries,
+            **params,
+        )
 
     populate(clinic, 10, by=clinician)
     small = clinician_client.get(URL)

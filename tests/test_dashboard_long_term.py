@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import time_machine
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from recovery import long_term
 from recovery.models import Clinic, Patient, User
 from tests import factories
-from tests.helpers import NEW_YORK, TREATED_ON, html_of
+from tests.helpers import NEW_YORK, TREATED_ON, AssertMaxQueries, html_of, queries_of_page
 
 URL = "/clinic/"
 ENROLLED_AT = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
@@ -117,16 +115,16 @@ def test_the_cost_is_the_same_for_3_and_30_watches(
     clinician_client: Client,
     clinic: Clinic,
     clinician: User,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
 ) -> None:
     def queries_for(**params: str) -> int:
-        with (
-            django_assert_max_num_queries(QUERY_BOUND),
-            CaptureQueriesContext(connection) as captured,
-        ):
-            response = clinician_client.get(URL, params)
-        assert response.status_code == 200
-        return len(captured)
+        return queries_of_page(
+            clinician_client,
+            URL,
+            bound=QUERY_BOUND,
+            assert_max=django_assert_max_num_queries,
+            **params,
+        )
 
     patients = [watched(clinic, f"Patient {i:02d}") for i in range(3)]
     with on(NOW, clinician_client, clinician):

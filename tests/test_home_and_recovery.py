@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +17,7 @@ from recovery import access
 from recovery.diary import my_recovery
 from recovery.models import AuditEvent, CheckIn, CheckInRevision, Clinic, Patient, Treatment
 from tests import factories
-from tests.helpers import TREATED_ON, at_local, day, html_of, text_of
+from tests.helpers import TREATED_ON, AssertMaxQueries, at_local, day, html_of, text_of
 
 SYMPTOMS = ("swelling", "redness", "bruising", "lumps", "pain", "itching")
 RED_FLAGS = ("skin_color", "severe_pain", "vision", "stroke", "infection", "allergy")
@@ -516,7 +515,7 @@ def test_my_recovery_has_the_same_ratings_as_a_table(
 def test_my_recovery_reads_the_diary_in_one_query_however_long(
     patient: Patient,
     diary: Treatment,
-    django_assert_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_num_queries: AssertMaxQueries,
 ) -> None:
     """The read model costs the treatment's check-ins, one query, for 4 days or 14."""
     read = access.current_treatment(patient, today=day(5))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
 
 from recovery import course
 from recovery.models import Alert, AuditEvent, LateCheck, LongTermWatch, Patient, Treatment, User
-from tests.helpers import TREATED_ON, at_local, html_of, text_of
+from tests.helpers import TREATED_ON, AssertMaxQueries, at_local, html_of, text_of
 
 FIRST_DUE = course.add_months(TREATED_ON, 2)
 PAGE = "/long-term/"
@@ -161,7 +160,7 @@ def test_warning_signs_after_the_diary_still_reach_the_clinic(
 
 def test_the_page_and_the_answer_cost_a_fixed_number_of_queries(
     patient_client: Client,
-    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+    django_assert_max_num_queries: AssertMaxQueries,
     clinician: User,
 ) -> None:
     patient_client.get(PAGE)
