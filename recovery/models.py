@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -36,6 +37,13 @@ def tel_uri(number: str) -> str:
 
 class User(AbstractUser):
     """Anyone who signs in: a clinician (with a password) or a patient (by login link)."""
+
+
+def one_of(field: str, values: Iterable[str], *, name: str) -> models.CheckConstraint:
+    """The database, too, keeps `field` to one of `values` (its choices)."""
+    return models.CheckConstraint(
+        name=name, condition=Q(**{f"{field}__in": [str(v) for v in values]})
+    )
 
 
 def done_by() -> models.ForeignKey[User | None, User | None]:
@@ -339,10 +347,7 @@ class CheckIn(models.Model):
                 fields=["treatment", "local_date"], name="one_check_in_per_treatment_per_day"
             ),
             models.CheckConstraint(name="check_in_ratings_0_to_3", condition=RATING_RANGE),
-            models.CheckConstraint(
-                name="check_in_status_known",
-                condition=Q(status__in=[s.value for s in course.Status]),
-            ),
+            one_of("status", course.Status, name="check_in_status_known"),
         ]
 
     def __str__(self) -> str:
@@ -462,12 +467,7 @@ class LongTermWatch(models.Model):
                 name="long_term_reminder_due",
             ),
         ]
-        constraints = [
-            models.CheckConstraint(
-                name="long_term_standing_known",
-                condition=Q(standing__in=[s.value for s in course.Standing]),
-            )
-        ]
+        constraints = [one_of("standing", course.Standing, name="long_term_standing_known")]
 
     def __str__(self) -> str:
         return f"Long-term watch of patient {self.patient_id}"
@@ -611,11 +611,7 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["patient", "-at"])]
-        constraints = [
-            models.CheckConstraint(
-                name="audit_action_known", condition=Q(action__in=AuditAction.values)
-            )
-        ]
+        constraints = [one_of("action", AuditAction.values, name="audit_action_known")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
@@ -695,9 +691,7 @@ class Alert(models.Model):
                 condition=Q(resolved_at__isnull=True),
                 name="one_open_alert_per_treatment",
             ),
-            models.CheckConstraint(
-                name="alert_level_known", condition=Q(level__in=["contact_clinic", "urgent"])
-            ),
+            one_of("level", ["contact_clinic", "urgent"], name="alert_level_known"),
             models.CheckConstraint(
                 name="resolved_alert_has_outcome",
                 condition=Q(resolved_at__isnull=True) | ~Q(outcome=""),
