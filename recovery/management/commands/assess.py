@@ -88,6 +88,18 @@ def check_fields(*, item: dict[str, Any], known: frozenset[str], where: str) -> 
         raise invalid(f"{where}: unknown field {shown(unknown[0])}")
 
 
+def parse_dated(
+    *, item: object, known: frozenset[str], where: str
+) -> tuple[dict[str, Any], dt.date]:
+    """An object of `known` fields with a date: the object, and its date."""
+    if not isinstance(item, dict):
+        raise invalid(f"{where}: must be an object, got {json_type(item)}")
+    check_fields(item=item, known=known, where=where)
+    if "date" not in item:
+        raise invalid(f"{where}.date: missing")
+    return item, parse_date(value=item["date"], where=f"{where}.date")
+
+
 def parse_rating(*, item: dict[str, Any], symptom: str, where: str) -> int:
     if symptom not in item:
         if symptom in OPTIONAL_SYMPTOMS:
@@ -119,12 +131,7 @@ def parse_codes(
 
 
 def parse_check_in(*, item: object, where: str) -> course.DatedAnswers:
-    if not isinstance(item, dict):
-        raise invalid(f"{where}: must be an object, got {json_type(item)}")
-    check_fields(item=item, known=CHECK_IN_FIELDS, where=where)
-    if "date" not in item:
-        raise invalid(f"{where}.date: missing")
-    date = parse_date(value=item["date"], where=f"{where}.date")
+    item, date = parse_dated(item=item, known=CHECK_IN_FIELDS, where=where)
     ratings = {s: parse_rating(item=item, symptom=s, where=where) for s in course.SYMPTOMS}
     red_flags = parse_codes(
         item=item, key="red_flags", known=course.RED_FLAGS, what="red flag", where=where
@@ -186,12 +193,7 @@ def parse_timeline(*, data: object) -> tuple[Product, dt.date, list[course.Dated
 def parse_late_check(
     *, item: object, where: str, treated_on: dt.date, product: Product
 ) -> tuple[course.LateAnswer, list[str]]:
-    if not isinstance(item, dict):
-        raise invalid(f"{where}: must be an object, got {json_type(item)}")
-    check_fields(item=item, known=LATE_CHECK_FIELDS, where=where)
-    if "date" not in item:
-        raise invalid(f"{where}.date: missing")
-    date = parse_date(value=item["date"], where=f"{where}.date")
+    item, date = parse_dated(item=item, known=LATE_CHECK_FIELDS, where=where)
     if course.day_number(treated_on, date) <= product.diary_days:
         raise invalid(
             f"{where}.date: {date} is in the diary (day 0 to {product.diary_days} for"
