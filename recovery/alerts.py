@@ -12,12 +12,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from recovery import audit, course, locks, triage
+from recovery import audit, course, emails, locks, triage
 from recovery.guidance import clinic_reason_words
 from recovery.models import (
     Alert,
@@ -199,13 +197,7 @@ def email_clinic(*, alert: Alert) -> None:
         + reverse("clinic:patient", kwargs={"public_id": alert.treatment.patient.public_id}),
         "site_name": settings.SITE_NAME,
     }
-    message = EmailMultiAlternatives(
-        subject=render_to_string("emails/alert-subject.txt", context).strip(),
-        body=render_to_string("emails/alert-body.txt", context),
-        to=[clinic.alert_email],
-    )
-    message.attach_alternative(render_to_string("emails/alert-body.html", context), "text/html")
-    message.send()
+    emails.send_templated_email("alert", context, to=[clinic.alert_email])
 
 
 class AlertChanged(AlertRefused):
