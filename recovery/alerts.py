@@ -12,12 +12,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from recovery import audit, course, locks, triage
+from recovery import audit, course, emails, locks, triage
 from recovery.guidance import clinic_reason_words
 from recovery.models import (
     Alert,
@@ -199,13 +197,7 @@ def email_clinic(*, alert: Alert) -> None:
         + reverse("clinic:patient", kwargs={"public_id": alert.treatment.patient.public_id}),
         "site_name": settings.SITE_NAME,
     }
-    message = EmailMultiAlternatives(
-        subject=render_to_string("emails/alert-subject.txt", context).strip(),
-        body=render_to_string("emails/alert-body.txt", context),
-        to=[clinic.alert_email],
-    )
-    message.attach_alternative(render_to_string("emails/alert-body.html", context), "text/html")
-    message.send()
+    emails.send_templated_email("alert", context, to=[clinic.alert_email])
 
 
 class AlertChanged(AlertRefused):
@@ -220,20 +212,34 @@ class AlertChanged(AlertRefused):
         )
 
 
-def _locked_open_alert(alert: Alert) -> tuple[Treatment, Alert]:
+def _locked_as_seen(
+    alert: Alert, *, seen_version: int, unless_acknowledged: bool = False
+) -> tuple[Treatment, Alert]:
     """The alert's treatment and the alert, locked in that order (docs/concurrency.md),
-    the alert as committed now; refused if it is resolved."""
+    the alert as committed now; refused if it is resolved (or, `unless_acknowledged`,
+    acknowledged), AlertChanged if it is no longer the version the clinician's page showed."""
     treatment = locks.treatment_for_update(alert.treatment_id)
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
     alert.treatment = treatment
     if alert.resolved_at is not None:
         raise AlertRefused("This alert is already resolved.")
+    if unless_acknowledged and alert.acknowledged_at is not None:
+        raise AlertRefused("This alert is already acknowledged.")
+    if alert.version != seen_version:
+        raise AlertChanged(alert)
     return treatment, alert
 
 
-def _as_seen(alert: Alert, seen_version: int) -> None:
-    if alert.version != seen_version:
-        raise AlertChanged(alert)
+def _save_by_clinician(
+    alert: Alert, fields: list[str], *, action: AuditAction, by: User, ip_address: str | None
+) -> None:
+    """Save what the clinician changed as the alert's next version (a page showing this one
+    is now stale), and audit it."""
+    alert.version += 1
+    alert.save(update_fields=[*fields, "version"])
+    audit.record_event(
+        alert.treatment.patient, action, alert.public_id, actor=by, ip_address=ip_address
+    )
 
 
 def acknowledge_alert(
@@ -241,18 +247,13 @@ def acknowledge_alert(
 ) -> Alert:
     """A clinician says "I'm calling them", about the alert as their page showed it."""
     with transaction.atomic():
-        treatment, alert = _locked_open_alert(alert)
-        if alert.acknowledged_at is not None:
-            raise AlertRefused("This alert is already acknowledged.")
-        _as_seen(alert, seen_version)
+        _, alert = _locked_as_seen(alert, seen_version=seen_version, unless_acknowledged=True)
         alert.acknowledged_at, alert.acknowledged_by = at, by
-        alert.version += 1
-        alert.save(update_fields=["acknowledged_at", "acknowledged_by", "version"])
-        audit.record_event(
-            treatment.patient,
-            AuditAction.ALERT_ACKNOWLEDGED,
-            alert.public_id,
-            actor=by,
+        _save_by_clinician(
+            alert,
+            ["acknowledged_at", "acknowledged_by"],
+            action=AuditAction.ALERT_ACKNOWLEDGED,
+            by=by,
             ip_address=ip_address,
         )
     return alert
@@ -281,23 +282,24 @@ def resolve_alert(
     with transaction.atomic():
         # A check-in arriving meanwhile waits for the treatment's lock, then opens a new
         # alert; one that came first has raised this one, and the version says so.
-        treatment, alert = _locked_open_alert(alert)
-        _as_seen(alert, seen_version)
+        treatment, alert = _locked_as_seen(alert, seen_version=seen_version)
         alert.resolved_at, alert.resolved_by = at, by
         alert.outcome, alert.outcome_note = outcome, note.strip()
         if alert.acknowledged_at is None:
             alert.acknowledged_at, alert.acknowledged_by = at, by
-        alert.version += 1
-        alert.save(
-            update_fields=[
+        _save_by_clinician(
+            alert,
+            [
                 "resolved_at",
                 "resolved_by",
                 "outcome",
                 "outcome_note",
                 "acknowledged_at",
                 "acknowledged_by",
-                "version",
-            ]
+            ],
+            action=AuditAction.ALERT_RESOLVED,
+            by=by,
+            ip_address=ip_address,
         )
         # An earlier treatment stayed on the dashboard only for this alert.
         superseded = Treatment.objects.filter(
@@ -310,13 +312,6 @@ def resolve_alert(
         triage.keep_current(treatment, now=at)  # recounts if its level moved
         if leaves_dashboard:
             triage.recount(treatment.clinic_id)
-        audit.record_event(
-            treatment.patient,
-            AuditAction.ALERT_RESOLVED,
-            alert.public_id,
-            actor=by,
-            ip_address=ip_address,
-        )
     return alert
 
 

@@ -12,13 +12,11 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from recovery import audit
+from recovery import audit, emails
 from recovery.models import AuditAction, LoginLink, Patient, User
 
 
@@ -136,14 +134,7 @@ def email_login_link(
             "hours": settings.LOGIN_LINK_MAX_AGE_HOURS,
             "sent_by_clinic": sent_by is not None,
         }
-        message = EmailMultiAlternatives(
-            subject=render_to_string("emails/login-link-subject.txt", context).strip(),
-            body=render_to_string("emails/login-link-body.txt", context),
-            to=[patient.email],
-        )
-        message.attach_alternative(
-            render_to_string("emails/login-link-body.html", context), "text/html"
-        )
+        message = emails.templated_email("login-link", context, to=[patient.email])
         transaction.on_commit(message.send)
         audit.record_event(
             patient, AuditAction.LOGIN_LINK_EMAILED, actor=sent_by, ip_address=ip_address

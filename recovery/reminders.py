@@ -24,14 +24,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from recovery import audit, course, locks, login_links, long_term, push, reminder_rules, triage
+from recovery import (
+    audit,
+    course,
+    emails,
+    locks,
+    login_links,
+    long_term,
+    push,
+    reminder_rules,
+    triage,
+)
 from recovery.models import (
     AuditAction,
     AuditEvent,
@@ -402,20 +410,7 @@ def _email(patient: Patient, kind: Kind) -> None:
         "url": settings.SITE_URL + CHECK_IN_PATH,
         "settings_url": settings.SITE_URL + reverse("reminders"),
     }
-    _send(patient, "reminder", context)
-
-
-def _send(patient: Patient, template: str, context: dict[str, object]) -> None:
-    """One email to the patient from templates/emails/<template>-subject/body."""
-    message = EmailMultiAlternatives(
-        subject=render_to_string(f"emails/{template}-subject.txt", context).strip(),
-        body=render_to_string(f"emails/{template}-body.txt", context),
-        to=[patient.email],
-    )
-    message.attach_alternative(
-        render_to_string(f"emails/{template}-body.html", context), "text/html"
-    )
-    message.send()
+    emails.send_templated_email("reminder", context, to=[patient.email])
 
 
 def _long_term_email(patient: Patient, kind: Kind, *, at: dt.datetime) -> None:
@@ -431,7 +426,7 @@ def _long_term_email(patient: Patient, kind: Kind, *, at: dt.datetime) -> None:
         "days": LONG_TERM_LINK_VALID.days,
         "settings_url": settings.SITE_URL + reverse("reminders"),
     }
-    _send(patient, "long-term", context)
+    emails.send_templated_email("long-term", context, to=[patient.email])
 
 
 def deliver(*, patient_id: int, kind: Kind, at: dt.datetime | None = None) -> str:
