@@ -139,7 +139,9 @@ class TreatmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.not_before = not_before
-        # Set when the answers changed the warnings the clinician had been shown.
+        # The checklist's warnings to confirm (review_again), and whether the answers
+        # changed the ones the clinician had been shown.
+        self.warnings: list[ScreeningWarning] = []
         self.warnings_changed = False
 
     def clean_treated_on(self) -> dt.date:
@@ -196,6 +198,7 @@ class TreatmentForm(forms.Form):
         data.pop("go_ahead", None)
         form = type(self)(data, today=self.today, not_before=self.not_before)
         form.full_clean()
+        form.warnings = warnings
         form.warnings_changed = bool(shown_before) and shown_before != codes
         if shown_before == codes:
             form.add_error(
