@@ -17,13 +17,13 @@ from recovery.enrollment import (
     ScreeningWarning,
     TreatmentDetails,
 )
+from recovery.forms.fields import yes_no_field
 from recovery.guidance import CONTRAINDICATION_WORDS
 from recovery.models import TIME_ZONE_CHOICES, Product, Screening
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-YES_NO = [("no", "No"), ("yes", "Yes")]
 # When the skin test was read needs a date for every result but "not done".
 DATED_RESULTS = {
     Screening.SkinTest.NEGATIVE,
@@ -36,16 +36,8 @@ MOBILE_CHARACTERS = set("0123456789+-() .")
 def _contraindication(code: str) -> forms.TypedChoiceField:
     """Yes or no to one of the checklist's contraindications, in guidance's words."""
     words = CONTRAINDICATION_WORDS[code]
-    return forms.TypedChoiceField(
-        label=words.question,
-        help_text=words.hint,
-        choices=YES_NO,
-        coerce=lambda value: value == "yes",
-        widget=forms.RadioSelect(attrs={"class": "radio-row"}),
-        error_messages={
-            "required": "Please answer yes or no.",
-            "invalid_choice": "Please answer yes or no.",
-        },
+    return yes_no_field(
+        words.question, help_text=words.hint, widget=forms.RadioSelect(attrs={"class": "radio-row"})
     )
 
 
