@@ -11,8 +11,10 @@ records one patient, one treatment.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
+from typing import TypedDict
 
 import segno
 from django.conf import settings
@@ -103,10 +105,23 @@ def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> Ht
     )
 
 
+class _ScreenedWrite(TypedDict):
+    """What a screened write (enroll_with_treatment, add_screened_treatment) is given from
+    its form and request, whichever form it is."""
+
+    facts: enrollment.ScreeningFacts
+    reviewed: frozenset[str]
+    at: dt.datetime
+    submission_key: uuid.UUID | None
+    ip_address: str | None
+
+
 def _screened_write[Form: TreatmentForm, Written](
+    request: HtmxHttpRequest,
     form: Form,
-    write: Callable[[], Written],
+    write: Callable[[_ScreenedWrite], Written],
     *,
+    at: dt.datetime,
     recorded: Callable[[Written], HttpResponse],
     sent_again: Callable[[Treatment], HttpResponse],
 ) -> HttpResponse | Form:
@@ -116,8 +131,15 @@ def _screened_write[Form: TreatmentForm, Written](
     form recorded when first sent; or, when the checklist raised warnings the clinician
     has not confirmed going ahead with, the form to show again with them.
     """
+    screened = _ScreenedWrite(
+        facts=form.screening_facts(),
+        reviewed=form.reviewed_codes(),
+        at=at,
+        submission_key=form.cleaned_data["submission_key"],
+        ip_address=audit.client_ip(request),
+    )
     try:
-        written = write()
+        written = write(screened)
     except enrollment.UnreviewedWarnings as error:
         return form.review_again(error.warnings)
     except enrollment.AlreadyRecorded as done:
@@ -146,18 +168,16 @@ def enroll(request: HtmxHttpRequest) -> HttpResponse:
         form = EnrollmentForm(request.POST, today=today)
         if form.is_valid():
             answer = _screened_write(
+                request,
                 form,
-                lambda: enrollment.enroll_with_treatment(
+                lambda screened: enrollment.enroll_with_treatment(
                     clinic=clinic,
                     patient=form.patient_details(),
                     treatment=form.treatment_details(),
-                    facts=form.screening_facts(),
-                    reviewed=form.reviewed_codes(),
                     enrolled_by=clinician.user,
-                    at=now,
-                    submission_key=form.cleaned_data["submission_key"],
-                    ip_address=audit.client_ip(request),
+                    **screened,
                 ),
+                at=now,
                 recorded=lambda enrolled: _show_link_once(request, enrolled),
                 # The patient it enrolled, without the link (shown once already).
                 sent_again=lambda treatment: redirect(
@@ -242,17 +262,15 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
         form = TreatmentForm(request.POST, today=today, not_before=not_before)
         if form.is_valid():
             answer = _screened_write(
+                request,
                 form,
-                lambda: enrollment.add_screened_treatment(
+                lambda screened: enrollment.add_screened_treatment(
                     patient=patient,
                     details=form.treatment_details(),
-                    facts=form.screening_facts(),
-                    reviewed=form.reviewed_codes(),
                     recorded_by=clinician.user,
-                    at=now,
-                    submission_key=form.cleaned_data["submission_key"],
-                    ip_address=audit.client_ip(request),
+                    **screened,
                 ),
+                at=now,
                 recorded=lambda treatment: _back_to_patient(
                     request,
                     patient,
