@@ -13,6 +13,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
 
 from recovery.models import Alert, CheckIn, Clinician, LateCheck, Patient, Treatment, User
 
@@ -33,13 +34,18 @@ class SignedInPersonBackend(ModelBackend):
         return user if self.user_can_authenticate(user) else None
 
 
+def _signed_in_user(request: HttpRequest) -> User:
+    """The signed-in user, loaded with who they are (SignedInPersonBackend); no one signed
+    in gets a 404."""
+    if not isinstance(request.user, User):
+        raise Http404
+    return request.user
+
+
 def patient_for_request(request: HttpRequest) -> Patient:
     """The signed-in patient; anyone else (a clinician, say) gets a 404."""
-    user = request.user
-    if not isinstance(user, User):
-        raise Http404
     try:
-        return user.patient
+        return _signed_in_user(request).patient
     except Patient.DoesNotExist:
         raise Http404 from None
 
@@ -65,21 +71,15 @@ def current_of(treatments: list[Treatment], *, today: dt.date) -> Treatment | No
 
 
 def check_in_for_patient(patient: Patient, public_id: uuid.UUID) -> CheckIn:
-    try:
-        return CheckIn.objects.select_related("treatment__product").get(
-            public_id=public_id, treatment__patient=patient
-        )
-    except CheckIn.DoesNotExist:
-        raise Http404 from None
+    check_ins = CheckIn.objects.filter(treatment__patient=patient)
+    return get_object_or_404(check_ins.select_related("treatment__product"), public_id=public_id)
 
 
 def late_check_for_patient(patient: Patient, public_id: uuid.UUID) -> LateCheck:
-    try:
-        return LateCheck.objects.select_related("watch__treatment__product").get(
-            public_id=public_id, watch__patient=patient
-        )
-    except LateCheck.DoesNotExist:
-        raise Http404 from None
+    late_checks = LateCheck.objects.filter(watch__patient=patient)
+    return get_object_or_404(
+        late_checks.select_related("watch__treatment__product"), public_id=public_id
+    )
 
 
 # Clinic staff ----------------------------------------------------------------------------
@@ -91,11 +91,8 @@ def clinician_for_request(request: HttpRequest) -> Clinician:
     Loaded with the user (SignedInPersonBackend), so asking again costs nothing: the
     sign-in middleware (recovery/middleware.py) has usually asked already.
     """
-    user = request.user
-    if not isinstance(user, User):
-        raise Http404
     try:
-        return user.clinician
+        return _signed_in_user(request).clinician
     except Clinician.DoesNotExist:
         raise Http404 from None
 
@@ -109,12 +106,8 @@ def clinic_admin_for_request(request: HttpRequest) -> Clinician:
 
 
 def patient_for_clinician(clinician: Clinician, public_id: uuid.UUID) -> Patient:
-    try:
-        return Patient.objects.select_related("clinic", "user").get(
-            public_id=public_id, clinic=clinician.clinic
-        )
-    except Patient.DoesNotExist:
-        raise Http404 from None
+    patients = Patient.objects.filter(clinic=clinician.clinic)
+    return get_object_or_404(patients.select_related("clinic", "user"), public_id=public_id)
 
 
 def treatments_for_clinician(clinician: Clinician) -> QuerySet[Treatment]:
@@ -132,9 +125,7 @@ def check_ins_for_clinician(clinician: Clinician) -> QuerySet[CheckIn]:
 
 
 def alert_for_clinician(clinician: Clinician, public_id: uuid.UUID) -> Alert:
-    try:
-        return Alert.objects.select_related("treatment__patient", "treatment__product").get(
-            public_id=public_id, treatment__clinic=clinician.clinic
-        )
-    except Alert.DoesNotExist:
-        raise Http404 from None
+    alerts = Alert.objects.filter(treatment__clinic=clinician.clinic)
+    return get_object_or_404(
+        alerts.select_related("treatment__patient", "treatment__product"), public_id=public_id
+    )

@@ -17,13 +17,13 @@ from recovery.enrollment import (
     ScreeningWarning,
     TreatmentDetails,
 )
+from recovery.forms.fields import yes_no_field
 from recovery.guidance import CONTRAINDICATION_WORDS
 from recovery.models import TIME_ZONE_CHOICES, Product, Screening
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-YES_NO = [("no", "No"), ("yes", "Yes")]
 # When the skin test was read needs a date for every result but "not done".
 DATED_RESULTS = {
     Screening.SkinTest.NEGATIVE,
@@ -36,16 +36,8 @@ MOBILE_CHARACTERS = set("0123456789+-() .")
 def _contraindication(code: str) -> forms.TypedChoiceField:
     """Yes or no to one of the checklist's contraindications, in guidance's words."""
     words = CONTRAINDICATION_WORDS[code]
-    return forms.TypedChoiceField(
-        label=words.question,
-        help_text=words.hint,
-        choices=YES_NO,
-        coerce=lambda value: value == "yes",
-        widget=forms.RadioSelect(attrs={"class": "radio-row"}),
-        error_messages={
-            "required": "Please answer yes or no.",
-            "invalid_choice": "Please answer yes or no.",
-        },
+    return yes_no_field(
+        words.question, help_text=words.hint, widget=forms.RadioSelect(attrs={"class": "radio-row"})
     )
 
 
@@ -139,7 +131,9 @@ class TreatmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.not_before = not_before
-        # Set when the answers changed the warnings the clinician had been shown.
+        # The checklist's warnings to confirm (review_again), and whether the answers
+        # changed the ones the clinician had been shown.
+        self.warnings: list[ScreeningWarning] = []
         self.warnings_changed = False
 
     def clean_treated_on(self) -> dt.date:
@@ -196,6 +190,7 @@ class TreatmentForm(forms.Form):
         data.pop("go_ahead", None)
         form = type(self)(data, today=self.today, not_before=self.not_before)
         form.full_clean()
+        form.warnings = warnings
         form.warnings_changed = bool(shown_before) and shown_before != codes
         if shown_before == codes:
             form.add_error(

@@ -5,21 +5,13 @@ from __future__ import annotations
 from django import forms
 
 from recovery import course
+from recovery.forms.fields import yes_no_field
 from recovery.guidance import LONG_TERM_CONTEXT_WORDS, LONG_TERM_QUESTION
 from recovery.long_term import LateAnswers
 
 
 class LateCheckForm(forms.Form):
-    lump = forms.TypedChoiceField(
-        label=LONG_TERM_QUESTION,
-        choices=[("yes", "Yes"), ("no", "No")],
-        coerce=lambda value: value == "yes",
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Please answer yes or no.",
-            "invalid_choice": "Please answer yes or no.",
-        },
-    )
+    lump = yes_no_field(LONG_TERM_QUESTION, yes_first=True)
     context = forms.MultipleChoiceField(
         label="In the last few weeks, have you had…",
         choices=[(code, LONG_TERM_CONTEXT_WORDS[code][0]) for code in course.LONG_TERM_CONTEXT],

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from recovery import access, alerts, audit
-from recovery.forms import ResolveAlertForm, resolve_form_for
+from recovery.forms import resolve_form_for
 from recovery.models import Alert, AuditAction, Clinician
 from recovery.views.types import HtmxHttpRequest
 
@@ -54,13 +54,12 @@ def _alert_page(
     clinician: Clinician,
     alert: Alert,
     *,
-    form: ResolveAlertForm | None = None,
-    message: str = "",
     status: int = 200,
+    **extra: object,
 ) -> HttpResponse:
-    context = panel_context(clinician, alert, patient=alert.treatment.patient, message=message)
-    if form is not None:
-        context["resolve_form"] = form
+    """The alert's own page: its panel as panel_context makes it, with `extra` (a `message`,
+    the `resolve_form` as sent)."""
+    context = panel_context(clinician, alert, patient=alert.treatment.patient, **extra)
     return render(request, "recovery/clinic/resolve_alert.html", context, status=status)
 
 
@@ -149,7 +148,7 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
                     request,
                     clinician,
                     alert,
-                    form=resolve_form_for(alert, request.POST) if changed else None,
+                    resolve_form=resolve_form_for(alert, request.POST if changed else None),
                     message=str(error),
                     status=409 if changed else 400,
                 )
@@ -160,4 +159,4 @@ def resolve(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
         form = resolve_form_for(alert)
         status = 200
     audit.record(request, patient, AuditAction.ALERT_VIEWED, alert.public_id)
-    return _alert_page(request, clinician, alert, form=form, status=status)
+    return _alert_page(request, clinician, alert, resolve_form=form, status=status)

@@ -11,7 +11,10 @@ records one patient, one treatment.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
+from typing import TypedDict
 
 import segno
 from django.conf import settings
@@ -102,6 +105,57 @@ def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> Ht
     )
 
 
+class _ScreenedWrite(TypedDict):
+    """What a screened write (enroll_with_treatment, add_screened_treatment) is given from
+    its form and request, whichever form it is."""
+
+    facts: enrollment.ScreeningFacts
+    reviewed: frozenset[str]
+    at: dt.datetime
+    submission_key: uuid.UUID | None
+    ip_address: str | None
+
+
+def _screened_write[Form: TreatmentForm, Written](
+    request: HtmxHttpRequest,
+    form: Form,
+    write: Callable[[_ScreenedWrite], Written],
+    *,
+    at: dt.datetime,
+    recorded: Callable[[Written], HttpResponse],
+    sent_again: Callable[[Treatment], HttpResponse],
+) -> HttpResponse | Form:
+    """A valid form's treatment and checklist, written once per form (its submission key).
+
+    The page `recorded` makes of what `write` wrote; `sent_again`'s, for the treatment the
+    form recorded when first sent; or, when the checklist raised warnings the clinician
+    has not confirmed going ahead with, the form to show again with them.
+    """
+    screened = _ScreenedWrite(
+        facts=form.screening_facts(),
+        reviewed=form.reviewed_codes(),
+        at=at,
+        submission_key=form.cleaned_data["submission_key"],
+        ip_address=audit.client_ip(request),
+    )
+    try:
+        written = write(screened)
+    except enrollment.UnreviewedWarnings as error:
+        return form.review_again(error.warnings)
+    except enrollment.AlreadyRecorded as done:
+        return sent_again(done.treatment)
+    return recorded(written)
+
+
+def _show_link_once(request: HtmxHttpRequest, enrolled: enrollment.Enrolled) -> HttpResponse:
+    """The enrolled patient's page, which shows their first sign-in link (this once)."""
+    request.session[JUST_ENROLLED] = {
+        "patient": str(enrolled.patient.public_id),
+        "login_url": enrolled.login_url,
+    }
+    return redirect("clinic:enrolled", public_id=enrolled.patient.public_id)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def enroll(request: HtmxHttpRequest) -> HttpResponse:
@@ -109,35 +163,30 @@ def enroll(request: HtmxHttpRequest) -> HttpResponse:
     clinic = clinician.clinic
     now = timezone.now()
     today = enrollment.clinic_today(clinic, at=now)
-    warnings: list[enrollment.ScreeningWarning] = []
 
     if request.method == "POST":
         form = EnrollmentForm(request.POST, today=today)
         if form.is_valid():
-            try:
-                enrolled = enrollment.enroll_with_treatment(
+            answer = _screened_write(
+                request,
+                form,
+                lambda screened: enrollment.enroll_with_treatment(
                     clinic=clinic,
                     patient=form.patient_details(),
                     treatment=form.treatment_details(),
-                    facts=form.screening_facts(),
-                    reviewed=form.reviewed_codes(),
                     enrolled_by=clinician.user,
-                    at=now,
-                    submission_key=form.cleaned_data["submission_key"],
-                    ip_address=audit.client_ip(request),
-                )
-            except enrollment.UnreviewedWarnings as error:
-                warnings = error.warnings
-                form = form.review_again(warnings)
-            except enrollment.AlreadyRecorded as done:
-                # Sent again: the patient it enrolled, without the link (shown once already).
-                return redirect("clinic:enrolled", public_id=done.treatment.patient.public_id)
-            else:
-                request.session[JUST_ENROLLED] = {
-                    "patient": str(enrolled.patient.public_id),
-                    "login_url": enrolled.login_url,
-                }
-                return redirect("clinic:enrolled", public_id=enrolled.patient.public_id)
+                    **screened,
+                ),
+                at=now,
+                recorded=lambda enrolled: _show_link_once(request, enrolled),
+                # The patient it enrolled, without the link (shown once already).
+                sent_again=lambda treatment: redirect(
+                    "clinic:enrolled", public_id=treatment.patient.public_id
+                ),
+            )
+            if isinstance(answer, HttpResponse):
+                return answer
+            form = answer
         status = 422
     else:
         default_product = enrollment.default_product()
@@ -157,7 +206,7 @@ def enroll(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         "recovery/clinic/enroll.html",
-        {"clinician": clinician, "form": form, "warnings": warnings, "today": today},
+        {"clinician": clinician, "form": form, "warnings": form.warnings, "today": today},
         status=status,
     )
 
@@ -190,6 +239,14 @@ def sign_in_link(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse
     return _link_page(request, clinician, patient, login_url=url)
 
 
+def _back_to_patient(
+    request: HtmxHttpRequest, patient: Patient, level: int, news: str
+) -> HttpResponse:
+    """The patient's page, with `news` of the session (a message of `level`) at its top."""
+    messages.add_message(request, level, news)
+    return redirect("clinic:patient", public_id=patient.public_id)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
@@ -200,39 +257,38 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
     today = enrollment.clinic_today(clinician.clinic, at=now)
     latest = enrollment.latest_treatment(patient)
     not_before = latest.treated_on if latest else None
-    warnings: list[enrollment.ScreeningWarning] = []
 
     if request.method == "POST":
         form = TreatmentForm(request.POST, today=today, not_before=not_before)
         if form.is_valid():
-            try:
-                treatment = enrollment.add_screened_treatment(
+            answer = _screened_write(
+                request,
+                form,
+                lambda screened: enrollment.add_screened_treatment(
                     patient=patient,
                     details=form.treatment_details(),
-                    facts=form.screening_facts(),
-                    reviewed=form.reviewed_codes(),
                     recorded_by=clinician.user,
-                    at=now,
-                    submission_key=form.cleaned_data["submission_key"],
-                    ip_address=audit.client_ip(request),
-                )
-            except enrollment.UnreviewedWarnings as error:
-                warnings = error.warnings
-                form = form.review_again(warnings)
-            except enrollment.AlreadyRecorded as done:
-                messages.info(
+                    **screened,
+                ),
+                at=now,
+                recorded=lambda treatment: _back_to_patient(
                     request,
-                    f"Session {done.treatment.session_number} was already recorded "
-                    "(the form was sent twice); nothing more was added.",
-                )
-                return redirect("clinic:patient", public_id=patient.public_id)
-            else:
-                messages.success(
-                    request,
+                    patient,
+                    messages.SUCCESS,
                     f"Session {treatment.session_number} ({treatment.product}, "
                     f"{treatment.treated_on:%d %b %Y}) is recorded for {patient.name}.",
-                )
-                return redirect("clinic:patient", public_id=patient.public_id)
+                ),
+                sent_again=lambda treatment: _back_to_patient(
+                    request,
+                    patient,
+                    messages.INFO,
+                    f"Session {treatment.session_number} was already recorded "
+                    "(the form was sent twice); nothing more was added.",
+                ),
+            )
+            if isinstance(answer, HttpResponse):
+                return answer
+            form = answer
         status = 422
     else:
         form = TreatmentForm(
@@ -254,7 +310,7 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
             "patient": patient,
             "latest": latest,
             "form": form,
-            "warnings": warnings,
+            "warnings": form.warnings,
             "today": today,
         },
         status=status,
