@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -101,24 +102,31 @@ def save_clinician(*, clinic: Clinic, spec: ClinicianSpec, password: str) -> Dem
     return DemoClinician(username=spec.username, password=password, role=spec.role.value, user=user)
 
 
+class PatientDetails(TypedDict):
+    """What a demo patient's row says of them, as enrolled or brought up to date."""
+
+    name: str
+    date_of_birth: dt.date
+    mobile: str
+    time_zone: str
+    language: str
+
+
 def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
     """The demo patient, enrolled once; a re-run starts their record afresh."""
-    time_zone = spec.time_zone or clinic.time_zone
+    details = PatientDetails(
+        name=spec.name,
+        date_of_birth=spec.date_of_birth,
+        mobile=spec.mobile,
+        time_zone=spec.time_zone or clinic.time_zone,
+        language=spec.language,
+    )
     patient = Patient.objects.filter(clinic=clinic, email=spec.email).first()
     if patient is None:
-        return enroll_patient(
-            clinic=clinic,
-            name=spec.name,
-            email=spec.email,
-            mobile=spec.mobile,
-            date_of_birth=spec.date_of_birth,
-            time_zone=time_zone,
-            language=spec.language,
-            enrolled_by=None,
-        )
-    patient.name, patient.date_of_birth, patient.mobile = spec.name, spec.date_of_birth, spec.mobile
-    patient.time_zone, patient.language = time_zone, spec.language
-    patient.save(update_fields=["name", "date_of_birth", "mobile", "time_zone", "language"])
+        return enroll_patient(clinic=clinic, email=spec.email, enrolled_by=None, **details)
+    for name, value in details.items():
+        setattr(patient, name, value)
+    patient.save(update_fields=list(details))
     for treatment in patient.treatments.all():
         public_id = treatment.public_id
         treatment.delete()
