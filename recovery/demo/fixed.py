@@ -136,9 +136,37 @@ def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
     return patient
 
 
-def visit_at(*, treated_on: dt.date, time_zone: str, now: dt.datetime) -> dt.datetime:
-    """When the demo's treatment was recorded: at 8 on its day, before the first check-in."""
-    return min(dt.datetime.combine(treated_on, dt.time(8), tzinfo=ZoneInfo(time_zone)), now)
+def record_visit(
+    *, patient: Patient, spec: PatientSpec, treated_on: dt.date, now: dt.datetime
+) -> Treatment:
+    """The demo patient's treatment, recorded at 8 on its day (before the first check-in)
+    but never later than `now`."""
+    visit = dt.datetime.combine(treated_on, dt.time(8), tzinfo=ZoneInfo(patient.time_zone))
+    return add_treatment(
+        patient=patient,
+        product=Product.objects.get(code=spec.product),
+        treated_on=treated_on,
+        areas=spec.areas,
+        injection_sites=8,
+        lot_number="DEMO-0001",
+        recorded_by=None,
+        at=min(visit, now),
+    )
+
+
+def demo_patient(
+    patient: Patient, treatment: Treatment, *, state: str, status: str, now: dt.datetime
+) -> DemoPatient:
+    """What the summary says of a demo patient, with a fresh login link."""
+    return DemoPatient(
+        name=patient.name,
+        email=patient.email,
+        state=state,
+        status=status,
+        treated_on=treatment.treated_on,
+        time_zone=patient.time_zone,
+        login_url=hand_out_login_link(patient=patient, at=now, issued_by=None, ip_address=None),
+    )
 
 
 def write_diary(*, treatment: Treatment, entries: Sequence[Entry], now: dt.datetime) -> CheckIn:
@@ -162,38 +190,19 @@ def write_diary(*, treatment: Treatment, entries: Sequence[Entry], now: dt.datet
     return recorded[-1]
 
 
-def build_demo_patient(
-    *, clinic: Clinic, spec: PatientSpec, products: dict[str, Product], now: dt.datetime
-) -> DemoPatient:
+def build_demo_patient(*, clinic: Clinic, spec: PatientSpec, now: dt.datetime) -> DemoPatient:
     patient = save_patient(clinic=clinic, spec=spec)
     today = timezone.localdate(now, timezone=ZoneInfo(patient.time_zone))
     scenario = spec.scenario
     treated_on = today - dt.timedelta(days=scenario.days_since_treatment)
-    treatment = add_treatment(
-        patient=patient,
-        product=products[spec.product],
-        treated_on=treated_on,
-        areas=spec.areas,
-        injection_sites=8,
-        lot_number="DEMO-0001",
-        recorded_by=None,
-        at=visit_at(treated_on=treated_on, time_zone=patient.time_zone, now=now),
-    )
+    treatment = record_visit(patient=patient, spec=spec, treated_on=treated_on, now=now)
     last = write_diary(treatment=treatment, entries=scenario.entries, now=now)
-    return DemoPatient(
-        name=patient.name,
-        email=patient.email,
-        state=f"day {scenario.days_since_treatment}, {scenario.label}",
-        status=last.status,
-        treated_on=treatment.treated_on,
-        time_zone=patient.time_zone,
-        login_url=hand_out_login_link(patient=patient, at=now, issued_by=None, ip_address=None),
-    )
+    state = f"day {scenario.days_since_treatment}, {scenario.label}"
+    return demo_patient(patient, treatment, state=state, status=last.status, now=now)
 
 
 def build_demo(*, now: dt.datetime) -> list[DemoClinic]:
     """The demo clinics, clinicians and patients, created or brought up to date."""
-    products = {p.code: p for p in Product.objects.all()}
     result = []
     with transaction.atomic():
         for spec in DEMO_CLINICS:
@@ -202,10 +211,7 @@ def build_demo(*, now: dt.datetime) -> list[DemoClinic]:
                 save_clinician(clinic=clinic, spec=c, password=spec.password)
                 for c in spec.clinicians
             ]
-            patients = [
-                build_demo_patient(clinic=clinic, spec=p, products=products, now=now)
-                for p in spec.patients
-            ]
+            patients = [build_demo_patient(clinic=clinic, spec=p, now=now) for p in spec.patients]
             sweep_triage(now=now, clinic=clinic)
             clinic.alert_email = spec.alert_email
             clinic.save(update_fields=["alert_email"])

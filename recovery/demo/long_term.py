@@ -16,11 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from recovery import course, long_term, triage
-from recovery.demo.fixed import DemoClinic, DemoPatient, save_patient, visit_at
+from recovery.demo.fixed import DemoClinic, DemoPatient, demo_patient, record_visit, save_patient
 from recovery.demo.scenarios import PatientSpec, Scenario
-from recovery.enrollment import add_treatment
-from recovery.login_links import hand_out_login_link
-from recovery.models import Product
 
 LATE_LUMP = PatientSpec(
     name="Greta Long",
@@ -42,16 +39,7 @@ def _treated(spec: PatientSpec, demo: DemoClinic, *, months: int, now: dt.dateti
     patient = save_patient(clinic=demo.clinic, spec=spec)
     today = timezone.localdate(now, timezone=ZoneInfo(patient.time_zone))
     treated_on = course.add_months(today, -months)
-    treatment = add_treatment(
-        patient=patient,
-        product=Product.objects.get(code="bellafill"),
-        treated_on=treated_on,
-        areas=spec.areas,
-        injection_sites=8,
-        lot_number="DEMO-0001",
-        recorded_by=None,
-        at=visit_at(treated_on=treated_on, time_zone=patient.time_zone, now=now),
-    )
+    treatment = record_visit(patient=patient, spec=spec, treated_on=treated_on, now=now)
     if spec is LATE_LUMP:
         long_term.record_late_check(
             patient=patient,
@@ -63,14 +51,12 @@ def _treated(spec: PatientSpec, demo: DemoClinic, *, months: int, now: dt.dateti
             entered_by=patient.user,
             at=now - dt.timedelta(hours=2),
         )
-    return DemoPatient(
-        name=patient.name,
-        email=patient.email,
+    return demo_patient(
+        patient,
+        treatment,
         state=f"{months} months on, {spec.scenario.label}",
         status="contact_clinic" if spec is LATE_LUMP else "diary_finished",
-        treated_on=treatment.treated_on,
-        time_zone=patient.time_zone,
-        login_url=hand_out_login_link(patient=patient, at=now, issued_by=None, ip_address=None),
+        now=now,
     )
 
 
