@@ -17,21 +17,14 @@ from django.utils import timezone
 
 from recovery import course, long_term, triage
 from recovery.demo.fixed import DemoClinic, DemoPatient, demo_patient, record_visit, save_patient
-from recovery.demo.scenarios import PatientSpec, Scenario
+from recovery.demo.scenarios import PatientSpec, Scenario, patients
 
-LATE_LUMP = PatientSpec(
-    name="Greta Long",
-    email="greta.long@example.com",
-    date_of_birth=dt.date(1971, 3, 9),
-    scenario=Scenario("answered yes to a late lump", days_since_treatment=0, checked_in=()),
-    mobile="+1 212 555 0188",
-)
-DUE_NOW = PatientSpec(
-    name="Hugo Due",
-    email="hugo.due@example.com",
-    date_of_birth=dt.date(1980, 6, 2),
-    scenario=Scenario("long-term check-in due today", days_since_treatment=0, checked_in=()),
-    mobile="+1 212 555 0189",
+# Only labels: the long-term patients keep no diary of their first weeks here.
+LUMP_ANSWERED = Scenario("answered yes to a late lump", days_since_treatment=0, checked_in=())
+CHECK_IN_DUE = Scenario("long-term check-in due today", days_since_treatment=0, checked_in=())
+LATE_LUMP, DUE_NOW = patients(
+    ("Greta Long", "greta.long@example.com", "1971-03-09", LUMP_ANSWERED, "+1 212 555 0188"),
+    ("Hugo Due", "hugo.due@example.com", "1980-06-02", CHECK_IN_DUE, "+1 212 555 0189"),
 )
 
 
