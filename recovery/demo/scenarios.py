@@ -97,60 +97,47 @@ class Scenario:
         return tuple(entries)
 
 
-# The demo patients' diaries. Their statuses and alerts are not written here: they follow
-# from the answers, by the course's rules, as each check-in is recorded.
+# The demo patients' diaries, one a few lines: the label, the day it is today and the days
+# checked in (with what lasts), then what the patient said on which day. Their statuses and
+# alerts are not written here: they follow from the answers, by the course's rules, as each
+# check-in is recorded.
+# fmt: off
 ON_TRACK = Scenario(
-    "on track",
-    days_since_treatment=5,
-    checked_in=days(0, 5),
+    "on track", days_since_treatment=5, checked_in=days(0, 5),
     notes={0: "Home from the clinic, cheeks a bit puffy.", 5: "Hardly any swelling left."},
 )
 SLOW_TO_IMPROVE = Scenario(
-    "slow to improve",
-    days_since_treatment=10,
-    checked_in=days(0, 10, missed={6}),
-    lasting=("swelling", 2),
-    notes={9: "Left cheek still swollen in the mornings."},
+    "slow to improve", days_since_treatment=10, checked_in=days(0, 10, missed={6}),
+    lasting=("swelling", 2), notes={9: "Left cheek still swollen in the mornings."},
 )
 PERSISTING = Scenario(
-    "persisting past day 14",
-    days_since_treatment=17,
-    checked_in=days(0, 17, missed={6, 11}),
+    "persisting past day 14", days_since_treatment=17, checked_in=days(0, 17, missed={6, 11}),
     lasting=("lumps", 1),
     notes={15: "Two small bumps under the left cheek, not sore.", 17: "Bumps still there."},
 )
 RED_FLAG = Scenario(
-    "red flag",
-    days_since_treatment=2,
-    checked_in=days(0, 2),
-    worse={2: ("pain", 2)},
-    red_flags={2: ("skin_color",)},
+    "red flag", days_since_treatment=2, checked_in=days(0, 2),
+    worse={2: ("pain", 2)}, red_flags={2: ("skin_color",)},
     notes={2: "A pale, blotchy patch near one injection on the right cheek; it hurts more."},
 )
 MISSED_CHECK_INS = Scenario(
-    "missed check-ins since day 4", days_since_treatment=8, checked_in=days(0, 4)
+    "missed check-ins since day 4", days_since_treatment=8, checked_in=days(0, 4),
 )
 DIARY_FINISHED = Scenario(
-    "diary finished",
-    days_since_treatment=40,
+    "diary finished", days_since_treatment=40,
     checked_in=days(0, 30, missed={6, 9, 13, 18, 19, 24, 27}),
     notes={30: "All settled, thank you!"},
 )
 EARLY_DAYS = Scenario("on track", days_since_treatment=3, checked_in=days(0, 3))
 NEW_LUMP = Scenario(
-    "a new lump after the first week",
-    days_since_treatment=9,
-    checked_in=days(0, 9),
-    worse={9: ("lumps", 1)},
-    notes={9: "Small bump near my lip."},
+    "a new lump after the first week", days_since_treatment=9, checked_in=days(0, 9),
+    worse={9: ("lumps", 1)}, notes={9: "Small bump near my lip."},
 )
 WORSE_AGAIN = Scenario(
-    "swelling worse again",
-    days_since_treatment=4,
-    checked_in=days(0, 4),
-    worse={4: ("swelling", 2)},
-    notes={4: "Puffier today."},
+    "swelling worse again", days_since_treatment=4, checked_in=days(0, 4),
+    worse={4: ("swelling", 2)}, notes={4: "Puffier today."},
 )
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -234,10 +221,9 @@ HARBOUR_PATIENTS = patients(
     otherwise={"lucia.demo@example.com": {"time_zone": "Europe/Madrid", "language": "es"}},
 )
 
+# fmt: off
 RIVERSIDE_DEMO = ClinicSpec(
-    clinic=RIVERSIDE,
-    alert_email="alerts@demo-clinic.example",
-    password="demo-clinic-2026",
+    RIVERSIDE, alert_email="alerts@demo-clinic.example", password="demo-clinic-2026",
     clinicians=(
         ClinicianSpec("nurse@demo-clinic.example", "Nora", "Price", Clinician.Role.ADMIN),
         ClinicianSpec("doctor@demo-clinic.example", "Daniel", "Reyes", Clinician.Role.CLINICIAN),
@@ -245,14 +231,13 @@ RIVERSIDE_DEMO = ClinicSpec(
     patients=RIVERSIDE_PATIENTS,
 )
 HARBOUR_DEMO = ClinicSpec(
-    clinic=HARBOUR,
-    alert_email="alerts@harbour-demo.example",
-    password="demo-harbour-2026",
+    HARBOUR, alert_email="alerts@harbour-demo.example", password="demo-harbour-2026",
     clinicians=(
         ClinicianSpec("nurse@harbour-demo.example", "Hannah", "Blake", Clinician.Role.CLINICIAN),
     ),
     patients=HARBOUR_PATIENTS,
 )
+# fmt: on
 DEMO_CLINICS = (RIVERSIDE_DEMO, HARBOUR_DEMO)
 
 
