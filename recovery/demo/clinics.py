@@ -29,19 +29,13 @@ class ClinicDetails:
         return dataclasses.asdict(self)
 
 
+# fmt: off
 RIVERSIDE = ClinicDetails(
-    name="Riverside Skin Clinic",
-    phone="+1 (555) 010-2000",
-    after_hours_phone="+1 (555) 010-2999",
-    emergency_number="911",
-    hours="Mon–Fri 9am–6pm",
-    time_zone="America/New_York",
+    name="Riverside Skin Clinic", time_zone="America/New_York", hours="Mon–Fri 9am–6pm",
+    phone="+1 (555) 010-2000", after_hours_phone="+1 (555) 010-2999", emergency_number="911",
 )
 HARBOUR = ClinicDetails(
-    name="Harbour Aesthetics",
-    phone="+44 20 7946 0000",
-    after_hours_phone="+44 20 7946 0999",
-    emergency_number="999",
-    hours="Tue–Sat 10am–7pm",
-    time_zone="Europe/London",
+    name="Harbour Aesthetics", time_zone="Europe/London", hours="Tue–Sat 10am–7pm",
+    phone="+44 20 7946 0000", after_hours_phone="+44 20 7946 0999", emergency_number="999",
 )
+# fmt: on

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -101,24 +102,31 @@ def save_clinician(*, clinic: Clinic, spec: ClinicianSpec, password: str) -> Dem
     return DemoClinician(username=spec.username, password=password, role=spec.role.value, user=user)
 
 
+class PatientDetails(TypedDict):
+    """What a demo patient's row says of them, as enrolled or brought up to date."""
+
+    name: str
+    date_of_birth: dt.date
+    mobile: str
+    time_zone: str
+    language: str
+
+
 def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
     """The demo patient, enrolled once; a re-run starts their record afresh."""
-    time_zone = spec.time_zone or clinic.time_zone
+    details = PatientDetails(
+        name=spec.name,
+        date_of_birth=spec.date_of_birth,
+        mobile=spec.mobile,
+        time_zone=spec.time_zone or clinic.time_zone,
+        language=spec.language,
+    )
     patient = Patient.objects.filter(clinic=clinic, email=spec.email).first()
     if patient is None:
-        return enroll_patient(
-            clinic=clinic,
-            name=spec.name,
-            email=spec.email,
-            mobile=spec.mobile,
-            date_of_birth=spec.date_of_birth,
-            time_zone=time_zone,
-            language=spec.language,
-            enrolled_by=None,
-        )
-    patient.name, patient.date_of_birth, patient.mobile = spec.name, spec.date_of_birth, spec.mobile
-    patient.time_zone, patient.language = time_zone, spec.language
-    patient.save(update_fields=["name", "date_of_birth", "mobile", "time_zone", "language"])
+        return enroll_patient(clinic=clinic, email=spec.email, enrolled_by=None, **details)
+    for name, value in details.items():
+        setattr(patient, name, value)
+    patient.save(update_fields=list(details))
     for treatment in patient.treatments.all():
         public_id = treatment.public_id
         treatment.delete()
@@ -128,9 +136,37 @@ def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
     return patient
 
 
-def visit_at(*, treated_on: dt.date, time_zone: str, now: dt.datetime) -> dt.datetime:
-    """When the demo's treatment was recorded: at 8 on its day, before the first check-in."""
-    return min(dt.datetime.combine(treated_on, dt.time(8), tzinfo=ZoneInfo(time_zone)), now)
+def record_visit(
+    *, patient: Patient, spec: PatientSpec, treated_on: dt.date, now: dt.datetime
+) -> Treatment:
+    """The demo patient's treatment, recorded at 8 on its day (before the first check-in)
+    but never later than `now`."""
+    visit = dt.datetime.combine(treated_on, dt.time(8), tzinfo=ZoneInfo(patient.time_zone))
+    return add_treatment(
+        patient=patient,
+        product=Product.objects.get(code=spec.product),
+        treated_on=treated_on,
+        areas=spec.areas,
+        injection_sites=8,
+        lot_number="DEMO-0001",
+        recorded_by=None,
+        at=min(visit, now),
+    )
+
+
+def demo_patient(
+    patient: Patient, treatment: Treatment, *, state: str, status: str, now: dt.datetime
+) -> DemoPatient:
+    """What the summary says of a demo patient, with a fresh login link."""
+    return DemoPatient(
+        name=patient.name,
+        email=patient.email,
+        state=state,
+        status=status,
+        treated_on=treatment.treated_on,
+        time_zone=patient.time_zone,
+        login_url=hand_out_login_link(patient=patient, at=now, issued_by=None, ip_address=None),
+    )
 
 
 def write_diary(*, treatment: Treatment, entries: Sequence[Entry], now: dt.datetime) -> CheckIn:
@@ -154,38 +190,19 @@ def write_diary(*, treatment: Treatment, entries: Sequence[Entry], now: dt.datet
     return recorded[-1]
 
 
-def build_demo_patient(
-    *, clinic: Clinic, spec: PatientSpec, products: dict[str, Product], now: dt.datetime
-) -> DemoPatient:
+def build_demo_patient(*, clinic: Clinic, spec: PatientSpec, now: dt.datetime) -> DemoPatient:
     patient = save_patient(clinic=clinic, spec=spec)
     today = timezone.localdate(now, timezone=ZoneInfo(patient.time_zone))
     scenario = spec.scenario
     treated_on = today - dt.timedelta(days=scenario.days_since_treatment)
-    treatment = add_treatment(
-        patient=patient,
-        product=products[spec.product],
-        treated_on=treated_on,
-        areas=spec.areas,
-        injection_sites=8,
-        lot_number="DEMO-0001",
-        recorded_by=None,
-        at=visit_at(treated_on=treated_on, time_zone=patient.time_zone, now=now),
-    )
+    treatment = record_visit(patient=patient, spec=spec, treated_on=treated_on, now=now)
     last = write_diary(treatment=treatment, entries=scenario.entries, now=now)
-    return DemoPatient(
-        name=patient.name,
-        email=patient.email,
-        state=f"day {scenario.days_since_treatment}, {scenario.label}",
-        status=last.status,
-        treated_on=treatment.treated_on,
-        time_zone=patient.time_zone,
-        login_url=hand_out_login_link(patient=patient, at=now, issued_by=None, ip_address=None),
-    )
+    state = f"day {scenario.days_since_treatment}, {scenario.label}"
+    return demo_patient(patient, treatment, state=state, status=last.status, now=now)
 
 
 def build_demo(*, now: dt.datetime) -> list[DemoClinic]:
     """The demo clinics, clinicians and patients, created or brought up to date."""
-    products = {p.code: p for p in Product.objects.all()}
     result = []
     with transaction.atomic():
         for spec in DEMO_CLINICS:
@@ -194,10 +211,7 @@ def build_demo(*, now: dt.datetime) -> list[DemoClinic]:
                 save_clinician(clinic=clinic, spec=c, password=spec.password)
                 for c in spec.clinicians
             ]
-            patients = [
-                build_demo_patient(clinic=clinic, spec=p, products=products, now=now)
-                for p in spec.patients
-            ]
+            patients = [build_demo_patient(clinic=clinic, spec=p, now=now) for p in spec.patients]
             sweep_triage(now=now, clinic=clinic)
             clinic.alert_email = spec.alert_email
             clinic.save(update_fields=["alert_email"])

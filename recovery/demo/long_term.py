@@ -16,25 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from recovery import course, long_term, triage
-from recovery.demo.fixed import DemoClinic, DemoPatient, save_patient, visit_at
-from recovery.demo.scenarios import PatientSpec, Scenario
-from recovery.enrollment import add_treatment
-from recovery.login_links import hand_out_login_link
-from recovery.models import Product
+from recovery.demo.fixed import DemoClinic, DemoPatient, demo_patient, record_visit, save_patient
+from recovery.demo.scenarios import PatientSpec, Scenario, patients
 
-LATE_LUMP = PatientSpec(
-    name="Greta Long",
-    email="greta.long@example.com",
-    date_of_birth=dt.date(1971, 3, 9),
-    scenario=Scenario("answered yes to a late lump", days_since_treatment=0, checked_in=()),
-    mobile="+1 212 555 0188",
-)
-DUE_NOW = PatientSpec(
-    name="Hugo Due",
-    email="hugo.due@example.com",
-    date_of_birth=dt.date(1980, 6, 2),
-    scenario=Scenario("long-term check-in due today", days_since_treatment=0, checked_in=()),
-    mobile="+1 212 555 0189",
+# Only labels: the long-term patients keep no diary of their first weeks here.
+LUMP_ANSWERED = Scenario("answered yes to a late lump", days_since_treatment=0, checked_in=())
+CHECK_IN_DUE = Scenario("long-term check-in due today", days_since_treatment=0, checked_in=())
+LATE_LUMP, DUE_NOW = patients(
+    ("Greta Long", "greta.long@example.com", "1971-03-09", LUMP_ANSWERED, "+1 212 555 0188"),
+    ("Hugo Due", "hugo.due@example.com", "1980-06-02", CHECK_IN_DUE, "+1 212 555 0189"),
 )
 
 
@@ -42,16 +32,7 @@ def _treated(spec: PatientSpec, demo: DemoClinic, *, months: int, now: dt.dateti
     patient = save_patient(clinic=demo.clinic, spec=spec)
     today = timezone.localdate(now, timezone=ZoneInfo(patient.time_zone))
     treated_on = course.add_months(today, -months)
-    treatment = add_treatment(
-        patient=patient,
-        product=Product.objects.get(code="bellafill"),
-        treated_on=treated_on,
-        areas=spec.areas,
-        injection_sites=8,
-        lot_number="DEMO-0001",
-        recorded_by=None,
-        at=visit_at(treated_on=treated_on, time_zone=patient.time_zone, now=now),
-    )
+    treatment = record_visit(patient=patient, spec=spec, treated_on=treated_on, now=now)
     if spec is LATE_LUMP:
         long_term.record_late_check(
             patient=patient,
@@ -63,14 +44,12 @@ def _treated(spec: PatientSpec, demo: DemoClinic, *, months: int, now: dt.dateti
             entered_by=patient.user,
             at=now - dt.timedelta(hours=2),
         )
-    return DemoPatient(
-        name=patient.name,
-        email=patient.email,
+    return demo_patient(
+        patient,
+        treatment,
         state=f"{months} months on, {spec.scenario.label}",
         status="contact_clinic" if spec is LATE_LUMP else "diary_finished",
-        treated_on=treatment.treated_on,
-        time_zone=patient.time_zone,
-        login_url=hand_out_login_link(patient=patient, at=now, issued_by=None, ip_address=None),
+        now=now,
     )
 
 

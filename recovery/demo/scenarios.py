@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from recovery import course
@@ -96,60 +97,47 @@ class Scenario:
         return tuple(entries)
 
 
-# The demo patients' diaries. Their statuses and alerts are not written here: they follow
-# from the answers, by the course's rules, as each check-in is recorded.
+# The demo patients' diaries, one a few lines: the label, the day it is today and the days
+# checked in (with what lasts), then what the patient said on which day. Their statuses and
+# alerts are not written here: they follow from the answers, by the course's rules, as each
+# check-in is recorded.
+# fmt: off
 ON_TRACK = Scenario(
-    "on track",
-    days_since_treatment=5,
-    checked_in=days(0, 5),
+    "on track", days_since_treatment=5, checked_in=days(0, 5),
     notes={0: "Home from the clinic, cheeks a bit puffy.", 5: "Hardly any swelling left."},
 )
 SLOW_TO_IMPROVE = Scenario(
-    "slow to improve",
-    days_since_treatment=10,
-    checked_in=days(0, 10, missed={6}),
-    lasting=("swelling", 2),
-    notes={9: "Left cheek still swollen in the mornings."},
+    "slow to improve", days_since_treatment=10, checked_in=days(0, 10, missed={6}),
+    lasting=("swelling", 2), notes={9: "Left cheek still swollen in the mornings."},
 )
 PERSISTING = Scenario(
-    "persisting past day 14",
-    days_since_treatment=17,
-    checked_in=days(0, 17, missed={6, 11}),
+    "persisting past day 14", days_since_treatment=17, checked_in=days(0, 17, missed={6, 11}),
     lasting=("lumps", 1),
     notes={15: "Two small bumps under the left cheek, not sore.", 17: "Bumps still there."},
 )
 RED_FLAG = Scenario(
-    "red flag",
-    days_since_treatment=2,
-    checked_in=days(0, 2),
-    worse={2: ("pain", 2)},
-    red_flags={2: ("skin_color",)},
+    "red flag", days_since_treatment=2, checked_in=days(0, 2),
+    worse={2: ("pain", 2)}, red_flags={2: ("skin_color",)},
     notes={2: "A pale, blotchy patch near one injection on the right cheek; it hurts more."},
 )
 MISSED_CHECK_INS = Scenario(
-    "missed check-ins since day 4", days_since_treatment=8, checked_in=days(0, 4)
+    "missed check-ins since day 4", days_since_treatment=8, checked_in=days(0, 4),
 )
 DIARY_FINISHED = Scenario(
-    "diary finished",
-    days_since_treatment=40,
+    "diary finished", days_since_treatment=40,
     checked_in=days(0, 30, missed={6, 9, 13, 18, 19, 24, 27}),
     notes={30: "All settled, thank you!"},
 )
 EARLY_DAYS = Scenario("on track", days_since_treatment=3, checked_in=days(0, 3))
 NEW_LUMP = Scenario(
-    "a new lump after the first week",
-    days_since_treatment=9,
-    checked_in=days(0, 9),
-    worse={9: ("lumps", 1)},
-    notes={9: "Small bump near my lip."},
+    "a new lump after the first week", days_since_treatment=9, checked_in=days(0, 9),
+    worse={9: ("lumps", 1)}, notes={9: "Small bump near my lip."},
 )
 WORSE_AGAIN = Scenario(
-    "swelling worse again",
-    days_since_treatment=4,
-    checked_in=days(0, 4),
-    worse={4: ("swelling", 2)},
-    notes={4: "Puffier today."},
+    "swelling worse again", days_since_treatment=4, checked_in=days(0, 4),
+    worse={4: ("swelling", 2)}, notes={4: "Puffier today."},
 )
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -163,6 +151,36 @@ class PatientSpec:
     language: str = "en"
     product: str = "bellafill"
     areas: str = "left and right cheek"
+
+
+class Otherwise(TypedDict, total=False):
+    """What a demo patient has that is not as PatientSpec's defaults."""
+
+    time_zone: str
+    language: str
+    product: str
+    areas: str
+
+
+# name, email, date of birth, diary, mobile
+PatientRow = tuple[str, str, str, Scenario, str]
+
+
+def patients(
+    *rows: PatientRow, otherwise: Mapping[str, Otherwise] | None = None
+) -> tuple[PatientSpec, ...]:
+    """A PatientSpec a row, and what `otherwise` says for that row's email."""
+    return tuple(
+        PatientSpec(
+            name,
+            email,
+            dt.date.fromisoformat(born),
+            scenario,
+            mobile,
+            **(otherwise or {}).get(email, Otherwise()),
+        )
+        for name, email, born, scenario, mobile in rows
+    )
 
 
 @dataclass(frozen=True)
@@ -182,95 +200,44 @@ class ClinicSpec:
     patients: tuple[PatientSpec, ...]
 
 
+# The demo clinics' patients: in the clinic's time zone, in English and treated with
+# Bellafill in both cheeks, but for what `otherwise` says.
+RIVERSIDE_PATIENTS = patients(
+    ("Ana Silva", "ana.demo@example.com", "1988-04-12", ON_TRACK, "+1 212 555 0101"),
+    ("Ben Carter", "ben.demo@example.com", "1979-09-03", SLOW_TO_IMPROVE, "+1 212 555 0102"),
+    ("Chloe Nguyen", "chloe.demo@example.com", "1992-01-27", PERSISTING, "+1 212 555 0103"),
+    ("David Okafor", "david.demo@example.com", "1985-06-18", RED_FLAG, "+1 212 555 0104"),
+    ("Emma Rossi", "emma.demo@example.com", "1990-11-05", MISSED_CHECK_INS, "+1 312 555 0105"),
+    ("Farah Haddad", "farah.demo@example.com", "1982-03-30", DIARY_FINISHED, "+1 212 555 0106"),
+    otherwise={
+        "emma.demo@example.com": {"time_zone": "America/Chicago"},
+        "farah.demo@example.com": {"product": "dermal-filler", "areas": "nasolabial folds"},
+    },
+)
+HARBOUR_PATIENTS = patients(
+    ("Oliver Bennett", "oliver.demo@example.com", "1987-08-14", EARLY_DAYS, "+44 7700 900101"),
+    ("Lucía Fernández", "lucia.demo@example.com", "1983-05-09", NEW_LUMP, "+34 600 000 102"),
+    ("Priya Shah", "priya.demo@example.com", "1995-02-21", WORSE_AGAIN, "+44 7700 900103"),
+    otherwise={"lucia.demo@example.com": {"time_zone": "Europe/Madrid", "language": "es"}},
+)
+
+# fmt: off
 RIVERSIDE_DEMO = ClinicSpec(
-    clinic=RIVERSIDE,
-    alert_email="alerts@demo-clinic.example",
-    password="demo-clinic-2026",
+    RIVERSIDE, alert_email="alerts@demo-clinic.example", password="demo-clinic-2026",
     clinicians=(
         ClinicianSpec("nurse@demo-clinic.example", "Nora", "Price", Clinician.Role.ADMIN),
         ClinicianSpec("doctor@demo-clinic.example", "Daniel", "Reyes", Clinician.Role.CLINICIAN),
     ),
-    patients=(
-        PatientSpec(
-            "Ana Silva",
-            "ana.demo@example.com",
-            dt.date(1988, 4, 12),
-            ON_TRACK,
-            mobile="+1 212 555 0101",
-        ),
-        PatientSpec(
-            "Ben Carter",
-            "ben.demo@example.com",
-            dt.date(1979, 9, 3),
-            SLOW_TO_IMPROVE,
-            mobile="+1 212 555 0102",
-        ),
-        PatientSpec(
-            "Chloe Nguyen",
-            "chloe.demo@example.com",
-            dt.date(1992, 1, 27),
-            PERSISTING,
-            mobile="+1 212 555 0103",
-        ),
-        PatientSpec(
-            "David Okafor",
-            "david.demo@example.com",
-            dt.date(1985, 6, 18),
-            RED_FLAG,
-            mobile="+1 212 555 0104",
-        ),
-        PatientSpec(
-            "Emma Rossi",
-            "emma.demo@example.com",
-            dt.date(1990, 11, 5),
-            MISSED_CHECK_INS,
-            mobile="+1 312 555 0105",
-            time_zone="America/Chicago",
-        ),
-        PatientSpec(
-            "Farah Haddad",
-            "farah.demo@example.com",
-            dt.date(1982, 3, 30),
-            DIARY_FINISHED,
-            mobile="+1 212 555 0106",
-            product="dermal-filler",
-            areas="nasolabial folds",
-        ),
-    ),
+    patients=RIVERSIDE_PATIENTS,
 )
 HARBOUR_DEMO = ClinicSpec(
-    clinic=HARBOUR,
-    alert_email="alerts@harbour-demo.example",
-    password="demo-harbour-2026",
+    HARBOUR, alert_email="alerts@harbour-demo.example", password="demo-harbour-2026",
     clinicians=(
         ClinicianSpec("nurse@harbour-demo.example", "Hannah", "Blake", Clinician.Role.CLINICIAN),
     ),
-    patients=(
-        PatientSpec(
-            "Oliver Bennett",
-            "oliver.demo@example.com",
-            dt.date(1987, 8, 14),
-            EARLY_DAYS,
-            mobile="+44 7700 900101",
-        ),
-        PatientSpec(
-            "Lucía Fernández",
-            "lucia.demo@example.com",
-            dt.date(1983, 5, 9),
-            NEW_LUMP,
-            mobile="+34 600 000 102",
-            time_zone="Europe/Madrid",
-            language="es",
-        ),
-        PatientSpec(
-            "Priya Shah",
-            "priya.demo@example.com",
-            dt.date(1995, 2, 21),
-            WORSE_AGAIN,
-            mobile="+44 7700 900103",
-        ),
-    ),
+    patients=HARBOUR_PATIENTS,
 )
+# fmt: on
 DEMO_CLINICS = (RIVERSIDE_DEMO, HARBOUR_DEMO)
 
 
