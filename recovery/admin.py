@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from recovery import audit, locks, long_term, reminders, triage
-from recovery.enrollment import move_patient
+from recovery.enrollment import delete_treatment, move_patient
 from recovery.models import (
     AuditAction,
     AuditEvent,
@@ -119,7 +119,7 @@ def audit_listed(request: HttpRequest, response: Any, action: AuditAction, patie
     changelist = getattr(response, "context_data", {}).get("cl")
     if changelist is None:
         return
-    actor = request.user if isinstance(request.user, User) else None
+    actor = audit.actor_of(request)
     patients = {}
     for row in changelist.result_list:
         patient = patient_of(row)
@@ -156,7 +156,7 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
         """A superuser's correction; a new clinic moves everything of the patient's with
         them (enrollment.move_patient), never the patient alone."""
-        actor = request.user if isinstance(request.user, User) else None
+        actor = audit.actor_of(request)
         details = [f for f in form.changed_data if f != "clinic"]
         if details:
             obj.save(update_fields=details)
@@ -181,9 +181,9 @@ class PatientAdmin(ReadOnlyForStaff[Patient]):
                 triage.keep_current(locked, now=timezone.now())
             audit.record(request, form.instance, AuditAction.TREATMENT_CHANGED, treatment.public_id)
         for treatment in formset.deleted_objects:
-            public_id = treatment.public_id
-            treatment.delete()
-            audit.record(request, form.instance, AuditAction.TREATMENT_DELETED, public_id)
+            delete_treatment(
+                treatment, by=audit.actor_of(request), ip_address=audit.client_ip(request)
+            )
         if formset.changed_objects or formset.deleted_objects:
             # A date, a product or a treatment gone moves the reminders of all of them,
             # and may move the long-term watch's clock.

@@ -86,12 +86,18 @@ def record_many(
     )
 
 
+def actor_of(request: HttpRequest) -> User | None:
+    """Who the trail names for `request`: its signed-in user (None: nobody signed in)."""
+    return request.user if isinstance(request.user, User) else None
+
+
 def record(
     request: HttpRequest, patient: Patient, action: AuditAction, object_id: object = ""
 ) -> AuditEvent:
     """Record what the signed-in user of `request` did to `patient`'s record."""
-    actor = request.user if isinstance(request.user, User) else None
-    return record_event(patient, action, object_id, actor=actor, ip_address=client_ip(request))
+    return record_event(
+        patient, action, object_id, actor=actor_of(request), ip_address=client_ip(request)
+    )
 
 
 def patient_deleted(sender: type[Patient], instance: Patient, **kwargs: object) -> None:

@@ -14,7 +14,7 @@ import uuid
 import zoneinfo
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Value, When
@@ -51,6 +51,11 @@ class ScreeningFacts:
     anaphylaxis_history: bool = False
     multiple_severe_allergies: bool = False
     keloid_tendency: bool = False
+
+
+def columns(details: PatientDetails | TreatmentDetails) -> dict[str, object]:
+    """The details as the model's columns of the same names."""
+    return {field.name: getattr(details, field.name) for field in fields(details)}
 
 
 @dataclass(frozen=True)
@@ -189,30 +194,14 @@ def new_patient_user() -> User:
 def enroll_patient(
     *,
     clinic: Clinic,
-    name: str,
-    email: str = "",
-    mobile: str = "",
-    no_mobile_reason: str = "",
-    date_of_birth: dt.date,
-    time_zone: str,
-    language: str = "en",
+    details: PatientDetails,
     enrolled_by: User | None,
     ip_address: str | None = None,
 ) -> Patient:
     with transaction.atomic():
         user = new_patient_user()
         user.save()
-        patient = Patient.objects.create(
-            clinic=clinic,
-            user=user,
-            name=name,
-            email=email,
-            mobile=mobile,
-            no_mobile_reason=no_mobile_reason,
-            date_of_birth=date_of_birth,
-            time_zone=time_zone,
-            language=language,
-        )
+        patient = Patient.objects.create(clinic=clinic, user=user, **columns(details))
         audit.record_event(
             patient,
             AuditAction.PATIENT_ENROLLED,
@@ -221,6 +210,20 @@ def enroll_patient(
             ip_address=ip_address,
         )
     return patient
+
+
+def delete_treatment(
+    treatment: Treatment, *, by: User | None, ip_address: str | None = None
+) -> None:
+    """A treatment entered by mistake gone, with its check-ins and alerts; the audit trail
+    keeps its public id. The caller then follows the patient's treatments that are left
+    (long_term.follow_corrected_treatments)."""
+    patient, public_id = treatment.patient, treatment.public_id
+    with transaction.atomic():
+        treatment.delete()
+        audit.record_event(
+            patient, AuditAction.TREATMENT_DELETED, public_id, actor=by, ip_address=ip_address
+        )
 
 
 def move_patient(
@@ -289,12 +292,7 @@ def _once_per_form(submission_key: uuid.UUID | None) -> Iterator[None]:
 def add_treatment(
     *,
     patient: Patient,
-    product: Product,
-    treated_on: dt.date,
-    areas: str = "",
-    injection_sites: int | None = None,
-    session_number: int | None = None,
-    lot_number: str = "",
+    details: TreatmentDetails,
     notes: str = "",
     submission_key: uuid.UUID | None = None,
     recorded_by: User | None,
@@ -308,8 +306,8 @@ def add_treatment(
     """
     now = at or timezone.now()
     with transaction.atomic(savepoint=False):
-        if session_number is None:
-            session_number = next_session_number(patient)
+        if details.session_number is None:
+            details = replace(details, session_number=next_session_number(patient))
         # Every earlier treatment is locked: the diary it follows now ends where this one's
         # begins (its next reminder, recovery.reminders). They leave the dashboard, except
         # while an alert on one is open: resolving it lets it go (alerts.resolve_alert).
@@ -321,14 +319,9 @@ def add_treatment(
         treatment = Treatment.objects.create(
             patient=patient,
             clinic=patient.clinic,
-            product=product,
-            treated_on=treated_on,
-            areas=areas,
-            injection_sites=injection_sites,
-            session_number=session_number,
-            lot_number=lot_number,
             notes=notes,
             submission_key=submission_key,
+            **columns(details),
         )
         triage.refresh_triage(treatment, now=now)
         long_term.follow_treatments(patient, at=now)
@@ -392,12 +385,7 @@ def _screened_treatment(
     with transaction.atomic():
         treatment = add_treatment(
             patient=patient,
-            product=details.product,
-            treated_on=details.treated_on,
-            areas=details.areas,
-            injection_sites=details.injection_sites,
-            session_number=details.session_number,
-            lot_number=details.lot_number,
+            details=details,
             submission_key=submission_key,
             recorded_by=recorded_by,
             at=at,
@@ -456,16 +444,7 @@ def enroll_with_treatment(
         )
         with transaction.atomic():
             enrolled = enroll_patient(
-                clinic=clinic,
-                name=patient.name,
-                email=patient.email,
-                mobile=patient.mobile,
-                no_mobile_reason=patient.no_mobile_reason,
-                date_of_birth=patient.date_of_birth,
-                time_zone=patient.time_zone,
-                language=patient.language,
-                enrolled_by=enrolled_by,
-                ip_address=ip_address,
+                clinic=clinic, details=patient, enrolled_by=enrolled_by, ip_address=ip_address
             )
             added = _screened_treatment(
                 patient=enrolled,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from recovery import checkins, course
 from recovery.demo.clinics import RIVERSIDE, ClinicDetails
-from recovery.enrollment import add_treatment, enroll_patient
+from recovery.enrollment import PatientDetails, TreatmentDetails, add_treatment, enroll_patient
 from recovery.models import CheckIn, Clinic, Clinician, Patient, Product, Treatment, User
 
 _numbers = itertools.count(1)
@@ -42,29 +42,27 @@ def create_patient(
     date_of_birth: dt.date = dt.date(1985, 4, 2),
     time_zone: str = "America/New_York",
 ) -> Patient:
-    return enroll_patient(
-        clinic=clinic,
+    details = PatientDetails(
         name=name,
         email=email if email is not None else f"patient{next(_numbers)}@example.com",
         mobile=mobile,
         date_of_birth=date_of_birth,
         time_zone=time_zone,
-        enrolled_by=None,
     )
+    return enroll_patient(clinic=clinic, details=details, enrolled_by=None)
 
 
 def create_treatment(
     *, patient: Patient, treated_on: dt.date, product_code: str = "bellafill"
 ) -> Treatment:
-    return add_treatment(
-        patient=patient,
+    details = TreatmentDetails(
         product=Product.objects.get(code=product_code),
         treated_on=treated_on,
         areas="Both cheeks",
         injection_sites=12,
         lot_number="LOT-1",
-        recorded_by=None,
     )
+    return add_treatment(patient=patient, details=details, recorded_by=None)
 
 
 def create_check_in(

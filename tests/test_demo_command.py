@@ -21,7 +21,7 @@ from django.urls import resolve
 from recovery import alerts, checkins, course, login_links, reminders, triage
 from recovery.demo.bulk import DiaryWriter, scenario_diary
 from recovery.demo.scenarios import Entry, at_least, typical
-from recovery.enrollment import add_treatment
+from recovery.enrollment import TreatmentDetails, add_treatment
 from recovery.management.commands.demo import Command
 from recovery.models import (
     Alert,
@@ -456,8 +456,7 @@ def through_the_live_app(treatment: Treatment) -> Treatment:
     )
     twin = add_treatment(
         patient=patient,
-        product=treatment.product,
-        treated_on=treatment.treated_on,
+        details=TreatmentDetails(treatment.product, treatment.treated_on),
         recorded_by=None,
     )
     resolutions = list(treatment.alerts.filter(resolved_at__isnull=False).order_by("resolved_at"))

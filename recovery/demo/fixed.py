@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
-from recovery import audit, checkins
+from recovery import checkins
 from recovery.clinicians import give_admin_access
 from recovery.demo.scenarios import (
     DEMO_CLINICS,
@@ -30,18 +29,16 @@ from recovery.demo.scenarios import (
     PatientSpec,
     sent_at,
 )
-from recovery.enrollment import add_treatment, enroll_patient
-from recovery.login_links import hand_out_login_link
-from recovery.models import (
-    AuditAction,
-    CheckIn,
-    Clinic,
-    Clinician,
-    Patient,
-    Product,
-    Treatment,
-    User,
+from recovery.enrollment import (
+    PatientDetails,
+    TreatmentDetails,
+    add_treatment,
+    columns,
+    delete_treatment,
+    enroll_patient,
 )
+from recovery.login_links import hand_out_login_link
+from recovery.models import CheckIn, Clinic, Clinician, Patient, Product, Treatment, User
 from recovery.triage import sweep_triage
 
 
@@ -102,37 +99,24 @@ def save_clinician(*, clinic: Clinic, spec: ClinicianSpec, password: str) -> Dem
     return DemoClinician(username=spec.username, password=password, role=spec.role.value, user=user)
 
 
-class PatientDetails(TypedDict):
-    """What a demo patient's row says of them, as enrolled or brought up to date."""
-
-    name: str
-    date_of_birth: dt.date
-    mobile: str
-    time_zone: str
-    language: str
-
-
 def save_patient(*, clinic: Clinic, spec: PatientSpec) -> Patient:
     """The demo patient, enrolled once; a re-run starts their record afresh."""
     details = PatientDetails(
         name=spec.name,
-        date_of_birth=spec.date_of_birth,
+        email=spec.email,
         mobile=spec.mobile,
+        date_of_birth=spec.date_of_birth,
         time_zone=spec.time_zone or clinic.time_zone,
         language=spec.language,
     )
     patient = Patient.objects.filter(clinic=clinic, email=spec.email).first()
     if patient is None:
-        return enroll_patient(clinic=clinic, email=spec.email, enrolled_by=None, **details)
-    for name, value in details.items():
+        return enroll_patient(clinic=clinic, details=details, enrolled_by=None)
+    for name, value in columns(details).items():
         setattr(patient, name, value)
-    patient.save(update_fields=list(details))
+    patient.save(update_fields=list(columns(details)))
     for treatment in patient.treatments.all():
-        public_id = treatment.public_id
-        treatment.delete()
-        audit.record_event(
-            patient, AuditAction.TREATMENT_DELETED, public_id, actor=None, ip_address=None
-        )
+        delete_treatment(treatment, by=None)
     return patient
 
 
@@ -142,16 +126,14 @@ def record_visit(
     """The demo patient's treatment, recorded at 8 on its day (before the first check-in)
     but never later than `now`."""
     visit = dt.datetime.combine(treated_on, dt.time(8), tzinfo=ZoneInfo(patient.time_zone))
-    return add_treatment(
-        patient=patient,
+    details = TreatmentDetails(
         product=Product.objects.get(code=spec.product),
         treated_on=treated_on,
         areas=spec.areas,
         injection_sites=8,
         lot_number="DEMO-0001",
-        recorded_by=None,
-        at=min(visit, now),
     )
+    return add_treatment(patient=patient, details=details, recorded_by=None, at=min(visit, now))
 
 
 def demo_patient(

@@ -535,7 +535,12 @@ def setup(scale: Scale, *, now: dt.datetime) -> dict[str, Any]:
     from django.utils import timezone
 
     from recovery import checkins, login_links
-    from recovery.enrollment import add_treatment, enroll_patient
+    from recovery.enrollment import (
+        PatientDetails,
+        TreatmentDetails,
+        add_treatment,
+        enroll_patient,
+    )
     from recovery.models import Alert, Clinic, Product
 
     clinic = Clinic.objects.get(name=RIVERSIDE_DEMO.clinic.name)
@@ -551,21 +556,16 @@ def setup(scale: Scale, *, now: dt.datetime) -> dict[str, Any]:
         group: str, number: int, *, treated_days_ago: int, diary: Sequence[course.Answers]
     ) -> dict[str, Any]:
         name = f"Bench {group.replace('_', ' ')} {number:02d}"
-        patient = enroll_patient(
-            clinic=clinic,
+        details = PatientDetails(
             name=name,
             email=f"bench-{group.replace('_', '-')}-{number:02d}@example.com",
+            mobile="",
             date_of_birth=dt.date(1990, 1, 1),
             time_zone=clinic.time_zone,
-            enrolled_by=None,
         )
-        treatment = add_treatment(
-            patient=patient,
-            product=product,
-            treated_on=today - dt.timedelta(days=treated_days_ago),
-            recorded_by=None,
-            at=now,
-        )
+        patient = enroll_patient(clinic=clinic, details=details, enrolled_by=None)
+        visit = TreatmentDetails(product, today - dt.timedelta(days=treated_days_ago))
+        treatment = add_treatment(patient=patient, details=visit, recorded_by=None, at=now)
         for day, day_answers in enumerate(diary):
             local_date = treatment.treated_on + dt.timedelta(days=day)
             checkins.record_check_in(
