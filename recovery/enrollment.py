@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 
@@ -56,6 +56,17 @@ class ScreeningFacts:
 def columns(details: PatientDetails | TreatmentDetails) -> dict[str, object]:
     """The details as the model's columns of the same names."""
     return {field.name: getattr(details, field.name) for field in fields(details)}
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """The checklist as a clinician's form sends it: its answers, the warnings they were
+    shown and confirmed going ahead with (none unless they ticked the box), and the form's
+    key, which records it once (a double tap or a refresh adds nothing)."""
+
+    facts: ScreeningFacts
+    reviewed: frozenset[str] = frozenset()
+    submission_key: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -113,22 +124,18 @@ class UnreviewedWarnings(Exception):
 
 
 def _reviewed_warnings(
-    *,
-    date_of_birth: dt.date,
-    details: TreatmentDetails,
-    facts: ScreeningFacts,
-    reviewed: Collection[str],
+    checklist: Checklist, *, date_of_birth: dt.date, details: TreatmentDetails
 ) -> list[ScreeningWarning]:
     """The checklist's warnings, once the clinician has reviewed them: UnreviewedWarnings
-    unless `reviewed` is exactly the warnings they were shown (going ahead counts only for
+    unless it reviewed exactly the warnings they were shown (going ahead counts only for
     those)."""
     warnings = screening_warnings(
         date_of_birth=date_of_birth,
         treated_on=details.treated_on,
         product_code=details.product.code,
-        facts=facts,
+        facts=checklist.facts,
     )
-    if warnings and {w.code for w in warnings} != set(reviewed):
+    if warnings and {w.code for w in warnings} != set(checklist.reviewed):
         raise UnreviewedWarnings(warnings)
     return warnings
 
@@ -341,53 +348,43 @@ def add_screened_treatment(
     *,
     patient: Patient,
     details: TreatmentDetails,
-    facts: ScreeningFacts,
-    reviewed: Collection[str],
+    checklist: Checklist,
     recorded_by: User,
     at: dt.datetime,
-    submission_key: uuid.UUID | None = None,
     ip_address: str | None = None,
 ) -> Treatment:
     """A treatment and its checklist; UnreviewedWarnings unless every warning was reviewed.
 
-    `reviewed` is the set of warning codes the clinician was shown and confirmed
-    going ahead with (empty when they did not tick the box). AlreadyRecorded if the form's
-    `submission_key` recorded a treatment before (a double tap, a refresh), even at once.
+    AlreadyRecorded if the form's key recorded a treatment before (a double tap, a
+    refresh), even at once.
     """
-    with _once_per_form(submission_key):
+    with _once_per_form(checklist.submission_key):
         warnings = _reviewed_warnings(
-            date_of_birth=patient.date_of_birth, details=details, facts=facts, reviewed=reviewed
+            checklist, date_of_birth=patient.date_of_birth, details=details
         )
         return _screened_treatment(
-            patient=patient,
-            details=details,
-            facts=facts,
-            warnings=warnings,
-            recorded_by=recorded_by,
-            at=at,
-            submission_key=submission_key,
-            ip_address=ip_address,
+            patient, details, checklist, warnings, by=recorded_by, at=at, ip_address=ip_address
         )
 
 
 def _screened_treatment(
-    *,
     patient: Patient,
     details: TreatmentDetails,
-    facts: ScreeningFacts,
+    checklist: Checklist,
     warnings: list[ScreeningWarning],
-    recorded_by: User,
+    *,
+    by: User,
     at: dt.datetime,
-    submission_key: uuid.UUID | None,
     ip_address: str | None,
 ) -> Treatment:
     """The treatment and its checklist, with the `warnings` the clinician went ahead with."""
+    facts = checklist.facts
     with transaction.atomic():
         treatment = add_treatment(
             patient=patient,
             details=details,
-            submission_key=submission_key,
-            recorded_by=recorded_by,
+            submission_key=checklist.submission_key,
+            recorded_by=by,
             at=at,
             ip_address=ip_address,
         )
@@ -397,16 +394,12 @@ def _screened_treatment(
             skin_test_result=facts.skin_test_result,
             **{code: getattr(facts, code) for code in course.CONTRAINDICATIONS},
             warnings=[{"code": w.code, "text": w.text} for w in warnings],
-            went_ahead_by=recorded_by if warnings else None,
+            went_ahead_by=by if warnings else None,
             recorded_at=at,
         )
-        audit.record_event(
-            patient,
-            AuditAction.SCREENING_WENT_AHEAD if warnings else AuditAction.SCREENING_RECORDED,
-            treatment.public_id,
-            actor=recorded_by,
-            ip_address=ip_address,
-        )
+        went_ahead = AuditAction.SCREENING_WENT_AHEAD if warnings else None
+        action = went_ahead or AuditAction.SCREENING_RECORDED
+        audit.record_event(patient, action, treatment.public_id, actor=by, ip_address=ip_address)
     return treatment
 
 
@@ -423,11 +416,9 @@ def enroll_with_treatment(
     clinic: Clinic,
     patient: PatientDetails,
     treatment: TreatmentDetails,
-    facts: ScreeningFacts,
-    reviewed: Collection[str],
+    checklist: Checklist,
     enrolled_by: User,
     at: dt.datetime,
-    submission_key: uuid.UUID | None = None,
     ip_address: str | None = None,
 ) -> Enrolled:
     """The patient, their sign-in identity, treatment, checklist and first login link.
@@ -435,25 +426,24 @@ def enroll_with_treatment(
     One transaction: nothing is saved unless all of it is. UnreviewedWarnings
     (before anything is written) when the checklist raised warnings that the
     clinician has not confirmed going ahead with. AlreadyRecorded (nothing written) if
-    the form's `submission_key` enrolled someone before: the same form sent twice, or
-    twice at once, makes one patient.
+    the form's key enrolled someone before: the same form sent twice, or twice at once,
+    makes one patient.
     """
-    with _once_per_form(submission_key):
+    with _once_per_form(checklist.submission_key):
         warnings = _reviewed_warnings(
-            date_of_birth=patient.date_of_birth, details=treatment, facts=facts, reviewed=reviewed
+            checklist, date_of_birth=patient.date_of_birth, details=treatment
         )
         with transaction.atomic():
             enrolled = enroll_patient(
                 clinic=clinic, details=patient, enrolled_by=enrolled_by, ip_address=ip_address
             )
             added = _screened_treatment(
-                patient=enrolled,
-                details=treatment,
-                facts=facts,
-                warnings=warnings,
-                recorded_by=enrolled_by,
+                enrolled,
+                treatment,
+                checklist,
+                warnings,
+                by=enrolled_by,
                 at=at,
-                submission_key=submission_key,
                 ip_address=ip_address,
             )
             url = login_links.hand_out_login_link(

@@ -845,8 +845,9 @@ def screened_treatment(patient: Patient, clinician: User) -> Treatment:
             treated_on=dt.date(2026, 8, 20),
             areas="Left and right cheek",
         ),
-        facts=ScreeningFacts(skin_test_on=dt.date(2026, 7, 1), skin_test_result="negative"),
-        reviewed=(),
+        checklist=enrollment.Checklist(
+            ScreeningFacts(skin_test_on=dt.date(2026, 7, 1), skin_test_result="negative")
+        ),
         recorded_by=clinician,
         at=NOW - dt.timedelta(days=97),
     )

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from recovery.enrollment import (
+    Checklist,
     PatientDetails,
     ScreeningFacts,
     ScreeningWarning,
@@ -168,14 +169,16 @@ class TreatmentForm(forms.Form):
     def treatment_details(self) -> TreatmentDetails:
         return _cleaned_as(TreatmentDetails, self.cleaned_data)
 
-    def screening_facts(self) -> ScreeningFacts:
-        return _cleaned_as(ScreeningFacts, self.cleaned_data)
-
-    def reviewed_codes(self) -> frozenset[str]:
-        """The warnings the clinician confirmed going ahead with: none unless the box is ticked."""
-        if not self.cleaned_data.get("go_ahead"):
-            return frozenset()
-        return frozenset(code for code in self.cleaned_data["reviewed"].split() if code)
+    def checklist(self) -> Checklist:
+        """The answers, the warnings the clinician confirmed going ahead with (none unless
+        the box is ticked), and the form's key."""
+        data = self.cleaned_data
+        reviewed = data["reviewed"].split() if data.get("go_ahead") else []
+        return Checklist(
+            facts=_cleaned_as(ScreeningFacts, data),
+            reviewed=frozenset(code for code in reviewed if code),
+            submission_key=data["submission_key"],
+        )
 
     def review_again(self, warnings: list[ScreeningWarning]) -> Self:
         """The same answers, to show again with `warnings` and an unticked box.

@@ -109,10 +109,8 @@ class _ScreenedWrite(TypedDict):
     """What a screened write (enroll_with_treatment, add_screened_treatment) is given from
     its form and request, whichever form it is."""
 
-    facts: enrollment.ScreeningFacts
-    reviewed: frozenset[str]
+    checklist: enrollment.Checklist
     at: dt.datetime
-    submission_key: uuid.UUID | None
     ip_address: str | None
 
 
@@ -132,11 +130,7 @@ def _screened_write[Form: TreatmentForm, Written](
     has not confirmed going ahead with, the form to show again with them.
     """
     screened = _ScreenedWrite(
-        facts=form.screening_facts(),
-        reviewed=form.reviewed_codes(),
-        at=at,
-        submission_key=form.cleaned_data["submission_key"],
-        ip_address=audit.client_ip(request),
+        checklist=form.checklist(), at=at, ip_address=audit.client_ip(request)
     )
     try:
         written = write(screened)
