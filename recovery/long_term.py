@@ -134,13 +134,10 @@ def _put_in_place(watch: LongTermWatch, *, now: dt.datetime) -> bool:
 
 KEPT_FIELDS = ["standing", "due_on", "standing_since", "standing_valid_until", "next_reminder_at"]
 
-# What the watch's writes read with it: its clock, and the patient's reminder settings.
-LOADED_WITH = ("patient", "patient__reminder_settings", "treatment__product")
-OPEN = (course.Standing.DUE, course.Standing.OVERDUE)
-
 
 def reminder_settings_of(watch: LongTermWatch) -> ReminderSettings:
-    """The patient's settings loaded with the watch (LOADED_WITH), or the defaults."""
+    """The patient's settings loaded with the watch (locks.WATCH_LOCKED_WITH), or the
+    defaults."""
     try:
         return watch.patient.reminder_settings
     except ReminderSettings.DoesNotExist:
@@ -188,7 +185,7 @@ def schedule_reminder(
 
 def reschedule_watch_locked(watch: LongTermWatch, *, reminder: ReminderSettings) -> None:
     """After the patient's reminder settings changed: the watch, locked by the caller
-    (watch_for_update), keeps its next reminder."""
+    (locks.watch_for_update), keeps its next reminder."""
     before = watch.next_reminder_at
     schedule_reminder(watch, reminder=reminder)
     if watch.next_reminder_at != before:
@@ -201,18 +198,6 @@ def _keep(watch: LongTermWatch, *, now: dt.datetime, also: Collection[str] = ())
     watch.save(update_fields=[*also, *KEPT_FIELDS])
     if moved:
         triage.recount(watch.clinic_id)
-
-
-def watch_for_update(patient: Patient) -> LongTermWatch | None:
-    """Lock the patient's watch row alone, then load it (see recovery.locks)."""
-    if not (
-        LongTermWatch.objects.select_for_update()
-        .filter(patient=patient)
-        .values_list("pk", flat=True)
-        .first()
-    ):
-        return None
-    return LongTermWatch.objects.select_related(*LOADED_WITH).get(patient=patient)
 
 
 def watch_of(patient: Patient) -> LongTermWatch | None:
@@ -238,7 +223,7 @@ def follow_treatments(patient: Patient, *, at: dt.datetime) -> LongTermWatch | N
         .order_by("-treated_on", "-id")
         .first()
     )
-    watch = watch_for_update(patient)
+    watch = locks.watch_for_update(patient)
     if latest is None:
         if watch is not None:
             watch.delete()
@@ -337,7 +322,7 @@ def record_late_check(
     with transaction.atomic():
         current = access.current_treatment(patient, today=today)
         treatment = locks.treatment_for_update(current.pk) if current is not None else None
-        watch = watch_for_update(patient)
+        watch = locks.watch_for_update(patient)
         if watch is not None and idempotency_key is not None:
             replayed = _replayed(idempotency_key, watch=watch, digest=digest)
             if replayed is not None:
@@ -395,7 +380,7 @@ def _set_stopped(
     *, patient: Patient, stopped: bool, by: User | None, at: dt.datetime, ip_address: str | None
 ) -> LongTermWatch:
     with transaction.atomic():
-        watch = watch_for_update(patient)
+        watch = locks.watch_for_update(patient)
         if watch is None:
             raise LateCheckRefused("There are no long-term check-ins for your treatment.")
         if watch.is_stopped == stopped:
@@ -426,18 +411,12 @@ def sweep_watches(*, now: dt.datetime, clinic: Clinic | None = None) -> int:
         return 0
     moved: set[int] = set()
     with transaction.atomic():
-        ordered = list(due.order_by("pk").values_list("pk", flat=True))
-        locked = list(
-            LongTermWatch.objects.select_for_update()
-            .filter(pk__in=ordered)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        watches = list(
-            LongTermWatch.objects.select_related(*LOADED_WITH)
-            .filter(pk__in=locked, standing_valid_until__lte=now)
-            .order_by("pk")
-        )
+        # Read again after the lock: one that a write has moved meanwhile may not be due.
+        watches = [
+            watch
+            for watch in locks.watches_for_update(due.values_list("pk", flat=True))
+            if watch.standing_valid_until is not None and watch.standing_valid_until <= now
+        ]
         for watch in watches:
             if _put_in_place(watch, now=now):
                 moved.add(watch.clinic_id)
