@@ -73,10 +73,6 @@ class RecordedLateCheck:
     replayed: bool  # the same submission had already been saved
 
 
-def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-
-
 def _day(value: dt.date) -> str:
     return date_format(value, "j F Y")
 
@@ -124,8 +120,8 @@ def _put_in_place(watch: LongTermWatch, *, now: dt.datetime) -> bool:
     before = watch.standing
     watch.standing = place.standing.value
     watch.due_on = place.due_on
-    watch.standing_since = _midnight(place.since, zone) if place.since else now
-    watch.standing_valid_until = _midnight(place.until, zone) if place.until else None
+    watch.standing_since = triage.midnight(place.since, zone) if place.since else now
+    watch.standing_valid_until = triage.midnight(place.until, zone) if place.until else None
     schedule_reminder(watch)
     if before == watch.standing:
         return False
