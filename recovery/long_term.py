@@ -95,10 +95,15 @@ def opens_on(watch: LongTermWatch) -> dt.date:
 OPEN = (course.Standing.DUE, course.Standing.OVERDUE)
 
 
+def _clock(watch: LongTermWatch, *, today: dt.date) -> course.WatchPlace:
+    """What time alone says of the watch on `today` (its check-ins not read: neither the
+    end nor the due dates depend on them)."""
+    return course.long_term_place(followed(watch).treated_on, today=today)
+
+
 def next_due_on(watch: LongTermWatch, *, today: dt.date) -> dt.date | None:
-    """The first due date after `today`, if the watch has one left."""
-    schedule = course.long_term_schedule([followed(watch).treated_on])
-    return next((d for d in schedule if d > today), None)
+    """The first due date after `today`, if the watch has one left (stopped or not)."""
+    return _clock(watch, today=today).next_due_on
 
 
 def place_of(watch: LongTermWatch, *, today: dt.date) -> course.WatchPlace:
