@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -106,22 +106,38 @@ def next_due_on(watch: LongTermWatch, *, today: dt.date) -> dt.date | None:
     return _clock(watch, today=today).next_due_on
 
 
-def place_of(watch: LongTermWatch, *, today: dt.date) -> course.WatchPlace:
-    """Where the watch stands on the patient's `today`, from its check-ins, read here."""
+def answers_of(watch: LongTermWatch) -> list[course.LateAnswer]:
+    """The watch's check-ins, as the course reads them: one query (none if not saved)."""
     checks = LateCheck.objects.filter(watch=watch) if watch.pk else LateCheck.objects.none()
-    answers = [
+    return [
         course.LateAnswer(date, lump) for date, lump in checks.values_list("local_date", "lump")
     ]
+
+
+def place_of(
+    watch: LongTermWatch, *, today: dt.date, answers: Sequence[course.LateAnswer] | None = None
+) -> course.WatchPlace:
+    """Where the watch stands on the patient's `today`, from its check-ins: `answers`, or
+    read here (answers_of)."""
     return course.long_term_place(
-        followed(watch).treated_on, today=today, answers=answers, stopped=watch.is_stopped
+        followed(watch).treated_on,
+        today=today,
+        answers=answers_of(watch) if answers is None else answers,
+        stopped=watch.is_stopped,
     )
 
 
-def _put_in_place(watch: LongTermWatch, *, now: dt.datetime) -> bool:
-    """Set (not save) the watch's kept standing from its rows as they are now; whether a
-    standing the dashboard counts changed."""
+def _put_in_place(
+    watch: LongTermWatch,
+    *,
+    now: dt.datetime,
+    answers: Sequence[course.LateAnswer] | None = None,
+) -> bool:
+    """Set (not save) the watch's kept standing from its rows as they are now (`answers`:
+    its check-ins, when the caller holds them); whether a standing the dashboard counts
+    changed."""
     zone = ZoneInfo(watch.patient.time_zone)
-    place = place_of(watch, today=now.astimezone(zone).date())
+    place = place_of(watch, today=now.astimezone(zone).date(), answers=answers)
     before = watch.standing
     watch.standing = place.standing.value
     watch.due_on = place.due_on
@@ -193,9 +209,16 @@ def reschedule_watch_locked(watch: LongTermWatch, *, reminder: ReminderSettings)
         LongTermWatch.objects.filter(pk=watch.pk).update(next_reminder_at=watch.next_reminder_at)
 
 
-def _keep(watch: LongTermWatch, *, now: dt.datetime, also: Collection[str] = ()) -> None:
-    """Put the locked watch in its place, save it with `also`, and recount if it moved."""
-    moved = _put_in_place(watch, now=now)
+def _keep(
+    watch: LongTermWatch,
+    *,
+    now: dt.datetime,
+    also: Collection[str] = (),
+    answers: Sequence[course.LateAnswer] | None = None,
+) -> None:
+    """Put the locked watch in its place (from `answers`, or its check-ins read here), save
+    it with `also`, and recount if it moved."""
+    moved = _put_in_place(watch, now=now, answers=answers)
     watch.save(update_fields=[*also, *KEPT_FIELDS])
     if moved:
         triage.recount(watch.clinic_id)
@@ -270,7 +293,7 @@ def refusal_of(watch: LongTermWatch | None, *, today: dt.date) -> str | None:
             "Your long-term check-ins start after your daily diary, on "
             f"{_day(opens_on(watch))}. Until then, your daily check-in asks about lumps."
         )
-    if place_of(watch, today=today).standing is course.Standing.ENDED:
+    if _clock(watch, today=today).standing is course.Standing.ENDED:
         return "Your long-term check-ins have ended: five years have passed since treatment."
     return None
 
@@ -332,7 +355,10 @@ def record_late_check(
         if refusal is not None:
             raise LateCheckRefused(refusal)
         assert watch is not None and treatment is not None
-        place = place_of(watch, today=today)
+        # Read once: under the watch's lock no other check-in of it is written, so its place
+        # afterwards is that of these and this one.
+        earlier = answers_of(watch)
+        place = place_of(watch, today=today, answers=earlier)
         check = LateCheck.objects.create(
             watch=watch,
             local_date=today,
@@ -355,7 +381,7 @@ def record_late_check(
         if answers.lump:
             alerts.open_for_late_lump(treatment=treatment, late_check=check, at=at)
             triage.keep_current(treatment, now=at)
-        _keep(watch, now=at)
+        _keep(watch, now=at, answers=[*earlier, course.LateAnswer(today, answers.lump)])
     return RecordedLateCheck(check, replayed=False)
 
 
