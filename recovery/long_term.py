@@ -73,10 +73,6 @@ class RecordedLateCheck:
     replayed: bool  # the same submission had already been saved
 
 
-def _day(value: dt.date) -> str:
-    return date_format(value, "j F Y")
-
-
 def followed(watch: LongTermWatch) -> Treatment:
     """The treatment the watch counts from (loaded with it)."""
     treatment = watch.treatment
@@ -291,7 +287,8 @@ def refusal_of(watch: LongTermWatch | None, *, today: dt.date) -> str | None:
     if today < opens_on(watch):
         return (
             "Your long-term check-ins start after your daily diary, on "
-            f"{_day(opens_on(watch))}. Until then, your daily check-in asks about lumps."
+            f"{date_format(opens_on(watch), 'j F Y')}. Until then, your daily check-in asks "
+            "about lumps."
         )
     if _clock(watch, today=today).standing is course.Standing.ENDED:
         return "Your long-term check-ins have ended: five years have passed since treatment."
