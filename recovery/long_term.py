@@ -411,13 +411,8 @@ def _set_stopped(
             return watch  # sent twice: already so
         watch.stopped_at, watch.stopped_by = (at, by) if stopped else (None, None)
         _keep(watch, now=at, also=["stopped_at", "stopped_by"])
-        audit.record_event(
-            patient,
-            AuditAction.LONG_TERM_STOPPED if stopped else AuditAction.LONG_TERM_RESUMED,
-            watch.public_id,
-            actor=by,
-            ip_address=ip_address,
-        )
+        action = AuditAction.LONG_TERM_STOPPED if stopped else AuditAction.LONG_TERM_RESUMED
+        audit.record_event(patient, action, watch.public_id, actor=by, ip_address=ip_address)
     return watch
 
 
