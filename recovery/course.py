@@ -279,6 +279,7 @@ class WatchPlace:
     due_on: dt.date | None  # the due date it answers to (the latest passed), if any
     since: dt.date | None  # the patient's date the standing began
     until: dt.date | None  # the first date on which time alone changes it (None: never)
+    next_due_on: dt.date | None = None  # the first due date after the patient's date, if any
 
 
 def long_term_place(
@@ -301,7 +302,7 @@ def long_term_place(
     schedule = long_term_schedule([treated_on])
     passed = [d for d in schedule if d <= today]
     if not passed:
-        return WatchPlace(Standing.WAITING, None, None, schedule[0])
+        return WatchPlace(Standing.WAITING, None, None, schedule[0], next_due_on=schedule[0])
     due_on = passed[-1]
     following = schedule[len(passed)] if len(passed) < len(schedule) else None
     ends_on = add_months(schedule[-1], LONG_TERM_EVERY_MONTHS)
@@ -311,14 +312,14 @@ def long_term_place(
     answered = sorted(a.date for a in answers if due_on <= a.date <= today)
     lumps = sorted(a.date for a in answers if due_on <= a.date <= today and a.lump)
     if lumps:
-        return WatchPlace(Standing.ANSWERED_YES, due_on, lumps[0], next_change)
+        return WatchPlace(Standing.ANSWERED_YES, due_on, lumps[0], next_change, following)
     if answered:
-        return WatchPlace(Standing.UP_TO_DATE, due_on, answered[0], next_change)
+        return WatchPlace(Standing.UP_TO_DATE, due_on, answered[0], next_change, following)
     # Every interval is longer than this (the shortest, a February, is 28 days).
     overdue_on = due_on + dt.timedelta(days=LONG_TERM_OVERDUE_DAYS)
     if today < overdue_on:
-        return WatchPlace(Standing.DUE, due_on, due_on, overdue_on)
-    return WatchPlace(Standing.OVERDUE, due_on, overdue_on, next_change)
+        return WatchPlace(Standing.DUE, due_on, due_on, overdue_on, following)
+    return WatchPlace(Standing.OVERDUE, due_on, overdue_on, next_change, following)
 
 
 def is_watched(product_code: str) -> bool:

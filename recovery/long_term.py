@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -73,14 +73,6 @@ class RecordedLateCheck:
     replayed: bool  # the same submission had already been saved
 
 
-def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-
-
-def _day(value: dt.date) -> str:
-    return date_format(value, "j F Y")
-
-
 def followed(watch: LongTermWatch) -> Treatment:
     """The treatment the watch counts from (loaded with it)."""
     treatment = watch.treatment
@@ -99,33 +91,54 @@ def opens_on(watch: LongTermWatch) -> dt.date:
 OPEN = (course.Standing.DUE, course.Standing.OVERDUE)
 
 
+def _clock(watch: LongTermWatch, *, today: dt.date) -> course.WatchPlace:
+    """What time alone says of the watch on `today` (its check-ins not read: neither the
+    end nor the due dates depend on them)."""
+    return course.long_term_place(followed(watch).treated_on, today=today)
+
+
 def next_due_on(watch: LongTermWatch, *, today: dt.date) -> dt.date | None:
-    """The first due date after `today`, if the watch has one left."""
-    schedule = course.long_term_schedule([followed(watch).treated_on])
-    return next((d for d in schedule if d > today), None)
+    """The first due date after `today`, if the watch has one left (stopped or not)."""
+    return _clock(watch, today=today).next_due_on
 
 
-def place_of(watch: LongTermWatch, *, today: dt.date) -> course.WatchPlace:
-    """Where the watch stands on the patient's `today`, from its check-ins, read here."""
+def answers_of(watch: LongTermWatch) -> list[course.LateAnswer]:
+    """The watch's check-ins, as the course reads them: one query (none if not saved)."""
     checks = LateCheck.objects.filter(watch=watch) if watch.pk else LateCheck.objects.none()
-    answers = [
+    return [
         course.LateAnswer(date, lump) for date, lump in checks.values_list("local_date", "lump")
     ]
+
+
+def place_of(
+    watch: LongTermWatch, *, today: dt.date, answers: Sequence[course.LateAnswer] | None = None
+) -> course.WatchPlace:
+    """Where the watch stands on the patient's `today`, from its check-ins: `answers`, or
+    read here (answers_of)."""
     return course.long_term_place(
-        followed(watch).treated_on, today=today, answers=answers, stopped=watch.is_stopped
+        followed(watch).treated_on,
+        today=today,
+        answers=answers_of(watch) if answers is None else answers,
+        stopped=watch.is_stopped,
     )
 
 
-def _put_in_place(watch: LongTermWatch, *, now: dt.datetime) -> bool:
-    """Set (not save) the watch's kept standing from its rows as they are now; whether a
-    standing the dashboard counts changed."""
+def _put_in_place(
+    watch: LongTermWatch,
+    *,
+    now: dt.datetime,
+    answers: Sequence[course.LateAnswer] | None = None,
+) -> bool:
+    """Set (not save) the watch's kept standing from its rows as they are now (`answers`:
+    its check-ins, when the caller holds them); whether a standing the dashboard counts
+    changed."""
     zone = ZoneInfo(watch.patient.time_zone)
-    place = place_of(watch, today=now.astimezone(zone).date())
+    place = place_of(watch, today=now.astimezone(zone).date(), answers=answers)
     before = watch.standing
     watch.standing = place.standing.value
     watch.due_on = place.due_on
-    watch.standing_since = _midnight(place.since, zone) if place.since else now
-    watch.standing_valid_until = _midnight(place.until, zone) if place.until else None
+    watch.standing_since = triage.midnight(place.since, zone) if place.since else now
+    watch.standing_valid_until = triage.midnight(place.until, zone) if place.until else None
     schedule_reminder(watch)
     if before == watch.standing:
         return False
@@ -134,13 +147,10 @@ def _put_in_place(watch: LongTermWatch, *, now: dt.datetime) -> bool:
 
 KEPT_FIELDS = ["standing", "due_on", "standing_since", "standing_valid_until", "next_reminder_at"]
 
-# What the watch's writes read with it: its clock, and the patient's reminder settings.
-LOADED_WITH = ("patient", "patient__reminder_settings", "treatment__product")
-OPEN = (course.Standing.DUE, course.Standing.OVERDUE)
-
 
 def reminder_settings_of(watch: LongTermWatch) -> ReminderSettings:
-    """The patient's settings loaded with the watch (LOADED_WITH), or the defaults."""
+    """The patient's settings loaded with the watch (locks.WATCH_LOCKED_WITH), or the
+    defaults."""
     try:
         return watch.patient.reminder_settings
     except ReminderSettings.DoesNotExist:
@@ -188,31 +198,26 @@ def schedule_reminder(
 
 def reschedule_watch_locked(watch: LongTermWatch, *, reminder: ReminderSettings) -> None:
     """After the patient's reminder settings changed: the watch, locked by the caller
-    (watch_for_update), keeps its next reminder."""
+    (locks.watch_for_update), keeps its next reminder."""
     before = watch.next_reminder_at
     schedule_reminder(watch, reminder=reminder)
     if watch.next_reminder_at != before:
         LongTermWatch.objects.filter(pk=watch.pk).update(next_reminder_at=watch.next_reminder_at)
 
 
-def _keep(watch: LongTermWatch, *, now: dt.datetime, also: Collection[str] = ()) -> None:
-    """Put the locked watch in its place, save it with `also`, and recount if it moved."""
-    moved = _put_in_place(watch, now=now)
+def _keep(
+    watch: LongTermWatch,
+    *,
+    now: dt.datetime,
+    also: Collection[str] = (),
+    answers: Sequence[course.LateAnswer] | None = None,
+) -> None:
+    """Put the locked watch in its place (from `answers`, or its check-ins read here), save
+    it with `also`, and recount if it moved."""
+    moved = _put_in_place(watch, now=now, answers=answers)
     watch.save(update_fields=[*also, *KEPT_FIELDS])
     if moved:
         triage.recount(watch.clinic_id)
-
-
-def watch_for_update(patient: Patient) -> LongTermWatch | None:
-    """Lock the patient's watch row alone, then load it (see recovery.locks)."""
-    if not (
-        LongTermWatch.objects.select_for_update()
-        .filter(patient=patient)
-        .values_list("pk", flat=True)
-        .first()
-    ):
-        return None
-    return LongTermWatch.objects.select_related(*LOADED_WITH).get(patient=patient)
 
 
 def watch_of(patient: Patient) -> LongTermWatch | None:
@@ -238,7 +243,7 @@ def follow_treatments(patient: Patient, *, at: dt.datetime) -> LongTermWatch | N
         .order_by("-treated_on", "-id")
         .first()
     )
-    watch = watch_for_update(patient)
+    watch = locks.watch_for_update(patient)
     if latest is None:
         if watch is not None:
             watch.delete()
@@ -282,9 +287,10 @@ def refusal_of(watch: LongTermWatch | None, *, today: dt.date) -> str | None:
     if today < opens_on(watch):
         return (
             "Your long-term check-ins start after your daily diary, on "
-            f"{_day(opens_on(watch))}. Until then, your daily check-in asks about lumps."
+            f"{date_format(opens_on(watch), 'j F Y')}. Until then, your daily check-in asks "
+            "about lumps."
         )
-    if place_of(watch, today=today).standing is course.Standing.ENDED:
+    if _clock(watch, today=today).standing is course.Standing.ENDED:
         return "Your long-term check-ins have ended: five years have passed since treatment."
     return None
 
@@ -337,7 +343,7 @@ def record_late_check(
     with transaction.atomic():
         current = access.current_treatment(patient, today=today)
         treatment = locks.treatment_for_update(current.pk) if current is not None else None
-        watch = watch_for_update(patient)
+        watch = locks.watch_for_update(patient)
         if watch is not None and idempotency_key is not None:
             replayed = _replayed(idempotency_key, watch=watch, digest=digest)
             if replayed is not None:
@@ -346,7 +352,10 @@ def record_late_check(
         if refusal is not None:
             raise LateCheckRefused(refusal)
         assert watch is not None and treatment is not None
-        place = place_of(watch, today=today)
+        # Read once: under the watch's lock no other check-in of it is written, so its place
+        # afterwards is that of these and this one.
+        earlier = answers_of(watch)
+        place = place_of(watch, today=today, answers=earlier)
         check = LateCheck.objects.create(
             watch=watch,
             local_date=today,
@@ -369,7 +378,7 @@ def record_late_check(
         if answers.lump:
             alerts.open_for_late_lump(treatment=treatment, late_check=check, at=at)
             triage.keep_current(treatment, now=at)
-        _keep(watch, now=at)
+        _keep(watch, now=at, answers=[*earlier, course.LateAnswer(today, answers.lump)])
     return RecordedLateCheck(check, replayed=False)
 
 
@@ -395,20 +404,15 @@ def _set_stopped(
     *, patient: Patient, stopped: bool, by: User | None, at: dt.datetime, ip_address: str | None
 ) -> LongTermWatch:
     with transaction.atomic():
-        watch = watch_for_update(patient)
+        watch = locks.watch_for_update(patient)
         if watch is None:
             raise LateCheckRefused("There are no long-term check-ins for your treatment.")
         if watch.is_stopped == stopped:
             return watch  # sent twice: already so
         watch.stopped_at, watch.stopped_by = (at, by) if stopped else (None, None)
         _keep(watch, now=at, also=["stopped_at", "stopped_by"])
-        audit.record_event(
-            patient,
-            AuditAction.LONG_TERM_STOPPED if stopped else AuditAction.LONG_TERM_RESUMED,
-            watch.public_id,
-            actor=by,
-            ip_address=ip_address,
-        )
+        action = AuditAction.LONG_TERM_STOPPED if stopped else AuditAction.LONG_TERM_RESUMED
+        audit.record_event(patient, action, watch.public_id, actor=by, ip_address=ip_address)
     return watch
 
 
@@ -426,18 +430,12 @@ def sweep_watches(*, now: dt.datetime, clinic: Clinic | None = None) -> int:
         return 0
     moved: set[int] = set()
     with transaction.atomic():
-        ordered = list(due.order_by("pk").values_list("pk", flat=True))
-        locked = list(
-            LongTermWatch.objects.select_for_update()
-            .filter(pk__in=ordered)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        watches = list(
-            LongTermWatch.objects.select_related(*LOADED_WITH)
-            .filter(pk__in=locked, standing_valid_until__lte=now)
-            .order_by("pk")
-        )
+        # Read again after the lock: one that a write has moved meanwhile may not be due.
+        watches = [
+            watch
+            for watch in locks.watches_for_update(due.values_list("pk", flat=True))
+            if watch.standing_valid_until is not None and watch.standing_valid_until <= now
+        ]
         for watch in watches:
             if _put_in_place(watch, now=now):
                 moved.add(watch.clinic_id)

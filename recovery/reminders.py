@@ -111,7 +111,7 @@ def update_settings(
         # The patient's treatments first (docs/concurrency.md): each keeps its next reminder,
         # then their long-term watch, then the settings.
         locks.patient_treatments_for_update(patient.pk)
-        watch = long_term.watch_for_update(patient)
+        watch = locks.watch_for_update(patient)
         row, created = ReminderSettings.objects.select_for_update().get_or_create(
             patient=patient,
             defaults={"reminder_time": reminder_time, "reminders_on": reminders_on},
@@ -220,7 +220,7 @@ def reschedule(*, patient: Patient) -> None:
     or product changed, one deleted, the patient's time zone)."""
     with transaction.atomic():
         locks.patient_treatments_for_update(patient.pk)
-        watch = long_term.watch_for_update(patient)
+        watch = locks.watch_for_update(patient)
         reschedule_locked(patient.pk)
         if watch is not None:
             long_term.reschedule_watch_locked(watch, reminder=long_term.reminder_settings_of(watch))
@@ -340,7 +340,7 @@ def _claim_watch(pk: int, *, seen: dt.datetime, now: dt.datetime) -> tuple[int, 
         claimed = LongTermWatch.objects.filter(pk=pk, next_reminder_at=seen)
         if not claimed.update(next_reminder_at=None):
             return None
-        watch = LongTermWatch.objects.select_related(*long_term.LOADED_WITH).get(pk=pk)
+        watch = LongTermWatch.objects.select_related(*locks.WATCH_LOCKED_WITH).get(pk=pk)
         reminder = long_term.reminder_settings_of(watch)
         rule_watch, patient = long_term.reminder_state(watch, reminder=reminder)
         kind = reminder_rules.long_term_due(watch=rule_watch, patient=patient, now=now)

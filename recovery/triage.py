@@ -55,8 +55,8 @@ class TriagePlace:
     valid_until: dt.datetime | None
 
 
-def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    """The instant `day` begins in `zone`."""
+def midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The instant `day` begins in `zone` (a patient's day: recovery.long_term too)."""
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
@@ -72,17 +72,17 @@ def place_of(treatment: Treatment, *, now: dt.datetime) -> TriagePlace:
     values = treatment.product.course
     latest = treatment.latest_check_in
     latest_on = latest.local_date if latest else None
-    diary_over = _midnight(treatment.diary_ends_on() + dt.timedelta(days=1), zone)
+    diary_over = midnight(treatment.diary_ends_on() + dt.timedelta(days=1), zone)
     if now >= diary_over:
         return TriagePlace(Triage.DIARY_FINISHED, diary_over, None)
     if course.missed_check_in(
         treated_on=treatment.treated_on, latest=latest_on, today=today, course=values
     ):
-        missed_since = _midnight(
+        missed_since = midnight(
             course.missed_from(treated_on=treatment.treated_on, latest=latest_on), zone
         )
         return TriagePlace(Triage.MISSED_CHECK_IN, missed_since, diary_over)
-    missed_at = _midnight(
+    missed_at = midnight(
         course.missed_from(treated_on=treatment.treated_on, latest=latest_on), zone
     )
     since = latest.updated_at if latest else treatment.created_at

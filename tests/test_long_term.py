@@ -103,6 +103,17 @@ def test_time_alone_changes_the_standing_only_on_its_until(today: dt.date) -> No
         assert place.standing is S.ENDED
 
 
+@given(st.dates(min_value=TREATED_ON, max_value=dt.date(2033, 1, 1)), st.booleans())
+def test_the_next_due_date_is_the_first_on_the_schedule_after_today(
+    today: dt.date, answered: bool
+) -> None:
+    answers = [course.LateAnswer(today, lump=False)] if answered else []
+    place = course.long_term_place(TREATED_ON, today=today, answers=answers)
+
+    schedule = course.long_term_schedule([TREATED_ON])
+    assert place.next_due_on == next((d for d in schedule if d > today), None)
+
+
 # The writes ----------------------------------------------------------------------------
 
 

@@ -164,10 +164,22 @@ def test_the_page_and_the_answer_cost_a_fixed_number_of_queries(
     clinician: User,
 ) -> None:
     patient_client.get(PAGE)
-    # Session and user; watch; its check-ins (the place); the audit row.
-    with django_assert_max_num_queries(6):
+    # Session and user; watch; its check-ins (the place, read once); the audit row.
+    with django_assert_max_num_queries(5):
         patient_client.get(PAGE)
-    # The treatment locked and read, the watch locked and read, the key, the check-ins,
-    # the row, the audit row, the alert, the treatment's kept fields, the counts.
-    with django_assert_max_num_queries(30):
+    # The treatment locked and read, the watch locked and read, the key, the check-ins
+    # (once), the row, the audit row, the alert, the treatment's kept fields, the counts.
+    with django_assert_max_num_queries(28):
         patient_client.post(PAGE, sent(lump="yes"))
+
+
+def test_the_home_card_reads_the_watchs_check_ins_once(
+    patient_client: Client,
+    django_assert_max_num_queries: AssertMaxQueries,
+) -> None:
+    patient_client.get("/")
+    # Session and user; the treatments; the watch; its check-ins; the audit row.
+    with django_assert_max_num_queries(6):
+        text = text_of(patient_client.get("/"))
+
+    assert "Your long-term check-in is due" in text
