@@ -8,7 +8,6 @@ stays open until a clinician resolves it with an outcome and a note.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -134,55 +133,23 @@ def assess_warning_signs(
     )
 
 
-def report_warning_signs(
-    *,
-    treatment: Treatment,
-    local_date: dt.date,
-    red_flags: frozenset[str],
-    note: str,
-    answered_at: dt.datetime | None,
-    refusal: str,
-    idempotency_key: uuid.UUID | None,
-    entered_by: User | None,
-    at: dt.datetime,
-    ip_address: str | None,
-) -> WarningSignReport:
-    """Keep warning signs that could not be saved as a check-in, and open or raise the alert.
-
-    Call inside a transaction holding the treatment's lock (locks.treatment_for_update).
-    The course decides the level (a red flag is urgent), as for a check-in.
-    """
+def open_or_raise_for_report(report: WarningSignReport, *, at: dt.datetime) -> Alert | None:
+    """Warning signs kept without a check-in (checkins.record_check_in) open or raise the
+    alert; the course decides the level (a red flag is urgent), as for a check-in. With the
+    treatment locked; the caller then keeps its row current (triage.keep_current)."""
+    treatment = report.treatment
     assessment = assess_warning_signs(
-        treatment=treatment, local_date=local_date, red_flags=red_flags
+        treatment=treatment, local_date=report.local_date, red_flags=frozenset(report.red_flags)
     )
-    report = WarningSignReport.objects.create(
+    if assessment.status not in ALERT_LEVELS:
+        return None
+    return _open_or_raise(
         treatment=treatment,
-        local_date=local_date,
-        red_flags=[f for f in course.RED_FLAGS if f in red_flags],
-        note=note,
-        answered_at=answered_at,
-        received_at=at,
-        refusal=refusal,
-        idempotency_key=idempotency_key,
-        entered_by=entered_by,
+        status=assessment.status,
+        reasons=list(assessment.reasons),
+        at=at,
+        report=report,
     )
-    audit.record_event(
-        treatment.patient,
-        AuditAction.WARNING_SIGNS_REPORTED,
-        report.public_id,
-        actor=entered_by,
-        ip_address=ip_address,
-    )
-    if assessment.status in ALERT_LEVELS:
-        _open_or_raise(
-            treatment=treatment,
-            status=assessment.status,
-            reasons=list(assessment.reasons),
-            at=at,
-            report=report,
-        )
-    triage.keep_current(treatment, now=at)
-    return report
 
 
 def email_clinic(*, alert: Alert) -> None:

@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 
 from recovery import alerts, audit, course, locks, reminders, triage
 from recovery.models import (
+    AuditAction,
     AuditEvent,
     CheckIn,
     CheckInRevision,
@@ -166,6 +167,21 @@ def submission_digest(*, local_date: dt.date, answers: course.Answers, note: str
 
 
 @dataclass(frozen=True)
+class _Sent:
+    """What a submission sent for a day: its answers and note, and its key (a replay of the
+    same key and answers changes nothing)."""
+
+    local_date: dt.date
+    answers: course.Answers
+    note: str
+    key: uuid.UUID | None
+
+    @property
+    def digest(self) -> str:
+        return submission_digest(local_date=self.local_date, answers=self.answers, note=self.note)
+
+
+@dataclass(frozen=True)
 class _Earlier:
     """What an earlier submission with the same key made, and what it sent."""
 
@@ -250,36 +266,17 @@ def record_check_in(
     those answered yes are still kept and open or raise the alert (`answered_at`:
     when the patient answered, by the phone's clock), and the refusal says so.
     """
-    digest = submission_digest(local_date=local_date, answers=answers, note=note)
+    sent = _Sent(local_date, answers, note, idempotency_key)
     with transaction.atomic():
         treatment = locks.treatment_for_update(treatment.pk)
         outcome = _record_locked(
-            treatment=treatment,
-            local_date=local_date,
-            answers=answers,
-            note=note,
-            digest=digest,
-            idempotency_key=idempotency_key,
-            seen_version=seen_version,
-            entered_by=entered_by,
-            today=today,
-            at=at,
-            ip_address=ip_address,
+            treatment, sent, seen_version, by=entered_by, today=today, at=at, ip_address=ip_address
         )
         if isinstance(outcome, CheckInRefused) and outcome.warning_signs:
             # Committed with the refusal: the answers are not a check-in, their warning signs
             # still reach the clinic.
-            alerts.report_warning_signs(
-                treatment=treatment,
-                local_date=local_date,
-                red_flags=outcome.warning_signs,
-                note=note,
-                answered_at=answered_at,
-                refusal=str(outcome),
-                idempotency_key=None if outcome.replayed_report else idempotency_key,
-                entered_by=entered_by,
-                at=at,
-                ip_address=ip_address,
+            _keep_warning_signs(
+                treatment, sent, outcome, answered_at, by=entered_by, at=at, ip_address=ip_address
             )
     if isinstance(outcome, CheckInRefused):
         raise outcome
@@ -287,23 +284,20 @@ def record_check_in(
 
 
 def _record_locked(
-    *,
     treatment: Treatment,
-    local_date: dt.date,
-    answers: course.Answers,
-    note: str,
-    digest: str,
-    idempotency_key: uuid.UUID | None,
+    sent: _Sent,
     seen_version: int | None,
-    entered_by: User | None,
+    *,
+    by: User | None,
     today: dt.date,
     at: dt.datetime,
     ip_address: str | None,
 ) -> RecordedCheckIn | CheckInRefused:
     """record_check_in's work, with the treatment locked; a refusal is returned, not raised,
     so that the warning signs it carries can be kept in the same transaction."""
+    local_date, answers, note, idempotency_key = sent.local_date, sent.answers, sent.note, sent.key
     if idempotency_key is not None and (earlier := _replayed(idempotency_key, treatment)):
-        if earlier.check_in is not None and earlier.digest in ("", digest):
+        if earlier.check_in is not None and earlier.digest in ("", sent.digest):
             return RecordedCheckIn(earlier.check_in, replayed=True)
         new_flags = answers.red_flags & set(course.RED_FLAGS) - earlier.red_flags
         if earlier.check_in is None:  # refused before, its warning signs kept: refuse again
@@ -360,8 +354,8 @@ def _record_locked(
         "status": assessment.status.value,
         "reasons": list(assessment.reasons),
         "idempotency_key": idempotency_key,
-        "answers_digest": digest if idempotency_key is not None else "",
-        "entered_by": entered_by,
+        "answers_digest": sent.digest if idempotency_key is not None else "",
+        "entered_by": by,
     }
     if existing is None:
         check_in = CheckIn.objects.create(
@@ -389,9 +383,46 @@ def _record_locked(
     reminders.follow_check_in(treatment, local_date=local_date)
     triage.keep_current(treatment, now=at, also=["next_reminder_at"])
     audit.record_event(
-        treatment.patient, action, check_in.public_id, actor=entered_by, ip_address=ip_address
+        treatment.patient, action, check_in.public_id, actor=by, ip_address=ip_address
     )
     return RecordedCheckIn(check_in, replayed=False)
+
+
+def _keep_warning_signs(
+    treatment: Treatment,
+    sent: _Sent,
+    refused: CheckInRefused,
+    answered_at: dt.datetime | None,
+    *,
+    by: User | None,
+    at: dt.datetime,
+    ip_address: str | None,
+) -> WarningSignReport:
+    """The warning signs of answers that could not be a check-in, kept with why (`refused`),
+    and the alert they open or raise. `answered_at`: when the patient answered, by the
+    phone's clock. With the treatment locked, in record_check_in's transaction."""
+    report = WarningSignReport.objects.create(
+        treatment=treatment,
+        local_date=sent.local_date,
+        red_flags=[f for f in course.RED_FLAGS if f in refused.warning_signs],
+        note=sent.note,
+        answered_at=answered_at,
+        received_at=at,
+        refusal=str(refused),
+        # A replay's report is kept already, under the key.
+        idempotency_key=None if refused.replayed_report else sent.key,
+        entered_by=by,
+    )
+    audit.record_event(
+        treatment.patient,
+        AuditAction.WARNING_SIGNS_REPORTED,
+        report.public_id,
+        actor=by,
+        ip_address=ip_address,
+    )
+    alerts.open_or_raise_for_report(report, at=at)
+    triage.keep_current(treatment, now=at)
+    return report
 
 
 def _keep_revision(check_in: CheckIn, *, replaced_at: dt.datetime) -> None:
