@@ -130,12 +130,16 @@ def assess(
 
 @dataclass(frozen=True)
 class DatedAnswers:
+    """A day's answers, on the patient's own calendar date."""
+
     date: dt.date
     answers: Answers
 
 
 @dataclass(frozen=True)
 class DatedAssessment:
+    """What the course made of a day's answers, with that day's date and diary day."""
+
     date: dt.date
     day: int
     assessment: Assessment
@@ -253,6 +257,14 @@ def long_term_due(
     return place.due_on if place.standing in (Standing.DUE, Standing.OVERDUE) else None
 
 
+@dataclass(frozen=True)
+class LateAnswer:
+    """One long-term check-in: the patient's date, and whether it said yes to a lump."""
+
+    date: dt.date
+    lump: bool
+
+
 class Standing(enum.StrEnum):
     """Where a patient's long-term watch stands; the clinic sees the first three."""
 
@@ -266,15 +278,9 @@ class Standing(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class LateAnswer:
-    """One long-term check-in: the patient's date, and whether it said yes to a lump."""
-
-    date: dt.date
-    lump: bool
-
-
-@dataclass(frozen=True)
 class WatchPlace:
+    """Where a long-term watch stands on the patient's date, and when that changes."""
+
     standing: Standing
     due_on: dt.date | None  # the due date it answers to (the latest passed), if any
     since: dt.date | None  # the patient's date the standing began
