@@ -13,14 +13,25 @@ from django.core.exceptions import ValidationError
 
 from recovery.enrollment import (
     Checklist,
+    Enrolled,
     PatientDetails,
     ScreeningFacts,
     ScreeningWarning,
     TreatmentDetails,
+    add_screened_treatment,
+    enroll_with_treatment,
 )
 from recovery.forms.fields import yes_no_field
 from recovery.guidance import CONTRAINDICATION_WORDS
-from recovery.models import TIME_ZONE_CHOICES, Product, Screening
+from recovery.models import (
+    TIME_ZONE_CHOICES,
+    Clinic,
+    Patient,
+    Product,
+    Screening,
+    Treatment,
+    User,
+)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -180,6 +191,20 @@ class TreatmentForm(forms.Form):
             submission_key=data["submission_key"],
         )
 
+    def add_to(
+        self, patient: Patient, *, by: User, at: dt.datetime, ip_address: str | None
+    ) -> Treatment:
+        """The form's treatment and checklist, as `patient`'s next session
+        (enrollment.add_screened_treatment, and its refusals)."""
+        return add_screened_treatment(
+            patient=patient,
+            details=self.treatment_details(),
+            checklist=self.checklist(),
+            recorded_by=by,
+            at=at,
+            ip_address=ip_address,
+        )
+
     def review_again(self, warnings: list[ScreeningWarning]) -> Self:
         """The same answers, to show again with `warnings` and an unticked box.
 
@@ -290,3 +315,18 @@ class EnrollmentForm(TreatmentForm):
 
     def patient_details(self) -> PatientDetails:
         return _cleaned_as(PatientDetails, self.cleaned_data)
+
+    def enroll_in(
+        self, clinic: Clinic, *, by: User, at: dt.datetime, ip_address: str | None
+    ) -> Enrolled:
+        """The form's patient, treatment and checklist, enrolled at `clinic`
+        (enrollment.enroll_with_treatment, and its refusals)."""
+        return enroll_with_treatment(
+            clinic=clinic,
+            patient=self.patient_details(),
+            treatment=self.treatment_details(),
+            checklist=self.checklist(),
+            enrolled_by=by,
+            at=at,
+            ip_address=ip_address,
+        )

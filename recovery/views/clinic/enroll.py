@@ -11,10 +11,8 @@ records one patient, one treatment.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import TypedDict
 
 import segno
 from django.conf import settings
@@ -105,21 +103,10 @@ def _refused(request: HtmxHttpRequest, clinician: Clinician, message: str) -> Ht
     )
 
 
-class _ScreenedWrite(TypedDict):
-    """What a screened write (enroll_with_treatment, add_screened_treatment) is given from
-    its form and request, whichever form it is."""
-
-    checklist: enrollment.Checklist
-    at: dt.datetime
-    ip_address: str | None
-
-
 def _screened_write[Form: TreatmentForm, Written](
-    request: HtmxHttpRequest,
     form: Form,
-    write: Callable[[_ScreenedWrite], Written],
+    write: Callable[[], Written],
     *,
-    at: dt.datetime,
     recorded: Callable[[Written], HttpResponse],
     sent_again: Callable[[Treatment], HttpResponse],
 ) -> HttpResponse | Form:
@@ -129,11 +116,8 @@ def _screened_write[Form: TreatmentForm, Written](
     form recorded when first sent; or, when the checklist raised warnings the clinician
     has not confirmed going ahead with, the form to show again with them.
     """
-    screened = _ScreenedWrite(
-        checklist=form.checklist(), at=at, ip_address=audit.client_ip(request)
-    )
     try:
-        written = write(screened)
+        written = write()
     except enrollment.UnreviewedWarnings as error:
         return form.review_again(error.warnings)
     except enrollment.AlreadyRecorded as done:
@@ -161,17 +145,10 @@ def enroll(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = EnrollmentForm(request.POST, today=today)
         if form.is_valid():
+            ip_address = audit.client_ip(request)
             answer = _screened_write(
-                request,
                 form,
-                lambda screened: enrollment.enroll_with_treatment(
-                    clinic=clinic,
-                    patient=form.patient_details(),
-                    treatment=form.treatment_details(),
-                    enrolled_by=clinician.user,
-                    **screened,
-                ),
-                at=now,
+                lambda: form.enroll_in(clinic, by=clinician.user, at=now, ip_address=ip_address),
                 recorded=lambda enrolled: _show_link_once(request, enrolled),
                 # The patient it enrolled, without the link (shown once already).
                 sent_again=lambda treatment: redirect(
@@ -255,16 +232,10 @@ def new_treatment(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
     if request.method == "POST":
         form = TreatmentForm(request.POST, today=today, not_before=not_before)
         if form.is_valid():
+            ip_address = audit.client_ip(request)
             answer = _screened_write(
-                request,
                 form,
-                lambda screened: enrollment.add_screened_treatment(
-                    patient=patient,
-                    details=form.treatment_details(),
-                    recorded_by=clinician.user,
-                    **screened,
-                ),
-                at=now,
+                lambda: form.add_to(patient, by=clinician.user, at=now, ip_address=ip_address),
                 recorded=lambda treatment: _back_to_patient(
                     request,
                     patient,
