@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import transaction
 from django.utils.formats import date_format
@@ -176,7 +177,7 @@ class _Sent:
     note: str
     key: uuid.UUID | None
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return submission_digest(local_date=self.local_date, answers=self.answers, note=self.note)
 

@@ -397,8 +397,7 @@ def _screened_treatment(
             went_ahead_by=by if warnings else None,
             recorded_at=at,
         )
-        went_ahead = AuditAction.SCREENING_WENT_AHEAD if warnings else None
-        action = went_ahead or AuditAction.SCREENING_RECORDED
+        action = AuditAction.SCREENING_WENT_AHEAD if warnings else AuditAction.SCREENING_RECORDED
         audit.record_event(patient, action, treatment.public_id, actor=by, ip_address=ip_address)
     return treatment
 

@@ -126,7 +126,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         for slug, standing in STANDINGS.items()
     ]
     audit.record_event(
-        None,
+        None,  # a list, not one patient's record
         AuditAction.DASHBOARD_VIEWED,
         actor=clinician.user,
         ip_address=audit.client_ip(request),
